@@ -1,0 +1,158 @@
+"""The one module plugin authors import.
+
+A plugin is one class in one file. It declares what it is (NAME, VERSION,
+DESCRIPTION) and which files it wants (SELECTOR); the engine hands it each
+matching file as a read-only :class:`FileView` and collects the typed
+:class:`Finding` objects it yields. A plugin never opens host paths, prints,
+or writes files: problems go to ``ctx.warn`` and a library that needs a real
+path (sqlite3 with its -wal/-shm companions) asks ``ctx.temp_copy``.
+
+The API is versioned (``PLUGIN_API_VERSION``) because it crosses a boundary:
+third-party packages register plugins through the entry-point group
+``traffick_triage.plugins``.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import fnmatch
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, ClassVar, Iterator, Protocol, Sequence
+
+PLUGIN_API_VERSION = "1.0"
+
+
+@dataclass(frozen=True)
+class Selector:
+    """Which files a plugin wants.
+
+    ``mime_types`` are fnmatch patterns over the libmagic MIME type
+    (``"image/*"``); ``globs`` are fnmatch patterns over the file's path inside
+    its evidence, matched case-insensitively against the whole path and the
+    base name (``"**/contacts2.db"`` or ``"*.vcf"``). A file is selected when
+    any pattern of either kind matches. ``max_size`` skips larger files
+    (None: no limit).
+    """
+
+    mime_types: tuple[str, ...] = ()
+    globs: tuple[str, ...] = ()
+    max_size: int | None = None
+
+    def matches(self, path: str, mime: str, size: int) -> bool:
+        if self.max_size is not None and size > self.max_size:
+            return False
+        mime = (mime or "").lower()
+        if any(fnmatch.fnmatchcase(mime, pattern.lower()) for pattern in self.mime_types):
+            return True
+        lowered = path.lower()
+        base = lowered.rsplit("/", 1)[-1]
+        for pattern in self.globs:
+            pattern = pattern.lower()
+            bare = pattern[3:] if pattern.startswith("**/") else pattern
+            if fnmatch.fnmatchcase(lowered, pattern) or fnmatch.fnmatchcase(base, bare):
+                return True
+            if pattern.startswith("**/") and fnmatch.fnmatchcase(lowered, "*/" + bare):
+                return True
+        return False
+
+    def describe(self) -> str:
+        parts = list(self.mime_types) + list(self.globs)
+        return ", ".join(parts) if parts else "(nothing)"
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    """One timestamped fact for the case timeline (Timesketch import format).
+
+    ``datetime`` is ISO 8601 in UTC (``2024-05-01T10:11:12+00:00``), or None
+    when the source time has no known offset; then ``local_time`` carries the
+    wall-clock value as found and ``timezone`` is "unknown".
+    """
+
+    datetime: str | None
+    timestamp_desc: str
+    message: str
+    local_time: str | None = None
+    timezone: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Base of every typed finding. Subclasses are frozen dataclasses with a
+    stable ``KIND`` ("exif.gps", "android.contact") and JSON-serialisable
+    fields (str, int, float, bool, None, lists/tuples and dicts of those)."""
+
+    KIND: ClassVar[str] = "finding"
+
+    def to_dict(self) -> dict[str, Any]:
+        return _jsonable(dataclasses.asdict(self))
+
+    def timeline_events(self) -> Sequence[TimelineEvent]:
+        """Timestamped facts this finding contributes to the timeline."""
+        return ()
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, bytes):
+        return value.hex()
+    return value
+
+
+class FileView(Protocol):
+    """What a plugin sees of one evidence file. Read-only."""
+
+    locator: str          # printable chain, e.g. "phone.zip > sdcard/DCIM/1.jpg"
+    path: str             # path inside its file system or archive, '/'-separated
+    name: str             # base name
+    size: int
+    mime: str             # libmagic MIME type by content
+    md5: str
+    sha1: str
+    sha256: str
+    allocated: bool
+
+    def open(self) -> IO[bytes]:
+        """A fresh binary stream over the file's content."""
+
+    def read(self, max_bytes: int | None = None) -> bytes:
+        """The content (up to ``max_bytes``)."""
+
+    def sibling(self, name: str) -> "FileView | None":
+        """Another file in the same directory of the same evidence, by name
+        (used for SQLite ``-wal``/``-shm`` companions); None if absent."""
+
+
+class Context(Protocol):
+    """Services the engine gives a plugin while it handles one file."""
+
+    options: dict[str, Any]   # case options, e.g. {"region": "KW"}
+
+    def warn(self, message: str) -> None:
+        """Record a warning about the current file (counted in the report)."""
+
+    def temp_copy(self, file: FileView, companions: Sequence[str] = ()) -> Path:
+        """A read-only temporary copy of ``file`` on the host, verified by
+        SHA-256 against the inventory; each name suffix in ``companions``
+        (e.g. "-wal", "-shm") copies that sibling beside it when present.
+        Removed by the engine after the plugin returns."""
+
+
+class Plugin(abc.ABC):
+    """Subclass this, set the class attributes, implement :meth:`extract`."""
+
+    NAME: ClassVar[str]
+    VERSION: ClassVar[str]
+    DESCRIPTION: ClassVar[str]
+    SELECTOR: ClassVar[Selector]
+
+    @abc.abstractmethod
+    def extract(self, file: FileView, ctx: Context) -> Iterator[Finding]:
+        """Yield findings for one file. Raise or call ``ctx.warn`` on bad
+        input; the engine turns an exception into a counted warning."""
