@@ -1,0 +1,220 @@
+"""ZIP and TAR phone / full-file-system exports, read in place: nothing is
+ever extracted to disk. Member names are evidence too: traversal (``../``),
+absolute names and symlinks are recorded and flagged, never followed.
+Decompression is bounded so an archive bomb costs a warning, not the scan."""
+
+from __future__ import annotations
+
+import io
+import stat
+import struct
+import tarfile
+import zipfile
+from typing import IO, Any, Iterator
+
+from ..timeutil import from_unix_seconds, iso_or_none
+from .base import DIRECTORY, FILE, OTHER, SYMLINK, Entry, EvidenceError, EvidenceSource
+from .directory import open_readonly
+
+# Limits against archive bombs (configurable through scan options).
+DEFAULT_MAX_MEMBER_BYTES = 64 << 30        # one member may expand to 64 GiB
+DEFAULT_MAX_RATIO = 1000                   # ...but not more than 1000x its compressed size
+RATIO_FLOOR_BYTES = 100 << 20              # small members may compress as well as they like
+
+
+def unsafe_member_name(name: str) -> str | None:
+    """Why a member name would escape an extraction folder, or None."""
+    normalised = name.replace("\\", "/")
+    if normalised.startswith("/") or (len(normalised) > 1 and normalised[1] == ":"):
+        return "absolute member name"
+    if ".." in normalised.split("/"):
+        return "path traversal (../) in member name"
+    return None
+
+
+class _BoundedReader(io.RawIOBase):
+    """Stops a decompressing stream at ``limit`` bytes with an error, so a
+    member that lies about its size cannot expand without bound."""
+
+    def __init__(self, stream: IO[bytes], limit: int) -> None:
+        self._stream = stream
+        self._left = limit
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        wanted = self._left + 1 if size is None or size < 0 else min(size, self._left + 1)
+        data = self._stream.read(wanted)
+        self._left -= len(data)
+        if self._left < 0:
+            raise OSError("decompression limit exceeded (archive bomb?)")
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._stream.close()
+        super().close()
+
+
+class _ArchiveSource(EvidenceSource):
+    def __init__(self, path: str, display_name: str, options: dict[str, Any] | None = None) -> None:
+        super().__init__(path, display_name)
+        options = options or {}
+        self.max_member_bytes = int(options.get("max_member_bytes", DEFAULT_MAX_MEMBER_BYTES))
+        self.max_ratio = float(options.get("max_ratio", DEFAULT_MAX_RATIO))
+
+    def _flag_name(self, entry: Entry) -> None:
+        problem = unsafe_member_name(entry.path)
+        if problem:
+            entry.notes.append(problem + ": recorded, not followed")
+            self.warn(problem + "; recorded, not followed", *entry.segments)
+
+    def evidence_streams(self):
+        return [("archive", lambda: open_readonly(self.path))]
+
+
+class ZipSource(_ArchiveSource):
+    kind = "zip"
+
+    def __init__(self, path: str, display_name: str, options: dict[str, Any] | None = None) -> None:
+        super().__init__(path, display_name, options)
+        try:
+            self._zip = zipfile.ZipFile(open_readonly(path))
+        except (zipfile.BadZipFile, OSError, ValueError) as error:
+            raise EvidenceError(f"not a readable ZIP archive: {error}") from error
+
+    def entries(self) -> Iterator[Entry]:
+        for index, info in enumerate(self._zip.infolist()):
+            name = info.filename
+            entry = Entry(segments=(name,), path=name, kind=FILE, size=info.file_size,
+                          address={"member_index": index}, times=_zip_times(info))
+            mode = info.external_attr >> 16
+            if info.is_dir():
+                entry.kind, entry.size = DIRECTORY, 0
+            elif stat.S_ISLNK(mode):
+                entry.kind = SYMLINK
+                entry.link_target = self._zip.read(info)[:4096].decode("utf-8", "surrogateescape")
+            elif info.flag_bits & 0x1:
+                entry.notes.append("encrypted member: content not read")
+                self.warn("encrypted member: content not read", name)
+            else:
+                reason = self._bomb_reason(info)
+                if reason:
+                    entry.notes.append(reason)
+                    self.warn(reason, name)
+                else:
+                    entry.opener = (lambda i=index: self.open_address({"member_index": i}))
+            self._flag_name(entry)
+            yield entry
+
+    def _bomb_reason(self, info: zipfile.ZipInfo) -> str | None:
+        if info.file_size > self.max_member_bytes:
+            return (f"declared size {info.file_size} bytes is over the member limit "
+                    f"({self.max_member_bytes}); not read (archive bomb?)")
+        ratio = info.file_size / max(1, info.compress_size)
+        if info.file_size > RATIO_FLOOR_BYTES and ratio > self.max_ratio:
+            return (f"compression ratio {ratio:.0f}:1 is over the limit ({self.max_ratio:g}:1); "
+                    "not read (archive bomb?)")
+        return None
+
+    def open_address(self, address: dict[str, Any]) -> IO[bytes]:
+        info = self._zip.infolist()[address["member_index"]]
+        return _BoundedReader(self._zip.open(info), info.file_size)
+
+    def describe(self) -> dict[str, Any]:
+        infos = self._zip.infolist()
+        return {"format": "zip", "members": len(infos),
+                "files": sum(1 for i in infos if not i.is_dir())}
+
+    def close(self) -> None:
+        self._zip.close()
+
+
+def _zip_times(info: zipfile.ZipInfo) -> dict[str, str | None]:
+    # DOS times carry no zone; the "UT" extra field (0x5455) holds a UTC mtime.
+    extra, offset = info.extra, 0
+    while offset + 4 <= len(extra):
+        tag, length = struct.unpack_from("<HH", extra, offset)
+        body = extra[offset + 4: offset + 4 + length]
+        if tag == 0x5455 and len(body) >= 5 and body[0] & 1:
+            moment = from_unix_seconds(struct.unpack_from("<i", body, 1)[0])
+            return {"modified": iso_or_none(moment)}
+        offset += 4 + length
+    year, month, day, hour, minute, second = info.date_time
+    return {"modified": None,
+            "modified_local": f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:{second:02d}",
+            "timezone": "unknown"}
+
+
+class TarSource(_ArchiveSource):
+    kind = "tar"
+
+    def __init__(self, path: str, display_name: str, options: dict[str, Any] | None = None) -> None:
+        super().__init__(path, display_name, options)
+        try:
+            self._tar = tarfile.open(fileobj=open_readonly(path), mode="r:*")
+        except (tarfile.TarError, OSError, EOFError) as error:
+            raise EvidenceError(f"not a readable TAR archive: {error}") from error
+        self._members: list[tarfile.TarInfo] = []
+
+    def entries(self) -> Iterator[Entry]:
+        self._members = []
+        try:
+            for member in self._tar:
+                index = len(self._members)
+                self._members.append(member)
+                yield self._entry(member, index)
+        except (tarfile.TarError, OSError, EOFError, zlib_error()) as error:
+            self.warn(f"archive ends early or is corrupt after {len(self._members)} members: {error}")
+
+    def _entry(self, member: tarfile.TarInfo, index: int) -> Entry:
+        entry = Entry(segments=(member.name,), path=member.name, kind=FILE, size=member.size,
+                      address={"member_index": index},
+                      times={"modified": iso_or_none(from_unix_seconds(member.mtime))})
+        if member.isdir():
+            entry.kind, entry.size = DIRECTORY, 0
+        elif member.issym():
+            entry.kind, entry.size, entry.link_target = SYMLINK, 0, member.linkname
+        elif member.islnk():
+            entry.kind, entry.size, entry.link_target = OTHER, 0, member.linkname
+            entry.notes.append(f"hard link to {member.linkname!r}: content inventoried there")
+        elif not member.isfile():
+            entry.kind, entry.size = OTHER, 0
+            entry.notes.append("device, FIFO or other special member: not read")
+        elif member.size > self.max_member_bytes:
+            reason = f"size {member.size} bytes is over the member limit; not read"
+            entry.notes.append(reason)
+            self.warn(reason, member.name)
+        else:
+            entry.opener = (lambda i=index: self.open_address({"member_index": i}))
+        self._flag_name(entry)
+        return entry
+
+    def open_address(self, address: dict[str, Any]) -> IO[bytes]:
+        if not self._members:
+            for _ in self.entries():
+                pass
+        member = self._members[address["member_index"]]
+        stream = self._tar.extractfile(member)
+        if stream is None:
+            raise OSError("member has no content")
+        return _BoundedReader(stream, member.size)
+
+    def describe(self) -> dict[str, Any]:
+        count = sum(1 for _ in self.entries())
+        return {"format": "tar", "members": count,
+                "files": sum(1 for m in self._members if m.isfile())}
+
+    def close(self) -> None:
+        self._tar.close()
+
+
+def zlib_error() -> type[Exception]:
+    import zlib
+
+    return zlib.error

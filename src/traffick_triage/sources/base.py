@@ -1,0 +1,148 @@
+"""What every evidence source gives the engine: a walk of entries, each with
+its locator, metadata and a way to read its bytes again later."""
+
+from __future__ import annotations
+
+import abc
+import io
+from dataclasses import dataclass, field
+from typing import IO, Any, Callable, Iterator
+
+from .. import locator as loc
+
+READ_CHUNK = 1 << 20
+
+FILE = "file"
+DIRECTORY = "dir"
+SYMLINK = "symlink"
+OTHER = "other"      # devices, sockets, FIFOs, hard-link records...
+
+
+class EvidenceError(Exception):
+    """Evidence that cannot be opened at all (one clear line for the user)."""
+
+
+@dataclass
+class Entry:
+    """One item found in evidence. ``segments`` are raw (unescaped) names of
+    the chain below the evidence item; ``address`` is the source's private,
+    JSON-serialisable way to find the bytes again."""
+
+    segments: tuple[str, ...]
+    path: str
+    kind: str
+    size: int
+    allocated: bool = True
+    inode: str | None = None
+    times: dict[str, str | None] = field(default_factory=dict)
+    address: dict[str, Any] = field(default_factory=dict)
+    link_target: str | None = None
+    notes: list[str] = field(default_factory=list)
+    opener: Callable[[], IO[bytes]] | None = None
+
+    @property
+    def name(self) -> str:
+        return self.path.rstrip("/").rsplit("/", 1)[-1]
+
+
+@dataclass
+class SourceWarning:
+    locator: str
+    message: str
+
+
+class EvidenceSource(abc.ABC):
+    """An opened evidence item. ``display_name`` is the first locator segment."""
+
+    kind: str = "unknown"
+
+    def __init__(self, path: str, display_name: str) -> None:
+        self.path = path
+        self.display_name = display_name
+        self.warnings: list[SourceWarning] = []
+
+    def locator(self, *segments: str) -> str:
+        return loc.join([self.display_name, *segments])
+
+    def warn(self, message: str, *segments: str) -> None:
+        self.warnings.append(SourceWarning(self.locator(*segments), message))
+
+    def take_warnings(self) -> list[SourceWarning]:
+        taken, self.warnings = self.warnings, []
+        return taken
+
+    @abc.abstractmethod
+    def entries(self) -> Iterator[Entry]:
+        """Walk the evidence once, in a stable order."""
+
+    @abc.abstractmethod
+    def open_address(self, address: dict[str, Any]) -> IO[bytes]:
+        """Bytes of an entry found earlier, from its stored address."""
+
+    def describe(self) -> dict[str, Any]:
+        """What `triage info` shows: format, partitions, file systems..."""
+        return {"format": self.kind}
+
+    def evidence_streams(self) -> list[tuple[str, Callable[[], IO[bytes]]]]:
+        """(label, opener) for the whole-item hashes (image bytes); empty for
+        a folder, whose files are hashed one by one."""
+        return []
+
+    def stored_hashes(self) -> dict[str, str]:
+        """Acquisition hashes stored inside the evidence (E01), lower-case hex."""
+        return {}
+
+    def host_files(self) -> list[str]:
+        """Host paths of the evidence files themselves (segments of an image,
+        the archive) for the hashdeep manifest; a folder lists its files."""
+        return [self.path]
+
+    def close(self) -> None:
+        pass
+
+
+class RandomAccessReader(io.RawIOBase):
+    """A read-only stream over ``read_at(offset, size)`` (TSK files, EWF media)."""
+
+    def __init__(self, size: int, read_at: Callable[[int, int], bytes]) -> None:
+        self._size = size
+        self._read_at = read_at
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
+        self._position = max(0, base + offset)
+        return self._position
+
+    def tell(self) -> int:
+        return self._position
+
+    def readinto(self, buffer: Any) -> int:
+        remaining = self._size - self._position
+        if remaining <= 0:
+            return 0
+        wanted = min(len(buffer), remaining)
+        data = self._read_at(self._position, wanted)
+        if not data:
+            return 0
+        count = len(data)
+        buffer[:count] = data
+        self._position += count
+        return count
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            size = max(0, self._size - self._position)
+        # Bypass readinto's copy for large reads: TSK returns bytes already.
+        remaining = self._size - self._position
+        if remaining <= 0 or size == 0:
+            return b""
+        data = self._read_at(self._position, min(size, remaining))
+        self._position += len(data)
+        return data

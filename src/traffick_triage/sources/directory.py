@@ -1,0 +1,101 @@
+"""A folder (logical copy). Symlinks are recorded with their target and never
+followed; files are opened read-only and without updating access times
+where the system allows it."""
+
+from __future__ import annotations
+
+import os
+import stat
+from typing import IO, Any, Iterator
+
+from .. import locator as loc
+from ..timeutil import from_unix_seconds, iso_or_none
+from .base import DIRECTORY, FILE, OTHER, SYMLINK, Entry, EvidenceSource
+
+_NOATIME = getattr(os, "O_NOATIME", 0)
+
+
+def open_readonly(path: str | bytes) -> IO[bytes]:
+    """Open a host evidence file read-only; O_NOATIME keeps even the access
+    time untouched where we own the file (the kernel refuses it otherwise)."""
+    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+    try:
+        descriptor = os.open(path, flags | _NOATIME)
+    except PermissionError:
+        descriptor = os.open(path, flags)
+    return os.fdopen(descriptor, "rb")
+
+
+def _times(info: os.stat_result) -> dict[str, str | None]:
+    times = {
+        "modified": iso_or_none(from_unix_seconds(info.st_mtime_ns / 1e9)),
+        "accessed": iso_or_none(from_unix_seconds(info.st_atime_ns / 1e9)),
+        "changed": iso_or_none(from_unix_seconds(info.st_ctime_ns / 1e9)),
+    }
+    birth = getattr(info, "st_birthtime", None)
+    if birth is not None:
+        times["created"] = iso_or_none(from_unix_seconds(birth))
+    return times
+
+
+class DirectorySource(EvidenceSource):
+    kind = "directory"
+
+    def __init__(self, path: str, display_name: str) -> None:
+        super().__init__(path, display_name)
+        self._root = os.fsencode(os.path.abspath(path))
+        self._host_files: list[str] = []
+
+    def entries(self) -> Iterator[Entry]:
+        self._host_files = []
+        yield from self._walk(b"")
+
+    def _walk(self, relative: bytes) -> Iterator[Entry]:
+        directory = os.path.join(self._root, relative) if relative else self._root
+        try:
+            names = sorted(os.listdir(directory))
+        except OSError as error:
+            self.warn(f"folder not readable: {error.strerror}", "/" + loc.decode_name(relative))
+            return
+        for raw_name in names:
+            child = os.path.join(relative, raw_name) if relative else raw_name
+            host = os.path.join(self._root, child)
+            inner = "/" + loc.decode_name(child)
+            try:
+                info = os.lstat(host)
+            except OSError as error:
+                self.warn(f"cannot stat: {error.strerror}", inner)
+                continue
+            entry = Entry(segments=(inner,), path=inner, kind=OTHER, size=0,
+                          inode=str(info.st_ino), times=_times(info),
+                          address={"relpath": os.fsdecode(child)})
+            if stat.S_ISLNK(info.st_mode):
+                entry.kind = SYMLINK
+                entry.link_target = loc.decode_name(os.readlink(host))
+                yield entry
+            elif stat.S_ISDIR(info.st_mode):
+                entry.kind = DIRECTORY
+                yield entry
+                yield from self._walk(child)
+            elif stat.S_ISREG(info.st_mode):
+                entry.kind = FILE
+                entry.size = info.st_size
+                entry.opener = (lambda target=host: open_readonly(target))
+                self._host_files.append(os.fsdecode(host))
+                yield entry
+            else:
+                entry.notes.append("special file (device, FIFO or socket): not read")
+                yield entry
+
+    def open_address(self, address: dict[str, Any]) -> IO[bytes]:
+        relative = os.fsencode(address["relpath"])
+        target = os.path.normpath(os.path.join(self._root, relative))
+        if os.path.commonpath([target, self._root]) != self._root:
+            raise ValueError("address outside the evidence folder")
+        return open_readonly(target)
+
+    def host_files(self) -> list[str]:
+        return list(self._host_files)
+
+    def describe(self) -> dict[str, Any]:
+        return {"format": self.kind}

@@ -1,0 +1,241 @@
+"""The case store: one SQLite database in CASE_DIR holding evidence items,
+files, findings, warnings and runs. Every report is made from it, never from
+the scan's memory, so a report can be re-rendered without rescanning and an
+interrupted scan can resume where its last committed batch ended."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any, Iterator
+
+STORE_NAME = "case.sqlite"
+STORE_SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS evidence (
+    id TEXT PRIMARY KEY,
+    ordinal INTEGER NOT NULL,
+    path TEXT NOT NULL,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '{}',
+    hashes TEXT NOT NULL DEFAULT '{}',
+    stored_hashes TEXT NOT NULL DEFAULT '{}',
+    verification TEXT,
+    host_files TEXT NOT NULL DEFAULT '[]',
+    complete INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS files (
+    id INTEGER PRIMARY KEY,
+    evidence_id TEXT NOT NULL REFERENCES evidence(id),
+    seq INTEGER NOT NULL,
+    locator TEXT NOT NULL UNIQUE,
+    path TEXT NOT NULL,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    allocated INTEGER NOT NULL,
+    inode TEXT,
+    md5 TEXT, sha1 TEXT, sha256 TEXT,
+    mime TEXT,
+    extension_mismatch INTEGER NOT NULL DEFAULT 0,
+    suspicious_name INTEGER NOT NULL DEFAULT 0,
+    times TEXT NOT NULL DEFAULT '{}',
+    address TEXT NOT NULL DEFAULT '{}',
+    link_target TEXT,
+    notes TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX IF NOT EXISTS files_md5 ON files(md5);
+CREATE INDEX IF NOT EXISTS files_sha1 ON files(sha1);
+CREATE INDEX IF NOT EXISTS files_sha256 ON files(sha256);
+CREATE TABLE IF NOT EXISTS findings (
+    id INTEGER PRIMARY KEY,
+    evidence_id TEXT NOT NULL,
+    locator TEXT NOT NULL,
+    plugin TEXT NOT NULL,
+    plugin_version TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    data TEXT NOT NULL,
+    timeline TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX IF NOT EXISTS findings_locator ON findings(locator);
+CREATE TABLE IF NOT EXISTS warnings (
+    id INTEGER PRIMARY KEY,
+    evidence_id TEXT,
+    locator TEXT,
+    source TEXT NOT NULL,
+    message TEXT NOT NULL,
+    UNIQUE (evidence_id, locator, source, message)
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY,
+    command TEXT NOT NULL,
+    started TEXT NOT NULL,
+    finished TEXT,
+    record TEXT NOT NULL DEFAULT '{}'
+);
+"""
+
+
+def dumps(value: Any) -> str:
+    """Canonical JSON: sorted keys, no spaces, UTF-8 kept; the same value
+    always gives the same bytes (reproducible reports)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+class CaseStore:
+    def __init__(self, case_dir: str | Path) -> None:
+        self.path = Path(case_dir) / STORE_NAME
+        self.db = sqlite3.connect(self.path, isolation_level=None)
+        self.db.row_factory = sqlite3.Row
+        # WAL + synchronous=NORMAL: a power cut loses at most the open batch,
+        # never the database; the scan redoes that batch on resume.
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(_SCHEMA)
+        self.db.execute("INSERT OR IGNORE INTO meta VALUES ('store_schema_version', ?)",
+                        (str(STORE_SCHEMA_VERSION),))
+
+    # -- meta ---------------------------------------------------------------------
+
+    def set_meta(self, key: str, value: Any) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, dumps(value)))
+
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else default
+
+    # -- writing ------------------------------------------------------------------
+
+    def begin(self) -> None:
+        self.db.execute("BEGIN")
+
+    def commit(self) -> None:
+        self.db.execute("COMMIT")
+
+    def upsert_evidence(self, record: dict[str, Any]) -> None:
+        self.db.execute(
+            "INSERT INTO evidence (id, ordinal, path, name, kind, description, host_files) "
+            "VALUES (:id, :ordinal, :path, :name, :kind, :description, :host_files) "
+            "ON CONFLICT(id) DO UPDATE SET ordinal=excluded.ordinal, path=excluded.path, "
+            "name=excluded.name, kind=excluded.kind, description=excluded.description",
+            {**record, "description": dumps(record.get("description", {})),
+             "host_files": dumps(record.get("host_files", []))})
+
+    def update_evidence(self, evidence_id: str, **fields: Any) -> None:
+        for key, value in fields.items():
+            if key not in {"hashes", "stored_hashes", "verification", "host_files", "complete", "description"}:
+                raise KeyError(key)
+            stored = dumps(value) if isinstance(value, (dict, list)) else value
+            self.db.execute(f"UPDATE evidence SET {key} = ? WHERE id = ?", (stored, evidence_id))
+
+    def evidence_complete(self, evidence_id: str) -> bool:
+        row = self.db.execute("SELECT complete FROM evidence WHERE id = ?", (evidence_id,)).fetchone()
+        return bool(row and row[0])
+
+    def known_locators(self, evidence_id: str) -> set[str]:
+        return {row[0] for row in self.db.execute(
+            "SELECT locator FROM files WHERE evidence_id = ?", (evidence_id,))}
+
+    def next_seq(self, evidence_id: str) -> int:
+        row = self.db.execute("SELECT MAX(seq) FROM files WHERE evidence_id = ?", (evidence_id,)).fetchone()
+        return (row[0] or 0) + 1
+
+    def add_file(self, record: dict[str, Any]) -> None:
+        row = dict(record)
+        for key in ("times", "address", "notes"):
+            row[key] = dumps(row.get(key) or ({} if key != "notes" else []))
+        row["allocated"] = int(bool(row["allocated"]))
+        row["extension_mismatch"] = int(bool(row.get("extension_mismatch")))
+        row["suspicious_name"] = int(bool(row.get("suspicious_name")))
+        columns = ("evidence_id", "seq", "locator", "path", "name", "kind", "size", "allocated", "inode",
+                   "md5", "sha1", "sha256", "mime", "extension_mismatch", "suspicious_name", "times",
+                   "address", "link_target", "notes")
+        self.db.execute(
+            f"INSERT INTO files ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})",
+            {c: row.get(c) for c in columns})
+
+    def add_finding(self, evidence_id: str, locator: str, plugin: str, plugin_version: str,
+                    kind: str, data: dict[str, Any], timeline: list[dict[str, Any]]) -> None:
+        self.db.execute(
+            "INSERT INTO findings (evidence_id, locator, plugin, plugin_version, kind, data, timeline) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (evidence_id, locator, plugin, plugin_version, kind, dumps(data), dumps(timeline)))
+
+    def add_warning(self, evidence_id: str | None, locator: str | None, source: str, message: str) -> None:
+        self.db.execute("INSERT OR IGNORE INTO warnings (evidence_id, locator, source, message) "
+                        "VALUES (?, ?, ?, ?)", (evidence_id, locator, source, message))
+
+    def start_run(self, command: str, started: str, record: dict[str, Any]) -> int:
+        cursor = self.db.execute("INSERT INTO runs (command, started, record) VALUES (?, ?, ?)",
+                                 (command, started, dumps(record)))
+        return int(cursor.lastrowid)
+
+    def finish_run(self, run_id: int, finished: str, record: dict[str, Any]) -> None:
+        self.db.execute("UPDATE runs SET finished = ?, record = ? WHERE id = ?",
+                        (finished, dumps(record), run_id))
+
+    # -- reading (deterministic order everywhere) ------------------------------------
+
+    def evidence(self) -> list[dict[str, Any]]:
+        rows = self.db.execute("SELECT * FROM evidence ORDER BY ordinal, id").fetchall()
+        out = []
+        for row in rows:
+            item = dict(row)
+            for key in ("description", "hashes", "stored_hashes", "host_files"):
+                item[key] = json.loads(item[key])
+            item["complete"] = bool(item["complete"])
+            out.append(item)
+        return out
+
+    def files(self) -> Iterator[dict[str, Any]]:
+        query = ("SELECT f.* FROM files f JOIN evidence e ON e.id = f.evidence_id "
+                 "ORDER BY e.ordinal, f.locator")
+        for row in self.db.execute(query):
+            item = dict(row)
+            for key in ("times", "address", "notes"):
+                item[key] = json.loads(item[key])
+            for key in ("allocated", "extension_mismatch", "suspicious_name"):
+                item[key] = bool(item[key])
+            yield item
+
+    def file_by_locator(self, locator: str) -> dict[str, Any] | None:
+        row = self.db.execute("SELECT * FROM files WHERE locator = ?", (locator,)).fetchone()
+        if row is None:
+            return None
+        item = dict(row)
+        item["address"] = json.loads(item["address"])
+        return item
+
+    def findings(self) -> Iterator[dict[str, Any]]:
+        query = ("SELECT f.* FROM findings f JOIN evidence e ON e.id = f.evidence_id "
+                 "ORDER BY e.ordinal, f.locator, f.plugin, f.kind, f.data")
+        for row in self.db.execute(query):
+            item = dict(row)
+            item["data"] = json.loads(item["data"])
+            item["timeline"] = json.loads(item["timeline"])
+            yield item
+
+    def warnings(self) -> list[dict[str, Any]]:
+        query = ("SELECT w.evidence_id, w.locator, w.source, w.message FROM warnings w "
+                 "LEFT JOIN evidence e ON e.id = w.evidence_id "
+                 "ORDER BY COALESCE(e.ordinal, -1), w.locator, w.source, w.message")
+        return [dict(row) for row in self.db.execute(query)]
+
+    def runs(self) -> list[dict[str, Any]]:
+        return [dict(row) | {"record": json.loads(row["record"])}
+                for row in self.db.execute("SELECT * FROM runs ORDER BY id")]
+
+    def count(self, table: str, where: str = "1") -> int:
+        if table not in {"files", "findings", "warnings", "evidence"}:
+            raise ValueError(table)
+        return int(self.db.execute(f"SELECT COUNT(*) FROM {table} WHERE {where}").fetchone()[0])
+
+    def close(self) -> None:
+        # Fold the WAL back so the store is one stable file the manifest can hash.
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.db.execute("PRAGMA journal_mode=DELETE")
+        self.db.close()
