@@ -87,8 +87,16 @@ def dumps(value: Any) -> str:
 
 
 class CaseStore:
-    def __init__(self, case_dir: str | Path) -> None:
+    def __init__(self, case_dir: str | Path, readonly: bool = False) -> None:
         self.path = Path(case_dir) / STORE_NAME
+        self.readonly = readonly
+        if readonly:
+            # Reading must not change a byte of the store: the manifest covers it.
+            if not self.path.is_file():
+                raise FileNotFoundError(f"no case store at {self.path}")
+            self.db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+            self.db.row_factory = sqlite3.Row
+            return
         self.db = sqlite3.connect(self.path, isolation_level=None)
         self.db.row_factory = sqlite3.Row
         # WAL + synchronous=NORMAL: a power cut loses at most the open batch,
@@ -235,6 +243,9 @@ class CaseStore:
         return int(self.db.execute(f"SELECT COUNT(*) FROM {table} WHERE {where}").fetchone()[0])
 
     def close(self) -> None:
+        if self.readonly:
+            self.db.close()
+            return
         # Fold the WAL back so the store is one stable file the manifest can hash.
         self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self.db.execute("PRAGMA journal_mode=DELETE")

@@ -126,6 +126,15 @@ class ZipSource(_ArchiveSource):
         info = self._zip.infolist()[address["member_index"]]
         return _BoundedReader(self._zip.open(info), info.file_size)
 
+    def find_sibling(self, entry: Entry, name: str) -> Entry | None:
+        parent = entry.path.rsplit("/", 1)[0] + "/" if "/" in entry.path else ""
+        for index, info in enumerate(self._zip.infolist()):
+            if info.filename == parent + name and not info.is_dir() and not self._bomb_reason(info):
+                return Entry(segments=(info.filename,), path=info.filename, kind=FILE, size=info.file_size,
+                             address={"member_index": index},
+                             opener=lambda i=index: self.open_address({"member_index": i}))
+        return None
+
     def describe(self) -> dict[str, Any]:
         infos = self._zip.infolist()
         return {"format": "zip", "members": len(infos),
@@ -204,6 +213,17 @@ class TarSource(_ArchiveSource):
         if stream is None:
             raise OSError("member has no content")
         return _BoundedReader(stream, member.size)
+
+    def find_sibling(self, entry: Entry, name: str) -> Entry | None:
+        parent = entry.path.rsplit("/", 1)[0] + "/" if "/" in entry.path else ""
+        try:
+            member = self._tar.getmember(parent + name)   # reads the member list to the end once
+        except (KeyError, tarfile.TarError, OSError):
+            return None
+        if not member.isfile() or member.size > self.max_member_bytes:
+            return None
+        opener = lambda: _BoundedReader(self._tar.extractfile(member), member.size)  # noqa: E731
+        return Entry(segments=(member.name,), path=member.name, kind=FILE, size=member.size, opener=opener)
 
     def describe(self) -> dict[str, Any]:
         count = sum(1 for _ in self.entries())

@@ -79,6 +79,11 @@ class EvidenceSource(abc.ABC):
     def open_address(self, address: dict[str, Any]) -> IO[bytes]:
         """Bytes of an entry found earlier, from its stored address."""
 
+    def find_sibling(self, entry: Entry, name: str) -> Entry | None:
+        """Another entry in the same directory as ``entry`` (SQLite -wal/-shm
+        companions); None when absent or the source cannot look it up."""
+        return None
+
     def describe(self) -> dict[str, Any]:
         """What `triage info` shows: format, partitions, file systems..."""
         return {"format": self.kind}

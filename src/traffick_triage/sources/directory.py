@@ -94,6 +94,15 @@ class DirectorySource(EvidenceSource):
             raise ValueError("address outside the evidence folder")
         return open_readonly(target)
 
+    def find_sibling(self, entry: Entry, name: str) -> Entry | None:
+        relative = os.path.join(os.path.dirname(entry.address["relpath"]), name)
+        host = os.path.join(os.fsdecode(self._root), relative)
+        if "/" in name or not os.path.isfile(host) or os.path.islink(host):
+            return None
+        inner = "/" + relative
+        return Entry(segments=(inner,), path=inner, kind=FILE, size=os.path.getsize(host),
+                     address={"relpath": relative}, opener=lambda: open_readonly(host))
+
     def host_files(self) -> list[str]:
         return list(self._host_files)
 

@@ -303,6 +303,25 @@ class DiskImageSource(EvidenceSource):
         tsk_file = volume["fs"].open_meta(inode=address["inode"])
         return self._open_tsk_file(tsk_file, address)
 
+    def find_sibling(self, entry: Entry, name: str) -> Entry | None:
+        volume = next((v for v in self.volumes if v["offset"] == entry.address.get("volume_offset")), None)
+        if volume is None or volume["fs"] is None or "/" in name or ":" in entry.path.rsplit("/", 1)[-1]:
+            return None
+        parent = entry.path.rsplit("/", 1)[0]
+        path = f"{parent}/{name}"
+        try:
+            tsk_file = volume["fs"].open(path=path.encode("utf-8", "surrogateescape"))
+        except (OSError, IOError):
+            return None
+        meta = tsk_file.info.meta
+        if meta is None or meta.type != pytsk3.TSK_FS_META_TYPE_REG:
+            return None
+        address = {"volume_offset": volume["offset"], "inode": meta.addr, "attr_type": None,
+                   "attr_id": None, "size": int(meta.size)}
+        prefix = (volume["label"],) if volume["label"] else ()
+        return Entry(segments=prefix + (path,), path=path, kind=FILE, size=int(meta.size), address=address,
+                     opener=lambda: self._open_tsk_file(tsk_file, address))
+
     # -- whole-item facts ----------------------------------------------------------
 
     def evidence_streams(self):

@@ -1,0 +1,246 @@
+"""The ``triage`` command: a thin layer that turns options into library calls
+and results into tables. Exit codes: 0 clean, 1 finished with warnings (or a
+verification mismatch), 2 usage or fatal error."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Any, List, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__
+
+EXIT_CLEAN, EXIT_WARNINGS, EXIT_FATAL = 0, 1, 2
+
+app = typer.Typer(help="Forensic triage of seized evidence: inventory, hashes, metadata, "
+                       "known-file matching and court-ready reports.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+console = Console(stderr=True, highlight=False)
+out = Console(highlight=False, soft_wrap=True)
+
+
+def fail(message: str) -> None:
+    """One clear line and exit 2: user errors never show a traceback."""
+    console.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    raise typer.Exit(EXIT_FATAL)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"traffick-triage {__version__}")
+        raise typer.Exit(EXIT_CLEAN)
+
+
+@app.callback()
+def main_callback(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                               help="Print the version and exit.")) -> None:
+    """Forensic triage of seized evidence."""
+
+
+@app.command()
+def scan(
+    evidence: List[Path] = typer.Argument(..., help="Evidence items: folders, ZIP/TAR exports, raw/split/E01 images."),
+    output: Path = typer.Option(..., "-o", "--output", help="Case folder to write (created; must be outside the evidence)."),
+    evidence_id: Optional[List[str]] = typer.Option(None, "--evidence-id", help="ID per evidence item, in order (default E1, E2...)."),
+    case_number: str = typer.Option("", "--case-number", help="Case number recorded in the report."),
+    examiner: str = typer.Option("", "--examiner", help="Examiner's name recorded in the report."),
+    agency: str = typer.Option("", "--agency", help="Agency recorded in the report."),
+    region: Optional[str] = typer.Option(None, "--region", help="Default phone-number region (ISO 3166 code, e.g. KW)."),
+    only: Optional[List[str]] = typer.Option(None, "--only", help="Run only this plugin (repeatable)."),
+    skip: Optional[List[str]] = typer.Option(None, "--skip", help="Do not run this plugin (repeatable)."),
+    plugin_dir: Optional[List[Path]] = typer.Option(None, "--plugin-dir", help="Also load one-file plugins from this folder."),
+    plugin_timeout: float = typer.Option(60.0, "--plugin-timeout", help="Seconds one plugin may spend on one file."),
+    max_member_bytes: int = typer.Option(64 << 30, "--max-member-bytes", help="Largest archive member read (bomb guard)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
+    json_summary: bool = typer.Option(False, "--json", help="Print a JSON summary on standard output."),
+) -> None:
+    """Scan evidence into CASE_DIR: inventory with hashes and types, plugin findings, report.json,
+    evidence.hashdeep, timeline, manifest. Run again with the same command to resume."""
+    from .engine import ScanConfig, ScanRefused, iter_evidence_specs
+    from .registry import PluginLoadError, load_plugins
+    from .scan import run_scan
+
+    for path in evidence:
+        if not path.exists():
+            fail(f"evidence not found: {path}")
+    try:
+        specs = list(iter_evidence_specs([str(p) for p in evidence], evidence_id))
+        plugins = load_plugins([str(d) for d in plugin_dir or []], only, skip)
+    except (ScanRefused, PluginLoadError) as error:
+        fail(str(error))
+    plugin_options: dict[str, Any] = {}
+    if region:
+        plugin_options["region"] = region.upper()
+    config = ScanConfig(evidence=specs, case_dir=str(output),
+                        case={"case_number": case_number, "examiner": examiner, "agency": agency},
+                        plugin_options=plugin_options, source_options={"max_member_bytes": max_member_bytes},
+                        plugin_timeout=plugin_timeout)
+    show_progress = not quiet and not json_summary and sys.stderr.isatty()
+    try:
+        if show_progress:
+            result = _scan_with_progress(config, plugins)
+        else:
+            result = run_scan(config, plugins, argv=sys.argv)
+    except ScanRefused as error:
+        fail(str(error))
+    except OSError as error:
+        fail(f"cannot write the case folder: {error}")
+    _print_scan_result(result, json_summary)
+    raise typer.Exit(result.exit_code)
+
+
+def _scan_with_progress(config: Any, plugins: Any) -> Any:
+    from rich.progress import (BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn,
+                               TimeElapsedColumn, TransferSpeedColumn)
+
+    from .engine import ScanProgress
+    from .scan import run_scan
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                  TextColumn("{task.fields[files]} files"), DownloadColumn(), TransferSpeedColumn(),
+                  TimeElapsedColumn(), console=console, transient=True) as bar:
+        task = bar.add_task("scanning", total=None, files=0)
+        counter = {"files": 0}
+
+        def on_evidence(name: str, total: int | None) -> None:
+            bar.update(task, description=f"scanning {name}")
+
+        def on_file(size: int) -> None:
+            counter["files"] += 1
+            bar.update(task, advance=size, files=counter["files"])
+
+        return run_scan(config, plugins, argv=sys.argv, progress=ScanProgress(on_evidence, on_file))
+
+
+def _print_scan_result(result: Any, json_summary: bool) -> None:
+    summary = dict(result.summary)
+    summary.update(case_dir=str(result.case_dir), report=str(result.report_path), exit_code=result.exit_code,
+                   verification_mismatches=result.outcome.mismatches)
+    if json_summary:
+        out.print(json.dumps(summary, sort_keys=True), markup=False)
+        return
+    for name in result.outcome.mismatches:
+        console.print(f"[bold red]MISMATCH:[/] {name}: image bytes differ from its stored acquisition hashes")
+    console.print(f"{summary['files']} files ({summary['deleted_files']} deleted), "
+                  f"{summary['findings']} findings, {summary['warnings']} warnings", markup=False)
+    if summary["warnings"]:
+        console.print("warnings are listed in report.json (\"warnings\")", markup=False)
+    out.print(f"report: {result.report_path}", markup=False)
+
+
+@app.command()
+def info(evidence: Path = typer.Argument(..., help="One evidence item.")) -> None:
+    """Show what the tool sees: format, stored acquisition hashes, partitions, file systems, file counts."""
+    from .scan import pin_process_timezone
+    from .sources.base import FILE, EvidenceError
+    from .sources.detect import open_source
+
+    pin_process_timezone()
+    if not evidence.exists():
+        fail(f"evidence not found: {evidence}")
+    try:
+        source = open_source(str(evidence))
+    except (EvidenceError, OSError) as error:
+        fail(f"{evidence}: {error}")
+    try:
+        description = source.describe()
+        counts = {"files": 0, "deleted_files": 0, "directories": 0, "other": 0}
+        for entry in source.entries():
+            if entry.kind == FILE:
+                counts["files"] += 1
+                counts["deleted_files"] += 0 if entry.allocated else 1
+            elif entry.kind == "dir":
+                counts["directories"] += 1
+            else:
+                counts["other"] += 1
+        warnings = [f"{w.locator}: {w.message}" for w in source.take_warnings()]
+    finally:
+        source.close()
+    description["counts"] = counts
+    description["warnings"] = warnings
+    out.print(json.dumps(description, indent=2, sort_keys=True, ensure_ascii=False), markup=False)
+    raise typer.Exit(EXIT_WARNINGS if warnings else EXIT_CLEAN)
+
+
+@app.command()
+def verify(
+    case_dir: Path = typer.Argument(..., help="A case folder written by `triage scan`."),
+    evidence: bool = typer.Option(False, "--evidence", help="Also re-hash the evidence files."),
+) -> None:
+    """Re-check every output of a case against its manifest; exit 1 naming what changed."""
+    from .verify import verify_case
+
+    if not case_dir.is_dir():
+        fail(f"not a folder: {case_dir}")
+    result = verify_case(case_dir, evidence=evidence)
+    for problem in result.problems:
+        out.print(f"FAILED  {problem}", markup=False)
+    if result.ok:
+        out.print(f"verified: {result.checked} files match the manifest", markup=False)
+        raise typer.Exit(EXIT_CLEAN)
+    out.print(f"verification failed: {len(result.problems)} problem(s)", markup=False)
+    raise typer.Exit(EXIT_WARNINGS)
+
+
+@app.command()
+def plugins(plugin_dir: Optional[List[Path]] = typer.Option(None, "--plugin-dir", help="Also list plugins from this folder.")) -> None:
+    """List the plugins: name, version, which files they take, description."""
+    from .registry import PluginLoadError, load_plugins
+
+    try:
+        loaded = load_plugins([str(d) for d in plugin_dir or []])
+    except PluginLoadError as error:
+        fail(str(error))
+    table = Table("name", "version", "selector", "description", "origin")
+    for item in loaded:
+        table.add_row(item.name, item.version, item.plugin.SELECTOR.describe(), item.plugin.DESCRIPTION,
+                      item.origin.split(":", 1)[0])
+    out.print(table)
+
+
+@app.command("cat")
+def cat_file(
+    case_dir: Path = typer.Argument(..., help="A case folder."),
+    locator: str = typer.Argument(..., help="A file's locator as printed in the report."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write here instead of standard output."),
+) -> None:
+    """Resolve a locator back to its bytes (from the evidence, read-only), verified against the inventory."""
+    from .resolve import ResolveError, resolve_locator
+
+    try:
+        data_stream, expected = resolve_locator(case_dir, locator)
+    except ResolveError as error:
+        fail(str(error))
+    import hashlib
+
+    digest = hashlib.sha256()
+    sink = open(output, "xb") if output else sys.stdout.buffer
+    try:
+        with data_stream as stream:
+            for chunk in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(chunk)
+                sink.write(chunk)
+    finally:
+        if output:
+            sink.close()
+    if expected and digest.hexdigest() != expected:
+        console.print(f"[bold red]MISMATCH:[/] content read now differs from the inventory SHA-256")
+        raise typer.Exit(EXIT_WARNINGS)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        console.print("interrupted: run the same command again to resume", markup=False)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

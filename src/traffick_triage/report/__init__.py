@@ -1,0 +1,1 @@
+"""Outputs made from the case store."""

@@ -1,0 +1,26 @@
+"""evidence.hashdeep: the evidence files on the host in hashdeep's own
+format, so ``hashdeep -a -k CASE_DIR/evidence.hashdeep -r EVIDENCE`` re-checks
+them with a tool no one here wrote."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..atomic import atomic_writer
+from ..store import CaseStore
+
+HEADER = "%%%% HASHDEEP-1.0\n%%%% size,md5,sha256,filename\n"
+
+
+def write_evidence_hashdeep(store: CaseStore, case_dir: Path) -> Path:
+    path = case_dir / "evidence.hashdeep"
+    rows = sorted({(f["path"], f["size"], f["md5"], f["sha256"])
+                   for item in store.evidence() for f in item["host_files"]})
+    with atomic_writer(path) as stream:
+        stream.write(HEADER)
+        stream.write("## Written by traffick-triage: every evidence file on the host\n##\n")
+        for file_path, size, md5, sha256 in rows:
+            if "\n" in file_path or "\r" in file_path:
+                continue   # hashdeep's line format cannot carry such a name; the inventory does
+            stream.write(f"{size},{md5},{sha256},{file_path}\n")
+    return path

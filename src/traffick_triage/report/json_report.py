@@ -1,0 +1,108 @@
+"""report.json: the findings of a case, made from the case store alone.
+
+Reproducible: the same evidence, options and hash sets give byte-identical
+JSON. Wall-clock times, the case folder and the command line live in the run
+record (manifest.json), not here."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from ..atomic import atomic_writer
+from ..store import CaseStore
+
+REPORT_SCHEMA_VERSION = "1.0.0"
+FILES_INLINE_LIMIT = 100_000     # larger inventories go to files.jsonl beside the report
+
+_FILE_FIELDS = ("evidence_id", "locator", "path", "name", "kind", "size", "allocated", "inode",
+                "md5", "sha1", "sha256", "mime", "extension_mismatch", "suspicious_name", "times",
+                "link_target", "notes")
+
+
+def file_record(row: dict[str, Any]) -> dict[str, Any]:
+    return {key: row.get(key) for key in _FILE_FIELDS}
+
+
+def finding_record(row: dict[str, Any]) -> dict[str, Any]:
+    return {"evidence_id": row["evidence_id"], "locator": row["locator"], "plugin": row["plugin"],
+            "plugin_version": row["plugin_version"], "kind": row["kind"], "data": row["data"]}
+
+
+def evidence_record(row: dict[str, Any]) -> dict[str, Any]:
+    return {"id": row["id"], "name": row["name"], "path": row["path"], "kind": row["kind"],
+            "description": row["description"], "hashes": row["hashes"],
+            "stored_hashes": row["stored_hashes"], "verification": row["verification"],
+            "complete": row["complete"]}
+
+
+def summarise(store: CaseStore) -> dict[str, Any]:
+    db = store.db
+    kinds = Counter(dict(db.execute("SELECT kind, COUNT(*) FROM files GROUP BY kind").fetchall()))
+    findings = dict(db.execute("SELECT kind, COUNT(*) FROM findings GROUP BY kind ORDER BY kind").fetchall())
+    return {
+        "evidence_items": store.count("evidence"),
+        "entries": sum(kinds.values()),
+        "files": kinds.get("file", 0),
+        "directories": kinds.get("dir", 0),
+        "symlinks": kinds.get("symlink", 0),
+        "deleted_files": store.count("files", "kind = 'file' AND allocated = 0"),
+        "files_hashed": store.count("files", "kind = 'file' AND sha256 IS NOT NULL"),
+        "bytes_hashed": int(db.execute("SELECT COALESCE(SUM(size), 0) FROM files WHERE sha256 IS NOT NULL")
+                            .fetchone()[0]),
+        "extension_mismatches": store.count("files", "extension_mismatch = 1"),
+        "suspicious_names": store.count("files", "suspicious_name = 1"),
+        "findings": store.count("findings"),
+        "findings_by_kind": findings,
+        "warnings": store.count("warnings"),
+        "verification_mismatches": store.count("evidence", "verification = 'MISMATCH'"),
+    }
+
+
+def build_report(store: CaseStore, case_dir: Path, inline_limit: int = FILES_INLINE_LIMIT) -> dict[str, Any]:
+    identity = store.get_meta("identity", {})
+    report: dict[str, Any] = {
+        "schema_version": REPORT_SCHEMA_VERSION,
+        "tool": identity.get("tool", {}),
+        "environment": identity.get("environment", {}),
+        "case": store.get_meta("case", {}),
+        "options": store.get_meta("options", {}),
+        "plugins": store.get_meta("plugins", []),
+        "hashsets": store.get_meta("hashsets", []),
+        "evidence": [evidence_record(row) for row in store.evidence()],
+        "summary": summarise(store),
+    }
+    if report["summary"]["entries"] <= inline_limit:
+        report["files"] = [file_record(row) for row in store.files()]
+    else:
+        report["files_jsonl"] = _write_files_jsonl(store, case_dir / "files.jsonl")
+    report["findings"] = [finding_record(row) for row in store.findings()]
+    report["warnings"] = store.warnings()
+    return report
+
+
+def _write_files_jsonl(store: CaseStore, path: Path) -> dict[str, Any]:
+    digest, count = hashlib.sha256(), 0
+    with atomic_writer(path) as stream:
+        for row in store.files():
+            line = canonical_json(file_record(row), indent=None) + "\n"
+            digest.update(line.encode("utf-8"))
+            stream.write(line)
+            count += 1
+    return {"path": path.name, "records": count, "sha256": digest.hexdigest()}
+
+
+def canonical_json(value: Any, indent: int | None = 1) -> str:
+    separators = (",", ":") if indent is None else (",", ": ")
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, indent=indent, separators=separators)
+
+
+def write_report(store: CaseStore, case_dir: Path) -> Path:
+    path = case_dir / "report.json"
+    report = build_report(store, case_dir)
+    with atomic_writer(path) as stream:
+        stream.write(canonical_json(report) + "\n")
+    return path

@@ -1,0 +1,198 @@
+"""A whole scan as a library call: case store, plugins, engine, outputs and
+manifests. The CLI only turns options into a ScanConfig and prints the result."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .engine import ScanConfig, ScanOutcome, ScanProgress, ScanRefused, Scanner, refuse_output_inside_evidence
+from .registry import LoadedPlugin, load_plugins
+from .report.hashdeep import write_evidence_hashdeep
+from .report.json_report import REPORT_SCHEMA_VERSION, write_report
+from .report.manifest import write_manifests
+from .report.timeline import write_timeline
+from .store import CaseStore
+from .timeutil import iso_utc
+
+# Libraries whose versions decide what the tool sees: recorded in every report.
+RECORDED_LIBRARIES = ("pytsk3", "libewf-python", "python-magic", "Pillow", "ExifRead", "pillow-heif",
+                      "pdqhash", "ImageHash", "phonenumbers", "vobject", "ijson", "numpy", "dfvfs")
+
+
+def library_versions() -> dict[str, str]:
+    versions = {}
+    for name in RECORDED_LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    try:
+        import magic
+
+        versions["libmagic"] = str(magic.version()) if hasattr(magic, "version") else "unknown"
+    except Exception:  # noqa: BLE001 - a missing libmagic shows up elsewhere, loudly
+        pass
+    return versions
+
+
+def environment() -> dict[str, Any]:
+    return {"python": platform.python_version(), "libraries": library_versions()}
+
+
+def now_utc() -> str:
+    return iso_utc(_dt.datetime.now(_dt.timezone.utc).replace(microsecond=0))
+
+
+@dataclass
+class ScanResult:
+    outcome: ScanOutcome
+    case_dir: Path
+    report_path: Path
+    summary: dict[str, Any]
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if (self.outcome.warnings or self.outcome.mismatches) else 0
+
+
+def pin_process_timezone() -> None:
+    """TSK converts FAT's zone-less times with the process zone; pin it to UTC
+    so the same evidence gives the same values on every examiner's machine."""
+    os.environ["TZ"] = "UTC"
+    if hasattr(time, "tzset"):
+        time.tzset()
+
+
+def run_scan(config: ScanConfig, plugins: list[LoadedPlugin] | None = None, argv: list[str] | None = None,
+             progress: ScanProgress | None = None) -> ScanResult:
+    pin_process_timezone()
+    refuse_output_inside_evidence(config.case_dir, [spec.path for spec in config.evidence])
+    case_dir = Path(config.case_dir)
+    case_dir.mkdir(parents=True, exist_ok=True)
+    if plugins is None:
+        plugins = load_plugins()
+    started = now_utc()
+    store = CaseStore(case_dir)
+    try:
+        _check_resume_compatible(store, config, plugins)
+        run_id = store.start_run("scan", started, {"argv": argv or sys.argv, "case_dir": str(case_dir.resolve())})
+        outcome = Scanner(config, store, plugins, progress).run()
+        write_outputs(store, case_dir)
+        finished = now_utc()
+        record = run_record(store, argv, started, finished, case_dir)
+        store.finish_run(run_id, finished, record)
+        summary = _summary(store)
+    finally:
+        store.close()
+    write_manifests(case_dir, record)
+    return ScanResult(outcome=outcome, case_dir=case_dir, report_path=case_dir / "report.json", summary=summary)
+
+
+def _summary(store: CaseStore) -> dict[str, Any]:
+    from .report.json_report import summarise
+
+    return summarise(store)
+
+
+def _check_resume_compatible(store: CaseStore, config: ScanConfig, plugins: list[LoadedPlugin]) -> None:
+    """A case folder holds one scan. Starting the same scan again resumes it;
+    a different one must go to a new folder, or the report would mix both."""
+    options = {
+        "evidence": [{"id": s.evidence_id, "path": os.path.abspath(s.path)} for s in config.evidence],
+        "plugin_options": config.plugin_options, "source_options": config.source_options,
+        "plugin_timeout": config.plugin_timeout,
+    }
+    plugin_list = [{"name": p.name, "version": p.version, "description": p.plugin.DESCRIPTION,
+                    "selector": p.plugin.SELECTOR.describe()} for p in plugins]
+    identity = {"tool": {"name": "traffick-triage", "version": __version__},
+                "report_schema_version": REPORT_SCHEMA_VERSION, "environment": environment()}
+    previous = store.get_meta("options")
+    if previous is not None and (previous != _jsonable(options) or store.get_meta("plugins") != plugin_list):
+        raise ScanRefused(f"{config.case_dir} already holds a scan with other evidence, options or plugins; "
+                          "use a new CASE_DIR (the same command resumes an interrupted scan)")
+    store.set_meta("options", options)
+    store.set_meta("case", config.case)
+    store.set_meta("plugins", plugin_list)
+    store.set_meta("identity", identity)
+
+
+def _jsonable(value: Any) -> Any:
+    import json
+
+    return json.loads(json.dumps(value))
+
+
+def write_outputs(store: CaseStore, case_dir: Path) -> list[Path]:
+    """Every output made from the store (also used by `triage report`)."""
+    written = [write_report(store, case_dir), write_evidence_hashdeep(store, case_dir)]
+    written += write_timeline(store, case_dir)
+    written += _write_geo(store, case_dir)
+    return written
+
+
+def _write_geo(store: CaseStore, case_dir: Path) -> list[Path]:
+    try:
+        from .report.geo import write_geojson, write_kml
+    except ImportError:
+        return []
+    points = geotagged_points(store)
+    geojson, kml = case_dir / "locations.geojson", case_dir / "locations.kml"
+    write_geojson(points, geojson)
+    write_kml(points, kml)
+    return [geojson, kml]
+
+
+def geotagged_points(store: CaseStore) -> list[dict[str, Any]]:
+    """One point per geotag finding: any finding whose data carries numeric
+    latitude and longitude (the plugin contract for geotags)."""
+    hashes = {row["locator"]: row for row in store.db.execute("SELECT locator, md5, sha1, sha256 FROM files")}
+    points = []
+    for finding in store.findings():
+        data = finding["data"]
+        lat, lon = data.get("latitude"), data.get("longitude")
+        if not isinstance(lat, (int, float)) or not isinstance(lon, (int, float)):
+            continue
+        file_row = hashes.get(finding["locator"])
+        points.append({
+            "locator": finding["locator"], "latitude": lat, "longitude": lon, "altitude": data.get("altitude"),
+            "time": data.get("gps_time_utc") or data.get("capture_time_utc") or data.get("time_utc"),
+            "md5": file_row["md5"] if file_row else None, "sha1": file_row["sha1"] if file_row else None,
+            "sha256": file_row["sha256"] if file_row else None,
+            "evidence_id": finding["evidence_id"], "source": f"{finding['plugin']}:{finding['kind']}",
+        })
+    return points
+
+
+def run_record(store: CaseStore, argv: list[str] | None, started: str, finished: str,
+               case_dir: Path) -> dict[str, Any]:
+    identity = store.get_meta("identity", {})
+    return {
+        "tool": identity.get("tool"), "report_schema_version": identity.get("report_schema_version"),
+        "environment": identity.get("environment"), "platform": platform.platform(),
+        "plugins": store.get_meta("plugins", []), "hashsets": store.get_meta("hashsets", []),
+        "case": store.get_meta("case", {}), "options": store.get_meta("options", {}),
+        "command_line": list(argv or sys.argv), "case_dir": str(case_dir.resolve()),
+        "started_utc": started, "finished_utc": finished,
+        "peak_rss_bytes": _peak_rss(),
+    }
+
+
+def _peak_rss() -> int | None:
+    try:
+        import resource
+
+        return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+    except (ImportError, OSError):
+        return None
+
+
+__all__ = ["run_scan", "write_outputs", "ScanResult", "ScanRefused"]
