@@ -1,0 +1,73 @@
+"""Android call log: ``calllog.db`` of com.android.providers.contacts.
+
+Schema understood: the ``calls`` table of the CallLog provider, which lived
+in contacts2.db up to Android 6 and moved to its own calllog.db in Android 7
+(database versions 1 to current as of Android 14). Required columns:
+``_id, number, date, duration, type``; ``name`` and ``subscription_component_name``
+are read when present. ``date`` is Unix milliseconds (UTC), ``duration``
+seconds. ``type``: 1 incoming, 2 outgoing, 3 missed, 4 voicemail,
+5 rejected, 6 blocked, 7 answered externally.
+
+:func:`read_calls` is shared with the contacts2.db plugin.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Iterator
+
+from ..plugin_api import Context, FileView, Finding, Plugin, Selector
+from . import _comms
+from ._comms import Call, clean, column, unix_ms_iso
+
+CALLS_EXPECTED = {"calls": ("_id", "number", "date", "duration", "type")}
+
+# android.provider.CallLog.Calls TYPE constants.
+CALL_TYPES = {
+    1: _comms.INCOMING, 2: _comms.OUTGOING, 3: _comms.MISSED, 4: _comms.VOICEMAIL,
+    5: _comms.REJECTED, 6: _comms.BLOCKED, 7: _comms.ANSWERED_EXTERNALLY,
+}
+
+
+def read_calls(connection: sqlite3.Connection, schema: _comms.Schema,
+               source_app: str) -> Iterator[Call]:
+    query = (
+        "SELECT calls._id, calls.number, calls.date, calls.duration, calls.type, "
+        f"{column(schema, 'calls', 'name')}, "
+        f"{column(schema, 'calls', 'subscription_component_name', 'provider')} "
+        "FROM calls ORDER BY calls._id")
+    for row in connection.execute(query):
+        raw_type = row["type"]
+        provider = clean(row["provider"])
+        yield Call(
+            number=clean(row["number"]),
+            direction=CALL_TYPES.get(raw_type, f"{_comms.UNKNOWN}({raw_type})"),
+            start_time=unix_ms_iso(row["date"]),
+            duration_s=row["duration"],
+            contact_name=clean(row["name"]),
+            # Third-party VoIP apps (WhatsApp, Signal...) log through the
+            # provider too; the component name says which one.
+            call_type=provider,
+            source_app=source_app,
+            source_record_id=str(row["_id"]),
+        )
+
+
+class AndroidCallLogPlugin(Plugin):
+    """Calls from Android's calllog.db (Android 7 and later)."""
+
+    NAME = "android_calllog"
+    VERSION = "1.0"
+    DESCRIPTION = "Android call log (calllog.db, calls table)"
+    SELECTOR = Selector(globs=(
+        "**/com.android.providers.contacts/databases/calllog.db", "calllog.db"))
+    SCHEMAS = {"calls": "CallLog provider calls table, Android 7+ calllog.db (all versions)"}
+
+    def extract(self, file: FileView, ctx: Context) -> Iterator[Finding]:
+        if not _comms.is_sqlite(file, ctx, self.NAME):
+            return
+        with _comms.open_sqlite(file, ctx) as connection:
+            schema = _comms.read_schema(connection)
+            if not _comms.require(schema, CALLS_EXPECTED, ctx, self.NAME, file, "calls"):
+                return
+            yield from read_calls(connection, schema, "Android Call Log")

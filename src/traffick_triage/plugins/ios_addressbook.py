@@ -1,0 +1,65 @@
+"""iOS contacts: ``AddressBook.sqlitedb``.
+
+Schema understood (iOS 4 to 17): ``ABPerson(ROWID, First, Last)`` with
+``Middle, Organization, CreationDate, ModificationDate`` read when present,
+and ``ABMultiValue(record_id, property, value)``, where property 3 is a
+phone number and 4 an e-mail address. Creation/modification dates are Cocoa
+seconds (2001-01-01 UTC).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Iterator
+
+from ..plugin_api import Context, FileView, Finding, Plugin, Selector
+from . import _comms
+from ._comms import Contact, clean, cocoa_iso, column, unique
+
+EXPECTED = {
+    "ABPerson": ("ROWID", "First", "Last"),
+    "ABMultiValue": ("record_id", "property", "value"),
+}
+OPTIONAL = ("Middle", "Organization", "CreationDate", "ModificationDate")
+PROPERTY_PHONE, PROPERTY_EMAIL = 3, 4   # kABPersonPhoneProperty, kABPersonEmailProperty
+
+
+class IosAddressBookPlugin(Plugin):
+    """Contacts from the iOS AddressBook.sqlitedb."""
+
+    NAME = "ios_addressbook"
+    VERSION = "1.0"
+    DESCRIPTION = "iOS contacts (AddressBook.sqlitedb: ABPerson, ABMultiValue)"
+    SELECTOR = Selector(globs=(
+        "**/Library/AddressBook/AddressBook.sqlitedb", "AddressBook.sqlitedb"))
+    SCHEMAS = {"ABPerson+ABMultiValue": "iOS 4-17"}
+
+    def extract(self, file: FileView, ctx: Context) -> Iterator[Finding]:
+        if not _comms.is_sqlite(file, ctx, self.NAME):
+            return
+        with _comms.open_sqlite(file, ctx) as connection:
+            schema = _comms.read_schema(connection)
+            if not _comms.require(schema, EXPECTED, ctx, self.NAME, file, "contacts"):
+                return
+            values: dict[int, dict[int, list[str]]] = defaultdict(lambda: defaultdict(list))
+            for row in connection.execute(
+                    "SELECT record_id, property, value FROM ABMultiValue ORDER BY UID"
+                    if _comms.has_table(schema, "ABMultiValue", "UID") else
+                    "SELECT record_id, property, value FROM ABMultiValue ORDER BY rowid"):
+                values[row[0]][row[1]].append(row[2])
+            optional = ", ".join(column(schema, "ABPerson", name) for name in OPTIONAL)
+            query = (f"SELECT ABPerson.ROWID AS rowid, ABPerson.First, ABPerson.Last, {optional} "
+                     "FROM ABPerson ORDER BY ABPerson.ROWID")
+            for row in connection.execute(query):
+                parts = (clean(row["First"]), clean(row["Middle"]), clean(row["Last"]))
+                person = values.get(row["rowid"], {})
+                yield Contact(
+                    name=" ".join(part for part in parts if part) or None,
+                    phone_numbers=unique(person.get(PROPERTY_PHONE, ())),
+                    emails=unique(person.get(PROPERTY_EMAIL, ())),
+                    organisation=clean(row["Organization"]),
+                    source_app="iOS Contacts",
+                    source_record_id=str(row["rowid"]),
+                    created=cocoa_iso(row["CreationDate"]),
+                    modified=cocoa_iso(row["ModificationDate"]),
+                )
