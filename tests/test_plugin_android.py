@@ -288,3 +288,26 @@ def test_selectors_match_real_paths():
     assert AndroidMmsSmsPlugin.SELECTOR.matches(
         "/data/user_de/0/com.android.providers.telephony/databases/mmssms.db", "", 10)
     assert not AndroidMmsSmsPlugin.SELECTOR.matches("sdcard/mmssms.db.bak", "", 10)
+
+
+def test_calllog_wal_without_shm_is_still_read(tmp_path):
+    """Some acquisitions keep the -wal but not the -shm: the WAL rows must still be read."""
+    live = tmp_path / "live"
+    live.mkdir()
+    writer = sqlite3.connect(live / "calllog.db")
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("PRAGMA wal_autocheckpoint=0")
+    writer.executescript(CALLLOG_SCHEMA)
+    writer.execute(f"INSERT INTO calls {CALL_COLUMNS} VALUES ('444', 1714550000000, 5, 2, 'WAL Only', NULL)")
+    writer.commit()
+    evidence_dir = tmp_path / "evidence"
+    evidence_dir.mkdir()
+    evidence = copy_with_companions(live / "calllog.db", evidence_dir)
+    writer.close()
+    (evidence_dir / "calllog.db-shm").unlink()
+
+    run = run_untouched(AndroidCallLogPlugin(), evidence)
+
+    assert run.warnings == []
+    assert [c.contact_name for c in run.findings] == ["WAL Only"]
+    assert not (evidence_dir / "calllog.db-shm").exists()    # nothing created beside the evidence
