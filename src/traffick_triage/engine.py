@@ -174,7 +174,8 @@ class Scanner:
             else:
                 if result.size != entry.size:
                     row["notes"].append(f"read {result.size} bytes where the metadata says {entry.size}")
-                    if entry.allocated:
+                    # NTFS metadata files ($BadClus:$Bad) are sparse by design: a note, not a warning.
+                    if entry.allocated and not entry.path.startswith("/$"):
                         self.store.add_warning(evidence_id, locator, "inventory",
                                                f"read {result.size} bytes where the metadata says {entry.size}")
                     row["size"] = result.size

@@ -248,6 +248,14 @@ class DiskImageSource(EvidenceSource):
             meta = child.info.meta
             allocated = bool(name_info.flags & pytsk3.TSK_FS_NAME_FLAG_ALLOC)
             inode = name_info.meta_addr
+            if meta is None and inode:
+                # Orphans and some deleted names come without their metadata;
+                # TSK can still open it by address (as fls and icat do).
+                try:
+                    child = fs.open_meta(inode=inode)
+                    meta = child.info.meta
+                except (OSError, IOError):
+                    pass
             kind = _entry_kind(name_info, meta)
             for entry in self._entries_for(child, volume, prefix, path, kind, allocated, inode, meta):
                 yield entry
@@ -267,6 +275,7 @@ class DiskImageSource(EvidenceSource):
                      kind: str, allocated: bool, inode: int, meta: Any) -> Iterator[Entry]:
         times = _tsk_times(meta, local_only=volume.get("local_times", False))
         base = {"volume_offset": volume["offset"], "inode": inode}
+        streams = _data_streams(child) if meta is not None and kind in (FILE, DIRECTORY) else []
         if kind != FILE or meta is None:
             entry = Entry(segments=prefix + (path,), path=path, kind=kind, size=0,
                           allocated=allocated, inode=str(inode), times=times, address=base)
@@ -275,9 +284,9 @@ class DiskImageSource(EvidenceSource):
             if kind == SYMLINK and meta is not None and getattr(meta, "link", None):
                 entry.link_target = loc.decode_name(meta.link)
             yield entry
-            return
-        streams = _data_streams(child)
-        if not streams:     # FAT, ext, HFS+: the default data, no named attributes
+            # A directory's named streams (NTFS) are content of their own.
+            streams = [s for s in streams if s[0] is not None]
+        elif not streams:     # FAT, ext, HFS+: the default data, no named attributes
             streams = [(None, None, None, int(meta.size))]
         for stream_name, attr_type, attr_id, size in streams:
             shown = path if not stream_name else f"{path}:{stream_name}"
@@ -389,9 +398,7 @@ def _entry_kind(name_info: Any, meta: Any) -> str:
             return DIRECTORY
         if meta_type == pytsk3.TSK_FS_META_TYPE_LNK:
             return SYMLINK
-        if meta_type == pytsk3.TSK_FS_META_TYPE_VIRT:
-            return FILE     # TSK's virtual files ($MBR, $FAT1...): fls lists them as regular
-        return OTHER
+        return OTHER        # incl. TSK's virtual files ($MBR, $FAT1...), which fls lists as "v/v"
     name_type = name_info.type
     if name_type == pytsk3.TSK_FS_NAME_TYPE_REG:
         return FILE
@@ -403,16 +410,23 @@ def _entry_kind(name_info: Any, meta: Any) -> str:
 
 
 def _data_streams(tsk_file: Any) -> list[tuple[str | None, int, int, int]]:
-    """NTFS $DATA attributes: (stream name or None for the default, type, id, size)."""
+    """NTFS content attributes: (stream name or None for the default, type, id, size).
+
+    As fls does: every $DATA attribute, and every named $INDEX_ROOT except a
+    directory's own $I30 index (e.g. ``$Extend/$ObjId:$O``)."""
     streams = []
     try:
         for attribute in tsk_file:
             info = attribute.info
-            if info.type != pytsk3.TSK_FS_ATTR_TYPE_NTFS_DATA:
-                continue
             name = loc.decode_name(info.name) if info.name else None
-            if name in ("$Data", ""):
-                name = None
+            if info.type == pytsk3.TSK_FS_ATTR_TYPE_NTFS_DATA:
+                if name in ("$Data", ""):
+                    name = None
+            elif info.type == pytsk3.TSK_FS_ATTR_TYPE_NTFS_IDXROOT:
+                if not name or name == "$I30":
+                    continue
+            else:
+                continue
             streams.append((name, int(info.type), int(info.id), int(info.size)))
     except (OSError, IOError):
         return []
