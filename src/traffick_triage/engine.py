@@ -139,6 +139,13 @@ class Scanner:
                     batch_started, batch_files = time.monotonic(), 0
             self._flush_source_warnings(source, evidence_id)
             self.store.commit()
+        except (OSError, ValueError, EOFError, RuntimeError) as error:
+            # The source itself broke mid-walk (a truncated image, a corrupt
+            # directory): keep everything found so far and say where it stopped.
+            self._flush_source_warnings(source, evidence_id)
+            self.store.add_warning(evidence_id, source.display_name, "source",
+                                   f"walk stopped early after {seq - 1} entries: {error}")
+            self.store.commit()
         except BaseException:
             self.store.commit()   # keep what is complete; the open file row was never written
             raise
@@ -167,7 +174,7 @@ class Scanner:
             try:
                 with entry.opener() as stream:
                     result = hash_stream(stream, keep_limit=KEEP_CONTENT_LIMIT)
-            except (OSError, IOError, ValueError, EOFError) as error:
+            except (OSError, ValueError, EOFError, RuntimeError) as error:
                 reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
                 self.store.add_warning(evidence_id, locator, "inventory", f"content not readable: {reason}")
                 row["notes"].append(f"content not readable: {reason}")
@@ -218,7 +225,7 @@ class Scanner:
             try:
                 with opener() as stream:
                     result = hash_stream(stream)
-            except (OSError, IOError, ValueError) as error:
+            except (OSError, ValueError, RuntimeError) as error:
                 self.store.add_warning(evidence_id, source.display_name, "evidence",
                                        f"{label} bytes not readable to the end: {error}")
                 continue

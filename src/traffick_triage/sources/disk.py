@@ -74,6 +74,7 @@ class EwfReader(_ImageReader):
         import pyewf
 
         self.paths = paths
+        _check_segment_sequence(paths)
         self._files = [open_readonly(path) for path in paths]
         self._handle = pyewf.handle()
         try:
@@ -86,7 +87,12 @@ class EwfReader(_ImageReader):
         self.size = self._handle.get_media_size()
 
     def read(self, offset: int, length: int) -> bytes:
-        return self._handle.read_buffer_at_offset(length, offset)
+        try:
+            return self._handle.read_buffer_at_offset(length, offset)
+        except (OSError, IOError, RuntimeError) as error:
+            # libewf's message is a stack of function names; keep the first cause.
+            detail = str(error).split(". ")[0].split(": ", 1)[-1]
+            raise OSError(f"E01 media not readable at offset {offset}: {detail}") from error
 
     def stored_hashes(self) -> dict[str, str]:
         hashes = {}
@@ -110,6 +116,21 @@ class EwfReader(_ImageReader):
         self._handle.close()
         for handle in self._files:
             handle.close()
+
+
+def _check_segment_sequence(paths: list[str]) -> None:
+    """E01, E02... must all be there: libewf opens an incomplete set and only
+    fails when a read reaches the gap, so say it up front, naming the segment."""
+    numbers = []
+    for path in paths:
+        extension = os.path.splitext(path)[1]
+        if re.fullmatch(r"\.[EeLs][0-9]{2}", extension):
+            numbers.append(int(extension[2:]))
+    for expected, (number, path) in enumerate(zip(sorted(numbers), sorted(paths)), start=1):
+        if number != expected:
+            stem = os.path.splitext(os.path.basename(path))[0]
+            raise EvidenceError(f"E01 segment {stem}.E{expected:02d} is missing from the set "
+                                f"(found {', '.join(os.path.basename(p) for p in sorted(paths))})")
 
 
 class _TskImage(pytsk3.Img_Info):
@@ -185,7 +206,7 @@ class DiskImageSource(EvidenceSource):
         volumes: list[dict[str, Any]] = []
         try:
             volume_system = pytsk3.Volume_Info(self._image)
-        except (OSError, IOError):
+        except (OSError, IOError, RuntimeError):
             volume_system = None
         if volume_system is None:
             fs = self._open_fs(0, "")
@@ -210,7 +231,7 @@ class DiskImageSource(EvidenceSource):
     def _open_fs(self, offset: int, label: str) -> Any:
         try:
             return pytsk3.FS_Info(self._image, offset=offset)
-        except (OSError, IOError) as error:
+        except (OSError, IOError, RuntimeError) as error:
             where = f"partition {label} at offset {offset}" if label else "the image"
             self.warn(f"no file system The Sleuth Kit recognises in {where}: {_tsk_reason(error)}",
                       *([label] if label else []))
@@ -226,7 +247,7 @@ class DiskImageSource(EvidenceSource):
             prefix = (volume["label"],) if volume["label"] else ()
             try:
                 root = fs.open_dir(path="/")
-            except (OSError, IOError) as error:
+            except (OSError, IOError, RuntimeError) as error:
                 self.warn(f"cannot open the root directory: {error}", *prefix)
                 continue
             yield from self._walk(fs, volume, root, "", prefix, depth=0, ancestors=())
@@ -235,7 +256,7 @@ class DiskImageSource(EvidenceSource):
               prefix: tuple[str, ...], depth: int, ancestors: tuple[int, ...]) -> Iterator[Entry]:
         try:
             children = list(directory)
-        except (OSError, IOError) as error:
+        except (OSError, IOError, RuntimeError) as error:
             self.warn(f"directory not readable: {error}", *prefix, parent or "/")
             return
         for child in children:
@@ -254,7 +275,7 @@ class DiskImageSource(EvidenceSource):
                 try:
                     child = fs.open_meta(inode=inode)
                     meta = child.info.meta
-                except (OSError, IOError):
+                except (OSError, IOError, RuntimeError):
                     pass
             kind = _entry_kind(name_info, meta)
             for entry in self._entries_for(child, volume, prefix, path, kind, allocated, inode, meta):
@@ -266,7 +287,7 @@ class DiskImageSource(EvidenceSource):
                     continue
                 try:
                     sub = child.as_directory()
-                except (OSError, IOError) as error:
+                except (OSError, IOError, RuntimeError) as error:
                     self.warn(f"directory not readable: {error}", *prefix, path)
                     continue
                 yield from self._walk(fs, volume, sub, path, prefix, depth + 1, ancestors + (inode,))
@@ -301,10 +322,15 @@ class DiskImageSource(EvidenceSource):
 
     def _open_tsk_file(self, tsk_file: Any, address: dict[str, Any]) -> IO[bytes]:
         attr_type, attr_id = address.get("attr_type"), address.get("attr_id")
-        if attr_type is None:
-            read_at = (lambda offset, size: tsk_file.read_random(offset, size))
-        else:
-            read_at = (lambda offset, size: tsk_file.read_random(offset, size, attr_type, attr_id))
+        def read_at(offset: int, size: int) -> bytes:
+            try:
+                if attr_type is None:
+                    return tsk_file.read_random(offset, size)
+                return tsk_file.read_random(offset, size, attr_type, attr_id)
+            except (OSError, IOError, RuntimeError) as error:
+                raise OSError(f"The Sleuth Kit cannot read the content at offset {offset}: "
+                              f"{_tsk_reason(error)}") from error
+
         return RandomAccessReader(int(address["size"]), read_at)
 
     def open_address(self, address: dict[str, Any]) -> IO[bytes]:
