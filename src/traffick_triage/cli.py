@@ -54,6 +54,7 @@ def scan(
     region: Optional[str] = typer.Option(None, "--region", help="Default phone-number region (ISO 3166 code, e.g. KW)."),
     only: Optional[List[str]] = typer.Option(None, "--only", help="Run only this plugin (repeatable)."),
     skip: Optional[List[str]] = typer.Option(None, "--skip", help="Do not run this plugin (repeatable)."),
+    no_plugins: bool = typer.Option(False, "--no-plugins", help="Inventory and hashes only: run no plugin."),
     plugin_dir: Optional[List[Path]] = typer.Option(None, "--plugin-dir", help="Also load one-file plugins from this folder."),
     plugin_timeout: float = typer.Option(60.0, "--plugin-timeout", help="Seconds one plugin may spend on one file."),
     max_member_bytes: int = typer.Option(64 << 30, "--max-member-bytes", help="Largest archive member read (bomb guard)."),
@@ -71,7 +72,7 @@ def scan(
             fail(f"evidence not found: {path}")
     try:
         specs = list(iter_evidence_specs([str(p) for p in evidence], evidence_id))
-        plugins = load_plugins([str(d) for d in plugin_dir or []], only, skip)
+        plugins = [] if no_plugins else load_plugins([str(d) for d in plugin_dir or []], only, skip)
     except (ScanRefused, PluginLoadError) as error:
         fail(str(error))
     plugin_options: dict[str, Any] = {}
