@@ -107,6 +107,7 @@ def _check_resume_compatible(store: CaseStore, config: ScanConfig, plugins: list
     """A case folder holds one scan. Starting the same scan again resumes it;
     a different one must go to a new folder, or the report would mix both."""
     options = {
+        "case": config.case,
         "evidence": [{"id": s.evidence_id, "path": os.path.abspath(s.path)} for s in config.evidence],
         "plugin_options": config.plugin_options, "source_options": config.source_options,
         "plugin_timeout": config.plugin_timeout,
