@@ -235,6 +235,54 @@ def cat_file(
         raise typer.Exit(EXIT_WARNINGS)
 
 
+demo_app = typer.Typer(help="Build and scan the synthetic demo / training case.", no_args_is_help=True)
+app.add_typer(demo_app, name="demo")
+
+
+@demo_app.command("build")
+def demo_build(
+    directory: Path = typer.Argument(..., help="Folder for the demo case (evidence/ is created inside)."),
+    seed: int = typer.Option(7, "--seed", help="Seed of the generated content."),
+) -> None:
+    """Generate the synthetic demo evidence (no real material) under DIRECTORY/evidence."""
+    from .demo import DemoError, build_demo
+
+    try:
+        items = build_demo(directory, seed)
+    except DemoError as error:
+        fail(str(error))
+    for name, path in items.items():
+        out.print(f"{name}: {path}", markup=False)
+
+
+@demo_app.command("run")
+def demo_run(
+    directory: Path = typer.Argument(Path("examples/demo-case"), help="Folder for the demo case."),
+    seed: int = typer.Option(7, "--seed", help="Seed of the generated content."),
+) -> None:
+    """Build the demo evidence (if needed) and scan it into DIRECTORY/case; prints where the report is."""
+    from .demo import DemoError, build_demo
+    from .engine import ScanConfig, iter_evidence_specs
+    from .scan import run_scan
+
+    case_dir = directory / "case"
+    try:
+        items = build_demo(directory, seed)
+    except DemoError as error:
+        fail(str(error))
+    if case_dir.exists():
+        shutil.rmtree(case_dir)
+    specs = list(iter_evidence_specs([str(p) for p in items.values()], ["LAPTOP-1", "PHONE-1"]))
+    config = ScanConfig(evidence=specs, case_dir=str(case_dir),
+                        case={"case_number": "DEMO-2024-001", "examiner": "Demo Examiner",
+                              "agency": "Training (synthetic data)"},
+                        plugin_options={"region": "KW", "training": True})
+    result = run_scan(config, argv=sys.argv)
+    _print_scan_result(result, json_summary=False)
+    out.print(f"demo case: {case_dir}", markup=False)
+    raise typer.Exit(EXIT_CLEAN if result.exit_code in (0, 1) else result.exit_code)
+
+
 def main() -> None:
     try:
         app()

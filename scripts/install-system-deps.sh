@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs the Debian packages traffick-triage's demo and tests use, only
+# those missing. Safe to run again. Needs root (or sudo) when something is missing.
+set -euo pipefail
+
+# command -> package
+declare -A NEEDED=(
+  [fls]=sleuthkit            # oracle for file listings (fls/icat/mmls) in the tests
+  [hashdeep]=hashdeep        # oracle for the evidence manifest
+  [ewfacquire]=ewf-tools     # builds E01 fixtures and the demo laptop image
+  [mcopy]=mtools             # FAT fixtures
+  [mkfs.vfat]=dosfstools
+  [sfdisk]=fdisk             # partitioned disk fixtures
+  [mke2fs]=e2fsprogs
+  [debugfs]=e2fsprogs
+  [exiftool]=libimage-exiftool-perl   # oracle for EXIF
+  [sqlite3]=sqlite3          # oracle for phone databases
+  [file]=file                # pulls libmagic1, which python-magic loads
+  [chromium]=chromium        # headless browser for the HTML report tests
+)
+
+missing=()
+for command in "${!NEEDED[@]}"; do
+  command -v "$command" >/dev/null 2>&1 || missing+=("${NEEDED[$command]}")
+done
+if ! ldconfig -p 2>/dev/null | grep -q libmagic.so.1; then missing+=(libmagic1); fi
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+mapfile -t packages < <(printf '%s\n' "${missing[@]}" | sort -u)
+echo "installing system packages: ${packages[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null 2>&1 || { echo "run as root or install: ${packages[*]}" >&2; exit 1; }
+  SUDO="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
