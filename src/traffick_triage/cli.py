@@ -57,6 +57,7 @@ def scan(
     no_plugins: bool = typer.Option(False, "--no-plugins", help="Inventory and hashes only: run no plugin."),
     plugin_dir: Optional[List[Path]] = typer.Option(None, "--plugin-dir", help="Also load one-file plugins from this folder."),
     plugin_timeout: float = typer.Option(60.0, "--plugin-timeout", help="Seconds one plugin may spend on one file."),
+    hashset: Optional[List[Path]] = typer.Option(None, "--hashset", help="Known-file hash set or compiled store to match against (repeatable; any supported format)."),
     max_member_bytes: int = typer.Option(64 << 30, "--max-member-bytes", help="Largest archive member read (bomb guard)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
     json_summary: bool = typer.Option(False, "--json", help="Print a JSON summary on standard output."),
@@ -64,6 +65,7 @@ def scan(
     """Scan evidence into CASE_DIR: inventory with hashes and types, plugin findings, report.json,
     evidence.hashdeep, timeline, manifest. Run again with the same command to resume."""
     from .engine import ScanConfig, ScanRefused, iter_evidence_specs
+    from .matching import HashSetLoadError
     from .registry import PluginLoadError, load_plugins
     from .scan import run_scan
 
@@ -81,14 +83,14 @@ def scan(
     config = ScanConfig(evidence=specs, case_dir=str(output),
                         case={"case_number": case_number, "examiner": examiner, "agency": agency},
                         plugin_options=plugin_options, source_options={"max_member_bytes": max_member_bytes},
-                        plugin_timeout=plugin_timeout)
+                        plugin_timeout=plugin_timeout, hashset_paths=[str(p) for p in hashset or []])
     show_progress = not quiet and not json_summary and sys.stderr.isatty()
     try:
         if show_progress:
             result = _scan_with_progress(config, plugins)
         else:
             result = run_scan(config, plugins, argv=sys.argv)
-    except ScanRefused as error:
+    except (ScanRefused, HashSetLoadError) as error:
         fail(str(error))
     except OSError as error:
         fail(f"cannot write the case folder: {error}")
@@ -233,6 +235,47 @@ def cat_file(
     if expected and digest.hexdigest() != expected:
         console.print(f"[bold red]MISMATCH:[/] content read now differs from the inventory SHA-256")
         raise typer.Exit(EXIT_WARNINGS)
+
+
+hashset_app = typer.Typer(help="Inspect and compile known-file hash sets.", no_args_is_help=True)
+app.add_typer(hashset_app, name="hashset")
+
+
+@hashset_app.command("info")
+def hashset_info_command(file: Path = typer.Argument(..., help="A hash set in any supported format, or a compiled store.")) -> None:
+    """Show the detected format, entry counts per hash type and category, and version/date."""
+    from .hashsets import hashset_info
+
+    if not file.is_file():
+        fail(f"hash set not found: {file}")
+    try:
+        info = hashset_info(file)
+    except (OSError, ValueError) as error:
+        fail(f"cannot read {file}: {error}")
+    out.print(json.dumps(info, indent=2, sort_keys=True, ensure_ascii=False), markup=False)
+    raise typer.Exit(EXIT_WARNINGS if info.get("problem_count") else EXIT_CLEAN)
+
+
+@hashset_app.command("import")
+def hashset_import_command(
+    files: List[Path] = typer.Argument(..., help="Hash sets to compile."),
+    output: Path = typer.Option(..., "-o", "--output", help="The compiled store (SQLite) to create or extend."),
+) -> None:
+    """Compile hash sets into one indexed local store, with provenance (source SHA-256, format, counts, time)."""
+    from .hashsets import import_hashsets
+
+    for file in files:
+        if not file.is_file():
+            fail(f"hash set not found: {file}")
+    try:
+        results = import_hashsets([str(f) for f in files], str(output))
+    except (OSError, ValueError) as error:
+        fail(f"cannot import: {error}")
+    table = Table("source", "status", "details")
+    for result in results:
+        details = {k: v for k, v in vars(result).items() if k not in ("path", "status")}
+        table.add_row(str(getattr(result, "path", "")), str(result.status), json.dumps(details, default=str)[:120])
+    out.print(table)
 
 
 demo_app = typer.Typer(help="Build and scan the synthetic demo / training case.", no_args_is_help=True)

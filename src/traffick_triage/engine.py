@@ -44,6 +44,7 @@ class ScanConfig:
     plugin_options: dict[str, Any] = field(default_factory=dict)  # e.g. region
     source_options: dict[str, Any] = field(default_factory=dict)  # archive limits
     plugin_timeout: float = DEFAULT_PLUGIN_TIMEOUT
+    hashset_paths: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -76,10 +77,11 @@ def refuse_output_inside_evidence(case_dir: str, evidence_paths: list[str]) -> N
 
 class Scanner:
     def __init__(self, config: ScanConfig, store: CaseStore, plugins: list[LoadedPlugin],
-                 progress: ScanProgress | None = None) -> None:
+                 progress: ScanProgress | None = None, hashsets: Any = None) -> None:
         self.config = config
         self.store = store
         self.plugins = plugins
+        self.hashsets = hashsets
         self.progress = progress or ScanProgress()
         self.outcome = ScanOutcome()
 
@@ -193,8 +195,21 @@ class Scanner:
                 self.progress.on_file(result.size)
         self.store.add_file(row)
         self.outcome.files += 1
-        if row.get("mime"):
-            self._run_plugins(source, evidence_id, entry, row, content)
+        if not row.get("mime"):
+            return
+        if self.hashsets is not None and self._match_hashsets(evidence_id, row):
+            return      # known-good (NSRL): no plugin can add anything an examiner needs
+        self._run_plugins(source, evidence_id, entry, row, content)
+
+    def _match_hashsets(self, evidence_id: str, row: dict[str, Any]) -> bool:
+        """Record hash-set hits; True when the file is known-good only."""
+        from .matching import MATCHER_NAME, MATCHER_VERSION, match_file, only_known_good
+
+        matches = match_file(self.hashsets, row["md5"], row["sha1"], row["sha256"])
+        for match in matches:
+            self.store.add_finding(evidence_id, row["locator"], MATCHER_NAME, MATCHER_VERSION,
+                                   match.KIND, match.to_dict(), [])
+        return only_known_good(matches)
 
     def _run_plugins(self, source: EvidenceSource, evidence_id: str, entry: Entry,
                      row: dict[str, Any], content: bytes | None) -> None:

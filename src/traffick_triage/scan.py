@@ -15,6 +15,7 @@ from typing import Any
 
 from . import __version__
 from .engine import ScanConfig, ScanOutcome, ScanProgress, ScanRefused, Scanner, refuse_output_inside_evidence
+from .matching import describe_hashsets, load_hashsets
 from .registry import LoadedPlugin, load_plugins
 from .report.hashdeep import write_evidence_hashdeep
 from .report.json_report import REPORT_SCHEMA_VERSION, write_report
@@ -81,11 +82,12 @@ def run_scan(config: ScanConfig, plugins: list[LoadedPlugin] | None = None, argv
     if plugins is None:
         plugins = load_plugins()
     started = now_utc()
+    hashsets = load_hashsets(config.hashset_paths) if config.hashset_paths else None
     store = CaseStore(case_dir)
     try:
-        _check_resume_compatible(store, config, plugins)
+        _check_resume_compatible(store, config, plugins, hashsets)
         run_id = store.start_run("scan", started, {"argv": argv or sys.argv, "case_dir": str(case_dir.resolve())})
-        outcome = Scanner(config, store, plugins, progress).run()
+        outcome = Scanner(config, store, plugins, progress, hashsets=hashsets).run()
         write_outputs(store, case_dir)
         finished = now_utc()
         record = run_record(store, argv, started, finished, case_dir)
@@ -93,6 +95,8 @@ def run_scan(config: ScanConfig, plugins: list[LoadedPlugin] | None = None, argv
         summary = _summary(store)
     finally:
         store.close()
+        if hashsets is not None:
+            hashsets.close()
     write_manifests(case_dir, record)
     return ScanResult(outcome=outcome, case_dir=case_dir, report_path=case_dir / "report.json", summary=summary)
 
@@ -103,7 +107,8 @@ def _summary(store: CaseStore) -> dict[str, Any]:
     return summarise(store)
 
 
-def _check_resume_compatible(store: CaseStore, config: ScanConfig, plugins: list[LoadedPlugin]) -> None:
+def _check_resume_compatible(store: CaseStore, config: ScanConfig, plugins: list[LoadedPlugin],
+                             hashsets: Any = None) -> None:
     """A case folder holds one scan. Starting the same scan again resumes it;
     a different one must go to a new folder, or the report would mix both."""
     options = {
@@ -116,13 +121,16 @@ def _check_resume_compatible(store: CaseStore, config: ScanConfig, plugins: list
                     "selector": p.plugin.SELECTOR.describe()} for p in plugins]
     identity = {"tool": {"name": "traffick-triage", "version": __version__},
                 "report_schema_version": REPORT_SCHEMA_VERSION, "environment": environment()}
+    sets = describe_hashsets(hashsets) if hashsets is not None else []
     previous = store.get_meta("options")
-    if previous is not None and (previous != _jsonable(options) or store.get_meta("plugins") != plugin_list):
+    if previous is not None and (previous != _jsonable(options) or store.get_meta("plugins") != plugin_list
+                                 or store.get_meta("hashsets") != _jsonable(sets)):
         raise ScanRefused(f"{config.case_dir} already holds a scan with other evidence, options or plugins; "
                           "use a new CASE_DIR (the same command resumes an interrupted scan)")
     store.set_meta("options", options)
     store.set_meta("case", config.case)
     store.set_meta("plugins", plugin_list)
+    store.set_meta("hashsets", sets)
     store.set_meta("identity", identity)
 
 

@@ -43,7 +43,17 @@ def summarise(store: CaseStore) -> dict[str, Any]:
     db = store.db
     kinds = Counter(dict(db.execute("SELECT kind, COUNT(*) FROM files GROUP BY kind").fetchall()))
     findings = dict(db.execute("SELECT kind, COUNT(*) FROM findings GROUP BY kind ORDER BY kind").fetchall())
+    matches = [json.loads(row[0]) | {"locator": row[1]} for row in db.execute(
+        "SELECT data, locator FROM findings WHERE kind = 'hashset.match' ORDER BY locator, data")]
+    known_good = {m["locator"] for m in matches if m["known_good"]}
+    known_bad = [m for m in matches if not m["known_good"]]
+    by_category: dict[str, set[str]] = {}
+    for match in known_bad:
+        by_category.setdefault(match.get("category") or "(no category)", set()).add(match["locator"])
     return {
+        "known_good_files": len(known_good - {m["locator"] for m in known_bad}),
+        "known_bad_files": len({m["locator"] for m in known_bad}),
+        "known_bad_by_category": {k: len(v) for k, v in sorted(by_category.items())},
         "evidence_items": store.count("evidence"),
         "entries": sum(kinds.values()),
         "files": kinds.get("file", 0),
