@@ -1,0 +1,205 @@
+"""Decode an image once, safely, into an 8-bit RGB Pillow image.
+
+One :class:`DecodedImage` feeds PDQ and the imagehash hashes, so a file is
+read and decoded a single time.
+
+Choices, matched to Meta's reference hashers (ThreatExchange ``pdq``):
+
+* EXIF orientation is **not** applied by default. The Python reference
+  (``pdqhashing.hasher.PDQHasher.fromFile``: ``Image.open`` + ``thumbnail`` +
+  ``convert("RGB")``) and the C++ ``pdq-photo-hasher`` (CImg) both hash the
+  stored pixel order. Measured on ``exif-rotn-6.jpg`` (Orientation=6): the raw
+  pixel order is 2 bits from the C++ reference output, the EXIF-transposed
+  image 128 bits. Hash sets from other tools are built the same way, so the
+  raw order is what matches. The orientation tag is kept in
+  :attr:`DecodedImage.exif_orientation`; a caller that wants the displayed
+  orientation too can use the dihedral PDQ variants
+  (:func:`traffick_triage.perceptual.pdq.pdq_dihedral`), which cover all
+  eight EXIF orientations without decoding again.
+* Alpha is dropped, not composited (``convert("RGB")``), as the references do.
+* 16-bit and 32-bit grey modes are rescaled to 8 bits instead of clipped
+  (Pillow's own ``convert`` clips ``I;16`` values above 255 to white).
+* Only the first frame of multi-frame files (GIF, TIFF, APNG) is decoded.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from dataclasses import dataclass
+from typing import BinaryIO, Union
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from .errors import ImageDecodeError, ImageTooLarge
+
+Source = Union[str, os.PathLike, bytes, bytearray, memoryview, BinaryIO, Image.Image]
+
+# Pillow's own hard limit is 2 * Image.MAX_IMAGE_PIXELS (178,956,970 pixels by
+# default). We refuse at the same point by default, from the header alone.
+# A caller may lower it; raising it above Pillow's hard limit also needs
+# Image.MAX_IMAGE_PIXELS raised (Pillow refuses in Image.open before we can).
+DEFAULT_MAX_PIXELS = 2 * 89_478_485
+
+# Default JPEG draft size (pdq.DRAFT_BY_DEFAULT decides whether PDQ uses it;
+# see pdq.py and bench/RESULTS.md for the measurement).
+DEFAULT_DRAFT_SIZE = 512
+
+EXIF_ORIENTATION_TAG = 0x0112
+
+
+@dataclass
+class DecodedImage:
+    """An image decoded once. ``image`` is always 8-bit RGB."""
+
+    image: Image.Image
+    format: str | None
+    original_mode: str
+    original_size: tuple[int, int]  # (width, height) as declared in the file
+    exif_orientation: int | None  # 1..8 when present, in the stored file
+    drafted: bool  # JPEG DCT-domain downscale was used
+    orientation_applied: bool
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.image.size
+
+
+def _open(source: Source) -> Image.Image:
+    if isinstance(source, Image.Image):
+        return source
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        fp: BinaryIO | str | os.PathLike = io.BytesIO(bytes(source))
+    else:
+        fp = source
+    try:
+        with warnings.catch_warnings():
+            # We enforce our own limit below; keep Pillow's warning quiet.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            return Image.open(fp)
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLarge(None, None, 2 * (Image.MAX_IMAGE_PIXELS or 0), str(exc)) from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise ImageDecodeError(f"cannot identify image: {exc}") from exc
+
+
+def to_rgb8(im: Image.Image) -> Image.Image:
+    """Convert any Pillow mode to 8-bit RGB the way the PDQ references do,
+    with proper rescaling for high-bit-depth grey modes."""
+    mode = im.mode
+    if mode == "RGB":
+        return im
+    if mode.startswith("I;16") or mode in ("I", "F"):
+        a = np.asarray(im)
+        if mode == "F":
+            a = a.astype(np.float64)
+            a = np.nan_to_num(a, nan=0.0, posinf=0.0, neginf=0.0)
+            hi = float(a.max()) if a.size else 0.0
+            scale = 255.0 if hi <= 1.0 else (255.0 / hi if hi > 255.0 else 1.0)
+            a8 = np.clip(a * scale, 0, 255).round().astype(np.uint8)
+        else:
+            a = a.astype(np.int64)
+            lo = int(a.min()) if a.size else 0
+            hi = int(a.max()) if a.size else 0
+            if lo >= 0 and hi <= 255 and not mode.startswith("I;16"):
+                a8 = a.astype(np.uint8)
+            elif lo >= 0 and hi <= 65535:
+                # 16-bit samples: 65535 -> 255 (x / 257, rounded)
+                a8 = ((a * 255 + 32767) // 65535).astype(np.uint8)
+            else:
+                a = a - lo
+                span = max(int(a.max()), 1)
+                a8 = ((a * 255) // span).astype(np.uint8)
+        return Image.fromarray(a8, "L").convert("RGB")
+    if mode == "P" and "transparency" in im.info:
+        # Palette transparency: go through RGBA so Pillow does not warn, then
+        # drop alpha like the references.
+        return im.convert("RGBA").convert("RGB")
+    # RGBA/LA/PA/RGBa/La (alpha dropped), CMYK, YCbCr, LAB, HSV, 1, L, P.
+    return im.convert("RGB")
+
+
+def decode_once(
+    source: Source,
+    *,
+    draft: int | None = None,
+    apply_exif_orientation: bool = False,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+) -> DecodedImage:
+    """Decode ``source`` (path, bytes, binary stream or Pillow image) once.
+
+    ``draft``: for JPEG, let libjpeg decode at a reduced scale (1/2, 1/4 or
+    1/8) so that both sides stay >= ``draft`` pixels. ``None`` = full decode.
+    ``max_pixels``: refuse images whose header declares more pixels
+    (:class:`ImageTooLarge`), before decoding any pixel data.
+    """
+    if isinstance(source, (str, os.PathLike)):
+        # Own the file handle so it is closed even for multi-frame formats.
+        with open(source, "rb") as fh:
+            return _decode(fh, draft, apply_exif_orientation, max_pixels)
+    return _decode(source, draft, apply_exif_orientation, max_pixels)
+
+
+def _decode(
+    source: Source, draft: int | None, apply_exif_orientation: bool, max_pixels: int | None
+) -> DecodedImage:
+    im = _open(source)
+    width, height = im.size
+    if max_pixels is not None and width * height > max_pixels:
+        raise ImageTooLarge(width, height, max_pixels)
+    fmt = im.format
+    original_mode = im.mode
+    orientation: int | None = None
+    try:
+        exif = im.getexif()
+        o = exif.get(EXIF_ORIENTATION_TAG)
+        orientation = int(o) if o is not None else None
+    except Exception:  # corrupt EXIF must not stop hashing
+        orientation = None
+
+    drafted = False
+    if draft is not None and fmt == "JPEG" and draft > 0:
+        before = im.size
+        try:
+            im.draft("RGB", (draft, draft))
+        except Exception:
+            pass
+        drafted = im.size != before
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im.load()
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLarge(width, height, max_pixels or 0, str(exc)) from exc
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImageDecodeError(f"cannot decode image: {exc}") from exc
+    except MemoryError as exc:
+        raise ImageTooLarge(width, height, max_pixels or 0, "out of memory while decoding") from exc
+
+    rgb = to_rgb8(im)
+    applied = False
+    if apply_exif_orientation and orientation not in (None, 1):
+        method = {
+            2: Image.Transpose.FLIP_LEFT_RIGHT,
+            3: Image.Transpose.ROTATE_180,
+            4: Image.Transpose.FLIP_TOP_BOTTOM,
+            5: Image.Transpose.TRANSPOSE,
+            6: Image.Transpose.ROTATE_270,
+            7: Image.Transpose.TRANSVERSE,
+            8: Image.Transpose.ROTATE_90,
+        }.get(orientation)
+        if method is not None:
+            rgb = rgb.transpose(method)
+            applied = True
+    return DecodedImage(
+        image=rgb,
+        format=fmt,
+        original_mode=original_mode,
+        original_size=(width, height),
+        exif_orientation=orientation,
+        drafted=drafted,
+        orientation_applied=applied,
+    )
