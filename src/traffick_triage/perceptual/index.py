@@ -16,9 +16,12 @@ in numpy.
   hash rows (4 x uint64), keep distances <= T, drop duplicates.
 
 Exact by construction (100% recall and precision versus brute force,
-checked in tests/test_perceptual_index.py). Memory: 32 B per hash + 4 B per
-hash per slot (+ 256 KiB offsets per 16-bit slot): 16 slots at 10M entries
-= 320 MB + 640 MB = 0.96 GB.
+checked in tests/test_perceptual_index.py). The slot count is chosen by
+size (:func:`choose_num_slots`): 16 slots of 16 bits below 2M entries,
+11 slots of 23/24 bits (radius 2, ~3.6K candidates per query at 10M instead
+of ~41K) from 2M. Memory: 32 B per hash + 4 B per hash per slot + offset
+tables (256 KiB per 16-bit slot; 470 MB for the 11 wide slots): at 10M
+entries 320 + 440 + 470 = 1.23 GB.
 
 Hash layout: a PDQ hex string is 32 bytes; row = 4 native uint64 words,
 word j = bytes[8j:8j+8] read big-endian. Bit i of the hash is bit (63 - i%64)
@@ -181,8 +184,8 @@ def choose_num_slots(n: int) -> int:
       1M.
     * 11 slots of 23/24 bits (radius 31 // 11 = 2: 277-301 probes per slot)
       from 2M entries: ~3.6K candidates per query at 10M instead of ~41K for
-      16 slots, ~1.9K queries/s single-threaded vs ~0.4K (numbers in
-      bench/RESULTS.md); the offset tables cost a fixed ~470 MB.
+      16 slots; 1.6K-3.2K queries/s single-threaded on a loaded 2-core box
+      (bench/RESULTS.md); the offset tables cost a fixed ~470 MB.
     """
     return 16 if n < 2_000_000 else 11
 
