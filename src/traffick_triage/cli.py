@@ -5,6 +5,7 @@ verification mismatch), 2 usage or fatal error."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -59,6 +60,7 @@ def scan(
     plugin_timeout: float = typer.Option(60.0, "--plugin-timeout", help="Seconds one plugin may spend on one file."),
     hashset: Optional[List[Path]] = typer.Option(None, "--hashset", help="Known-file hash set or compiled store to match against (repeatable; any supported format)."),
     max_member_bytes: int = typer.Option(64 << 30, "--max-member-bytes", help="Largest archive member read (bomb guard)."),
+    workers: int = typer.Option(0, "--workers", help="Processes hashing and running plugins (0: all cores)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
     json_summary: bool = typer.Option(False, "--json", help="Print a JSON summary on standard output."),
 ) -> None:
@@ -83,7 +85,8 @@ def scan(
     config = ScanConfig(evidence=specs, case_dir=str(output),
                         case={"case_number": case_number, "examiner": examiner, "agency": agency},
                         plugin_options=plugin_options, source_options={"max_member_bytes": max_member_bytes},
-                        plugin_timeout=plugin_timeout, hashset_paths=[str(p) for p in hashset or []])
+                        plugin_timeout=plugin_timeout, hashset_paths=[str(p) for p in hashset or []],
+                        workers=workers if workers > 0 else (os.cpu_count() or 1))
     show_progress = not quiet and not json_summary and sys.stderr.isatty()
     try:
         if show_progress:

@@ -5,25 +5,44 @@ committed files are not read again."""
 
 from __future__ import annotations
 
-import io
+import collections
+import multiprocessing
 import os
 import time
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 from . import __version__
 from . import locator as loc
-from .filetype import extension_mismatch, sniff_mime
+from .entry_processing import EntryResult, EntryTask, Processing, process_entry
 from .hashing import hash_stream
-from .plugin_host import DEFAULT_PLUGIN_TIMEOUT, EvidenceFileView, run_plugin
+from .plugin_host import DEFAULT_PLUGIN_TIMEOUT
 from .registry import LoadedPlugin
-from .sources.base import FILE, Entry, EvidenceError, EvidenceSource
+from .sources.base import FILE, EvidenceError, EvidenceSource
 from .sources.detect import open_source
 from .store import CaseStore
 
-KEEP_CONTENT_LIMIT = 16 << 20    # files up to this size are read once for hashes and plugins
 COMMIT_EVERY_FILES = 500
 COMMIT_EVERY_SECONDS = 5.0
+BATCH_FILES = 64                 # entries sent to a worker at once...
+BATCH_BYTES = 64 << 20           # ...or this much content, whichever comes first
+
+# Set in the scanning process just before the worker pool forks.
+_WORKER_STATE: dict[str, Any] = {}
+
+
+def _process_in_worker(batch: list[EntryTask]) -> list[EntryResult]:
+    state = _WORKER_STATE
+    results = []
+    for task in batch:
+        source = state["sources"].get(task.evidence_id)
+        if source is None:
+            source = open_source(state["paths"][task.evidence_id], state["source_options"],
+                                 display_name=os.path.basename(os.path.normpath(state["paths"][task.evidence_id])))
+            state["sources"][task.evidence_id] = source
+        results.append(process_entry(task, source, state["processing"]))
+    return results
 
 
 class ScanRefused(Exception):
@@ -45,6 +64,7 @@ class ScanConfig:
     source_options: dict[str, Any] = field(default_factory=dict)  # archive limits
     plugin_timeout: float = DEFAULT_PLUGIN_TIMEOUT
     hashset_paths: list[str] = field(default_factory=list)
+    workers: int = 1                 # processes hashing and running plugins (the CLI defaults to all cores)
 
 
 @dataclass
@@ -80,16 +100,33 @@ class Scanner:
                  progress: ScanProgress | None = None, hashsets: Any = None) -> None:
         self.config = config
         self.store = store
-        self.plugins = plugins
-        self.hashsets = hashsets
         self.progress = progress or ScanProgress()
         self.outcome = ScanOutcome()
+        self.processing = Processing(plugins=plugins, hashsets=hashsets,
+                                     plugin_options=config.plugin_options, plugin_timeout=config.plugin_timeout)
+        self.workers = max(1, config.workers)
+        self.pool: ProcessPoolExecutor | None = None
+        self._uncommitted = 0
+        self._last_commit = time.monotonic()
 
     # -- evidence items -----------------------------------------------------------------
 
     def run(self) -> ScanOutcome:
-        for ordinal, spec in enumerate(self.config.evidence, start=1):
-            self._scan_evidence(ordinal, spec)
+        if self.workers > 1:
+            # Workers are forked after plugins and hash sets are loaded, so they
+            # share them; each opens its own handle on the evidence (read-only).
+            _WORKER_STATE.clear()
+            _WORKER_STATE.update(processing=self.processing, sources={},
+                                 paths={s.evidence_id: s.path for s in self.config.evidence},
+                                 source_options=self.config.source_options)
+            self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("fork"))
+        try:
+            for ordinal, spec in enumerate(self.config.evidence, start=1):
+                self._scan_evidence(ordinal, spec)
+        finally:
+            if self.pool is not None:
+                self.pool.shutdown(wait=True, cancel_futures=True)
+                self.pool = None
         self.outcome.warnings = self.store.count("warnings")
         return self.outcome
 
@@ -124,113 +161,78 @@ class Scanner:
         self.outcome.resumed_files += len(done)
         seen: set[str] = set()
         seq = self.store.next_seq(evidence_id)
-        batch_started, batch_files = time.monotonic(), 0
+        # A TAR is only read forwards, so its members are hashed as the walk reaches them.
+        parallel = self.pool is not None and source.kind != "tar"
+        batch: list[EntryTask] = []
+        batch_bytes = 0
+        in_flight: collections.deque[Future] = collections.deque()
         self.store.begin()
+        self._last_commit = time.monotonic()
         try:
             for entry in source.entries():
                 locator = _unique_locator(source.locator(*entry.segments), seen)
                 if locator in done:
                     continue
-                self._record_entry(source, evidence_id, entry, locator, seq)
+                task = EntryTask.from_entry(evidence_id, locator, seq, entry)
                 seq += 1
-                batch_files += 1
-                if batch_files >= COMMIT_EVERY_FILES or time.monotonic() - batch_started > COMMIT_EVERY_SECONDS:
-                    self._flush_source_warnings(source, evidence_id)
-                    self.store.commit()
-                    self.store.begin()
-                    batch_started, batch_files = time.monotonic(), 0
+                if not parallel or entry.kind != FILE or entry.opener is None:
+                    self._write(process_entry(task, source, self.processing, opener=entry.opener))
+                else:
+                    batch.append(task)
+                    batch_bytes += max(entry.size, 4096)
+                    if len(batch) >= BATCH_FILES or batch_bytes >= BATCH_BYTES:
+                        in_flight.append(self.pool.submit(_process_in_worker, batch))
+                        batch, batch_bytes = [], 0
+                while in_flight and (in_flight[0].done() or len(in_flight) > 2 * self.workers):
+                    self._write_all(in_flight.popleft().result())
+                self._flush_source_warnings(source, evidence_id)
+                self._maybe_commit()
+            if batch:
+                in_flight.append(self.pool.submit(_process_in_worker, batch))
+            while in_flight:
+                self._write_all(in_flight.popleft().result())
             self._flush_source_warnings(source, evidence_id)
             self.store.commit()
         except (OSError, ValueError, EOFError, RuntimeError) as error:
             # The source itself broke mid-walk (a truncated image, a corrupt
             # directory): keep everything found so far and say where it stopped.
+            while in_flight:
+                self._write_all(in_flight.popleft().result())
             self._flush_source_warnings(source, evidence_id)
             self.store.add_warning(evidence_id, source.display_name, "source",
                                    f"walk stopped early after {seq - 1} entries: {error}")
             self.store.commit()
         except BaseException:
-            self.store.commit()   # keep what is complete; the open file row was never written
+            self.store.commit()   # keep what is complete; entries in flight are redone on resume
             raise
+
+    def _write_all(self, results: list[EntryResult]) -> None:
+        for result in results:
+            self._write(result)
+
+    def _write(self, result: EntryResult) -> None:
+        """Only the scanning process writes the store: one writer, no locks."""
+        row = result.row
+        self.store.add_file(row)
+        for plugin, version, kind, data, timeline in result.findings:
+            self.store.add_finding(row["evidence_id"], row["locator"], plugin, version, kind, data, timeline)
+        for source_name, message in result.warnings:
+            self.store.add_warning(row["evidence_id"], row["locator"], source_name, message)
+        self.outcome.files += 1
+        if result.bytes_read or row.get("md5"):
+            self.progress.on_file(result.bytes_read)
+        self._maybe_commit()
+
+    def _maybe_commit(self) -> None:
+        self._uncommitted += 1
+        if self._uncommitted >= COMMIT_EVERY_FILES or time.monotonic() - self._last_commit > COMMIT_EVERY_SECONDS:
+            self.store.commit()
+            self.store.begin()
+            self._uncommitted, self._last_commit = 0, time.monotonic()
 
     def _flush_source_warnings(self, source: EvidenceSource, evidence_id: str) -> None:
         for warning in source.take_warnings():
             self.store.add_warning(evidence_id, warning.locator, "source", warning.message)
-
-    # -- one entry --------------------------------------------------------------------------
-
-    def _record_entry(self, source: EvidenceSource, evidence_id: str, entry: Entry,
-                      locator: str, seq: int) -> None:
-        row: dict[str, Any] = {
-            "evidence_id": evidence_id, "seq": seq, "locator": locator, "path": loc.escape_segment(entry.path),
-            "name": loc.escape_segment(entry.name), "kind": entry.kind, "size": entry.size,
-            "allocated": entry.allocated, "inode": entry.inode, "times": entry.times,
-            "address": entry.address, "link_target": entry.link_target, "notes": list(entry.notes),
-            "suspicious_name": loc.is_suspicious_name(entry.name),
-        }
-        if row["suspicious_name"]:
-            self.store.add_warning(evidence_id, locator, "inventory",
-                                   "file name holds control, bidirectional or undecodable characters "
-                                   "(shown escaped): possible disguised name")
-        content = None
-        if entry.kind == FILE and entry.opener is not None:
-            try:
-                with entry.opener() as stream:
-                    result = hash_stream(stream, keep_limit=KEEP_CONTENT_LIMIT)
-            except (OSError, ValueError, EOFError, RuntimeError) as error:
-                reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
-                self.store.add_warning(evidence_id, locator, "inventory", f"content not readable: {reason}")
-                row["notes"].append(f"content not readable: {reason}")
-            else:
-                if result.size != entry.size:
-                    row["notes"].append(f"read {result.size} bytes where the metadata says {entry.size}")
-                    # NTFS metadata files ($BadClus:$Bad) are sparse by design: a note, not a warning.
-                    if entry.allocated and not entry.path.startswith("/$"):
-                        self.store.add_warning(evidence_id, locator, "inventory",
-                                               f"read {result.size} bytes where the metadata says {entry.size}")
-                    row["size"] = result.size
-                mime = sniff_mime(result.head)
-                row.update(md5=result.md5, sha1=result.sha1, sha256=result.sha256, mime=mime,
-                           extension_mismatch=extension_mismatch(entry.name, mime))
-                content = result.content
-                self.progress.on_file(result.size)
-        self.store.add_file(row)
-        self.outcome.files += 1
-        if not row.get("mime"):
-            return
-        if self.hashsets is not None and self._match_hashsets(evidence_id, row):
-            return      # known-good (NSRL): no plugin can add anything an examiner needs
-        self._run_plugins(source, evidence_id, entry, row, content)
-
-    def _match_hashsets(self, evidence_id: str, row: dict[str, Any]) -> bool:
-        """Record hash-set hits; True when the file is known-good only."""
-        from .matching import MATCHER_NAME, MATCHER_VERSION, match_file, only_known_good
-
-        matches = match_file(self.hashsets, row["md5"], row["sha1"], row["sha256"])
-        for match in matches:
-            self.store.add_finding(evidence_id, row["locator"], MATCHER_NAME, MATCHER_VERSION,
-                                   match.KIND, match.to_dict(), [])
-        return only_known_good(matches)
-
-    def _run_plugins(self, source: EvidenceSource, evidence_id: str, entry: Entry,
-                     row: dict[str, Any], content: bytes | None) -> None:
-        wanted = [p for p in self.plugins
-                  if p.plugin.SELECTOR.matches(entry.path, row["mime"], row["size"])]
-        if not wanted:
-            return
-        opener = (lambda: io.BytesIO(content)) if content is not None else entry.opener
-        view = EvidenceFileView(
-            locator=row["locator"], path=entry.path, size=row["size"], mime=row["mime"],
-            md5=row["md5"], sha1=row["sha1"], sha256=row["sha256"], opener=opener,
-            allocated=entry.allocated,
-            sibling_lookup=lambda name: _sibling_view(source, entry, name))
-        for loaded in wanted:
-            outcome = run_plugin(loaded.plugin, view, self.config.plugin_options, self.config.plugin_timeout)
-            for finding in outcome.findings:
-                events = [_event_dict(e) for e in finding.timeline_events()]
-                self.store.add_finding(evidence_id, row["locator"], loaded.name, loaded.version,
-                                       finding.KIND, finding.to_dict(), events)
-            for message in outcome.warnings:
-                self.store.add_warning(evidence_id, row["locator"], f"plugin:{loaded.name}", message)
 
     # -- the evidence item as a whole ---------------------------------------------------------
 
@@ -306,20 +308,6 @@ def _unique_locator(locator: str, seen: set[str]) -> str:
         candidate = f"{locator} (#{number})"
     seen.add(candidate)
     return candidate
-
-
-def _sibling_view(source: EvidenceSource, entry: Entry, name: str) -> EvidenceFileView | None:
-    sibling = source.find_sibling(entry, name)
-    if sibling is None or sibling.opener is None:
-        return None
-    return EvidenceFileView(locator=source.locator(*sibling.segments), path=sibling.path, size=sibling.size,
-                            mime="", md5="", sha1="", sha256="", opener=sibling.opener,
-                            allocated=sibling.allocated)
-
-
-def _event_dict(event: Any) -> dict[str, Any]:
-    return {"datetime": event.datetime, "timestamp_desc": event.timestamp_desc, "message": event.message,
-            "local_time": event.local_time, "timezone": event.timezone, "extra": dict(event.extra)}
 
 
 def tool_identity() -> dict[str, str]:

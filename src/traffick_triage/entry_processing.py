@@ -1,0 +1,153 @@
+"""What happens to one entry: one read pass for MD5+SHA-1+SHA-256, the
+content sniff and (for small files) the bytes the plugins get; hash-set
+matching; the plugins that want it. A pure function of the entry, so it runs
+the same in the scanning process or in a worker process; the result is plain
+data that only the scanning process writes to the case store."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from typing import Any, Callable, IO
+
+from . import locator as loc
+from .filetype import extension_mismatch, sniff_mime
+from .hashing import hash_stream
+from .plugin_host import EvidenceFileView, run_plugin
+from .sources.base import FILE, Entry, EvidenceSource
+
+KEEP_CONTENT_LIMIT = 16 << 20    # files up to this size are read once for hashes and plugins
+
+
+@dataclass
+class EntryTask:
+    """An entry as it travels to a worker: plain, picklable data."""
+
+    evidence_id: str
+    locator: str
+    seq: int
+    segments: tuple[str, ...]
+    path: str
+    kind: str
+    size: int
+    allocated: bool
+    inode: str | None
+    times: dict[str, Any]
+    address: dict[str, Any]
+    link_target: str | None
+    notes: list[str]
+    readable: bool                 # the source gave an opener
+
+    @classmethod
+    def from_entry(cls, evidence_id: str, locator: str, seq: int, entry: Entry) -> "EntryTask":
+        return cls(evidence_id, locator, seq, tuple(entry.segments), entry.path, entry.kind, entry.size,
+                   entry.allocated, entry.inode, dict(entry.times), dict(entry.address), entry.link_target,
+                   list(entry.notes), entry.opener is not None)
+
+    def as_entry(self) -> Entry:
+        return Entry(segments=self.segments, path=self.path, kind=self.kind, size=self.size,
+                     allocated=self.allocated, inode=self.inode, times=self.times, address=self.address,
+                     link_target=self.link_target, notes=list(self.notes))
+
+
+@dataclass
+class EntryResult:
+    row: dict[str, Any]
+    findings: list[tuple[str, str, str, dict[str, Any], list[dict[str, Any]]]] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)      # (source, message)
+    bytes_read: int = 0
+
+
+@dataclass
+class Processing:
+    """What every entry is processed with (the same in every worker)."""
+
+    plugins: list[Any]
+    hashsets: Any
+    plugin_options: dict[str, Any]
+    plugin_timeout: float
+
+
+def process_entry(task: EntryTask, source: EvidenceSource, processing: Processing,
+                  opener: Callable[[], IO[bytes]] | None = None) -> EntryResult:
+    entry = task.as_entry()
+    name = entry.name
+    row: dict[str, Any] = {
+        "evidence_id": task.evidence_id, "seq": task.seq, "locator": task.locator,
+        "path": loc.escape_segment(task.path), "name": loc.escape_segment(name), "kind": task.kind,
+        "size": task.size, "allocated": task.allocated, "inode": task.inode, "times": task.times,
+        "address": task.address, "link_target": task.link_target, "notes": list(task.notes),
+        "suspicious_name": loc.is_suspicious_name(name),
+    }
+    result = EntryResult(row=row)
+    if row["suspicious_name"]:
+        result.warnings.append(("inventory", "file name holds control, bidirectional or undecodable characters "
+                                             "(shown escaped): possible disguised name"))
+    if task.kind != FILE or not task.readable:
+        return result
+    if opener is None:
+        opener = lambda: source.open_address(task.address)  # noqa: E731
+    try:
+        with opener() as stream:
+            hashed = hash_stream(stream, keep_limit=KEEP_CONTENT_LIMIT)
+    except (OSError, ValueError, EOFError, RuntimeError) as error:
+        reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
+        result.warnings.append(("inventory", f"content not readable: {reason}"))
+        row["notes"].append(f"content not readable: {reason}")
+        return result
+    result.bytes_read = hashed.size
+    if hashed.size != task.size:
+        row["notes"].append(f"read {hashed.size} bytes where the metadata says {task.size}")
+        # NTFS metadata files ($BadClus:$Bad) are sparse by design: a note, not a warning.
+        if task.allocated and not task.path.startswith("/$"):
+            result.warnings.append(("inventory", f"read {hashed.size} bytes where the metadata says {task.size}"))
+        row["size"] = hashed.size
+    mime = sniff_mime(hashed.head)
+    row.update(md5=hashed.md5, sha1=hashed.sha1, sha256=hashed.sha256, mime=mime,
+               extension_mismatch=extension_mismatch(name, mime))
+    if processing.hashsets is not None and _match_hashsets(processing.hashsets, row, result):
+        return result       # known-good (NSRL): no plugin can add anything an examiner needs
+    _run_plugins(source, entry, row, hashed.content, opener, processing, result)
+    return result
+
+
+def _match_hashsets(index: Any, row: dict[str, Any], result: EntryResult) -> bool:
+    from .matching import MATCHER_NAME, MATCHER_VERSION, match_file, only_known_good
+
+    matches = match_file(index, row["md5"], row["sha1"], row["sha256"])
+    for match in matches:
+        result.findings.append((MATCHER_NAME, MATCHER_VERSION, match.KIND, match.to_dict(), []))
+    return only_known_good(matches)
+
+
+def _run_plugins(source: EvidenceSource, entry: Entry, row: dict[str, Any], content: bytes | None,
+                 opener: Callable[[], IO[bytes]], processing: Processing, result: EntryResult) -> None:
+    wanted = [p for p in processing.plugins if p.plugin.SELECTOR.matches(entry.path, row["mime"], row["size"])]
+    if not wanted:
+        return
+    view = EvidenceFileView(
+        locator=row["locator"], path=entry.path, size=row["size"], mime=row["mime"],
+        md5=row["md5"], sha1=row["sha1"], sha256=row["sha256"],
+        opener=(lambda: io.BytesIO(content)) if content is not None else opener,
+        allocated=entry.allocated, sibling_lookup=lambda name: _sibling_view(source, entry, name))
+    for loaded in wanted:
+        outcome = run_plugin(loaded.plugin, view, processing.plugin_options, processing.plugin_timeout)
+        for finding in outcome.findings:
+            events = [_event_dict(e) for e in finding.timeline_events()]
+            result.findings.append((loaded.name, loaded.version, finding.KIND, finding.to_dict(), events))
+        for message in outcome.warnings:
+            result.warnings.append((f"plugin:{loaded.name}", message))
+
+
+def _sibling_view(source: EvidenceSource, entry: Entry, name: str) -> EvidenceFileView | None:
+    sibling = source.find_sibling(entry, name)
+    if sibling is None or sibling.opener is None:
+        return None
+    return EvidenceFileView(locator=source.locator(*sibling.segments), path=sibling.path, size=sibling.size,
+                            mime="", md5="", sha1="", sha256="", opener=sibling.opener,
+                            allocated=sibling.allocated)
+
+
+def _event_dict(event: Any) -> dict[str, Any]:
+    return {"datetime": event.datetime, "timestamp_desc": event.timestamp_desc, "message": event.message,
+            "local_time": event.local_time, "timezone": event.timezone, "extra": dict(event.extra)}
