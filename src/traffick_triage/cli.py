@@ -60,6 +60,9 @@ def scan(
     plugin_timeout: float = typer.Option(60.0, "--plugin-timeout", help="Seconds one plugin may spend on one file."),
     hashset: Optional[List[Path]] = typer.Option(None, "--hashset", help="Known-file hash set or compiled store to match against (repeatable; any supported format)."),
     max_member_bytes: int = typer.Option(64 << 30, "--max-member-bytes", help="Largest archive member read (bomb guard)."),
+    pdq_threshold: int = typer.Option(31, "--pdq-threshold", min=0, max=31, help="PDQ match distance (of 256 bits)."),
+    phash_threshold: int = typer.Option(8, "--phash-threshold", min=0, max=32, help="pHash match distance (of 64 bits), a secondary signal."),
+    dihedral: bool = typer.Option(False, "--dihedral", help="Also match the 8 rotations/flips of each image's PDQ."),
     workers: int = typer.Option(0, "--workers", help="Processes hashing and running plugins (0: all cores)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
     json_summary: bool = typer.Option(False, "--json", help="Print a JSON summary on standard output."),
@@ -68,6 +71,7 @@ def scan(
     evidence.hashdeep, timeline, manifest. Run again with the same command to resume."""
     from .engine import ScanConfig, ScanRefused, iter_evidence_specs
     from .matching import HashSetLoadError
+    from .perceptual_matching import PerceptualSettings
     from .registry import PluginLoadError, load_plugins
     from .scan import run_scan
 
@@ -82,11 +86,14 @@ def scan(
     plugin_options: dict[str, Any] = {}
     if region:
         plugin_options["region"] = region.upper()
+    if dihedral:
+        plugin_options["dihedral"] = True
     config = ScanConfig(evidence=specs, case_dir=str(output),
                         case={"case_number": case_number, "examiner": examiner, "agency": agency},
                         plugin_options=plugin_options, source_options={"max_member_bytes": max_member_bytes},
                         plugin_timeout=plugin_timeout, hashset_paths=[str(p) for p in hashset or []],
-                        workers=workers if workers > 0 else (os.cpu_count() or 1))
+                        workers=workers if workers > 0 else (os.cpu_count() or 1),
+                        perceptual=PerceptualSettings(pdq_threshold, phash_threshold, pdq_threshold))
     show_progress = not quiet and not json_summary and sys.stderr.isatty()
     try:
         if show_progress:

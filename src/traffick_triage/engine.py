@@ -17,6 +17,7 @@ from . import __version__
 from . import locator as loc
 from .entry_processing import EntryResult, EntryTask, Processing, process_entry
 from .hashing import hash_stream
+from .perceptual_matching import PerceptualSettings
 from .plugin_host import DEFAULT_PLUGIN_TIMEOUT
 from .registry import LoadedPlugin
 from .sources.base import FILE, EvidenceError, EvidenceSource
@@ -65,6 +66,7 @@ class ScanConfig:
     plugin_timeout: float = DEFAULT_PLUGIN_TIMEOUT
     hashset_paths: list[str] = field(default_factory=list)
     workers: int = 1                 # processes hashing and running plugins (the CLI defaults to all cores)
+    perceptual: PerceptualSettings = field(default_factory=PerceptualSettings)
 
 
 @dataclass

@@ -16,6 +16,7 @@ from typing import Any
 from . import __version__
 from .engine import ScanConfig, ScanOutcome, ScanProgress, ScanRefused, Scanner, refuse_output_inside_evidence
 from .matching import describe_hashsets, load_hashsets
+from .perceptual_matching import match_and_cluster
 from .registry import LoadedPlugin, load_plugins
 from .report.hashdeep import write_evidence_hashdeep
 from .report.json_report import REPORT_SCHEMA_VERSION, write_report
@@ -88,6 +89,10 @@ def run_scan(config: ScanConfig, plugins: list[LoadedPlugin] | None = None, argv
         _check_resume_compatible(store, config, plugins, hashsets)
         run_id = store.start_run("scan", started, {"argv": argv or sys.argv, "case_dir": str(case_dir.resolve())})
         outcome = Scanner(config, store, plugins, progress, hashsets=hashsets).run()
+        if any(p.name == "perceptual" for p in plugins):
+            store.begin()
+            match_and_cluster(store, hashsets, config.perceptual)
+            store.commit()
         write_outputs(store, case_dir)
         finished = now_utc()
         record = run_record(store, argv, started, finished, case_dir)
@@ -115,6 +120,7 @@ def _check_resume_compatible(store: CaseStore, config: ScanConfig, plugins: list
         "case": config.case,
         "evidence": [{"id": s.evidence_id, "path": os.path.abspath(s.path)} for s in config.evidence],
         "plugin_options": config.plugin_options, "source_options": config.source_options,
+        "perceptual": vars(config.perceptual),
         "plugin_timeout": config.plugin_timeout,
     }
     plugin_list = [{"name": p.name, "version": p.version, "description": p.plugin.DESCRIPTION,

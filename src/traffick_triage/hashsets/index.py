@@ -60,6 +60,10 @@ class MemorySet:
         yield from sorted((e for e in self.perceptual if e.pdq),
                           key=lambda e: (e.pdq, e.label or "", e.sort_key()))
 
+    def phash_entries(self) -> Iterator[HashEntry]:
+        yield from sorted((e for e in self.perceptual if e.phash),
+                          key=lambda e: (e.phash, e.label or "", e.sort_key()))
+
     def describe(self) -> list[dict]:
         return [{"name": self.reader.set_name, "format": self.format, "path": str(self.path),
                  "sha256": self.sha256, "entry_count": self.entry_count,
@@ -99,6 +103,12 @@ class StoreSet:
     def pdq_entries(self) -> Iterator[HashEntry]:
         rows = self.con.execute(f"SELECT {', '.join(ENTRY_COLUMNS)} FROM entries "
                                 "WHERE pdq IS NOT NULL ORDER BY source_id, pdq, label, id")
+        for row in rows:
+            yield entry_from_row(row)
+
+    def phash_entries(self) -> Iterator[HashEntry]:
+        rows = self.con.execute(f"SELECT {', '.join(ENTRY_COLUMNS)} FROM entries "
+                                "WHERE phash IS NOT NULL ORDER BY source_id, phash, label, id")
         for row in rows:
             yield entry_from_row(row)
 
@@ -171,6 +181,10 @@ class HashSetIndex:
     def pdq_entries(self) -> Iterator[HashEntry]:
         for backend in self._sets:
             yield from backend.pdq_entries()
+
+    def phash_entries(self) -> Iterator[HashEntry]:
+        for backend in self._sets:
+            yield from getattr(backend, "phash_entries", lambda: iter(()))()
 
     def describe(self) -> list[dict]:
         return [row for backend in self._sets for row in backend.describe()]

@@ -1,0 +1,61 @@
+"""Perceptual hashes of every image, from one decode: PDQ (Meta's reference
+implementation via pdqhash, with its quality score) and pHash/dHash
+(imagehash). Matching against hash sets and grouping unknown images into
+clusters happen after the walk, over all images at once
+(traffick_triage.perceptual_matching)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import metadata
+from typing import ClassVar, Iterator
+
+from traffick_triage.perceptual import (ImageDecodeError, PDQ_MIN_QUALITY, decode_once, imagehashes_from_image,
+                                        pdq_dihedral_from_image, pdq_from_image)
+from traffick_triage.plugin_api import Context, FileView, Finding, Plugin, Selector
+
+
+def _version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+@dataclass(frozen=True)
+class PerceptualHash(Finding):
+    KIND: ClassVar[str] = "perceptual.hash"
+
+    pdq: str
+    pdq_quality: int
+    matchable: bool             # PDQ quality >= 50: below that a match would mean nothing
+    phash: str
+    dhash: str
+    drafted: bool               # decoded at reduced size (JPEG draft) for speed
+    dihedral: dict | None       # the 8 rotation/flip PDQ variants, when asked for
+    pdq_library: str
+    imagehash_library: str
+
+
+class PerceptualHashes(Plugin):
+    NAME = "perceptual"
+    VERSION = "1.0.0"
+    DESCRIPTION = "PDQ (with quality), pHash and dHash of every image, decoded once"
+    SELECTOR = Selector(mime_types=("image/*",), max_size=256 << 20)
+
+    def extract(self, file: FileView, ctx: Context) -> Iterator[Finding]:
+        try:
+            with file.open() as stream:
+                decoded = decode_once(stream)
+        except ImageDecodeError as error:
+            ctx.warn(f"image not hashed perceptually: {error}")
+            return
+        pdq = pdq_from_image(decoded)
+        hashes = imagehashes_from_image(decoded, ("phash", "dhash"))
+        dihedral = pdq_dihedral_from_image(decoded).hashes if ctx.options.get("dihedral") else None
+        if pdq.quality < PDQ_MIN_QUALITY:
+            ctx.warn(f"PDQ quality {pdq.quality} is below {PDQ_MIN_QUALITY}: hashed but not matched")
+        yield PerceptualHash(pdq=pdq.hash, pdq_quality=pdq.quality, matchable=pdq.quality >= PDQ_MIN_QUALITY,
+                             phash=hashes["phash"], dhash=hashes["dhash"], drafted=bool(decoded.drafted),
+                             dihedral=dihedral, pdq_library=f"pdqhash {_version('pdqhash')}",
+                             imagehash_library=f"imagehash {_version('ImageHash')}")

@@ -1,0 +1,137 @@
+"""A synthetic case: exact copies of "known" benign images match by hash with
+the right category; re-encoded, resized, slightly cropped and brightened
+variants do not match by hash but match by PDQ within the threshold;
+unrelated images match nothing; the whole case has zero false positives."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import random
+
+from PIL import Image, ImageDraw, ImageEnhance
+
+from evidence_builders import load_report, scan
+from traffick_triage.perceptual import pdq_hash
+
+
+def photo(seed: int, size=(640, 480)) -> Image.Image:
+    """A benign photo-like image: overlapping coloured shapes, distinct per seed
+    (PDQ distance > 100 between seeds; measured when the test was written)."""
+    rng = random.Random(seed)
+    image = Image.new("RGB", size, tuple(rng.randrange(256) for _ in range(3)))
+    draw = ImageDraw.Draw(image)
+    for _ in range(25):
+        x0, y0 = rng.randrange(size[0]), rng.randrange(size[1])
+        width, height = rng.randrange(30, 260), rng.randrange(30, 200)
+        shape = draw.ellipse if rng.random() < 0.5 else draw.rectangle
+        shape([x0, y0, x0 + width, y0 + height], fill=tuple(rng.randrange(256) for _ in range(3)))
+    return image
+
+
+def jpeg(image: Image.Image, quality: int = 92) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+def variants(image: Image.Image) -> dict[str, bytes]:
+    width, height = image.size
+    return {
+        "reencoded": jpeg(image, quality=60),
+        "resized": jpeg(image.resize((width // 2, height // 2), Image.LANCZOS)),
+        "cropped": jpeg(image.crop((8, 6, width - 8, height - 6))),
+        "brightened": jpeg(ImageEnhance.Brightness(image).enhance(1.15)),
+    }
+
+
+def test_exact_and_perceptual_matches_with_no_false_positive(tmp_path):
+    known = {f"known{i}": photo(100 + i) for i in range(3)}
+    unrelated = {f"other{i}": photo(900 + i) for i in range(6)}
+    originals = {name: jpeg(image) for name, image in known.items()}
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    expected_exact, expected_perceptual = {}, {}
+    for name, data in originals.items():
+        (evidence / f"{name}-copy.jpg").write_bytes(data)
+        expected_exact[f"/{name}-copy.jpg"] = name
+        for kind, blob in variants(known[name]).items():
+            (evidence / f"{name}-{kind}.jpg").write_bytes(blob)
+            expected_perceptual[f"/{name}-{kind}.jpg"] = name
+    for name, image in unrelated.items():
+        (evidence / f"{name}.jpg").write_bytes(jpeg(image))
+
+    media = []
+    for number, (name, data) in enumerate(sorted(originals.items()), start=1):
+        media.append({"MediaID": number, "MD5": hashlib.md5(data).hexdigest().upper(),
+                      "SHA1": hashlib.sha1(data).hexdigest().upper(), "Category": 1, "Series": f"series-{name}",
+                      "AlternativeHashes": [{"HashName": "PDQ", "HashValue": pdq_hash(data).hash}]})
+    vics = tmp_path / "known.json"
+    vics.write_text(json.dumps({"@odata.context": "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/"
+                                                  "Default/$metadata#Media", "value": media}))
+
+    scan([evidence], tmp_path / "case", "--hashset", str(vics), "--only", "perceptual")
+    report = load_report(tmp_path / "case")
+    by_file: dict[str, dict[str, list[dict]]] = {}
+    for finding in report["findings"]:
+        by_file.setdefault(finding["data"] and finding["locator"].split(" > ", 1)[1], {}) \
+            .setdefault(finding["kind"], []).append(finding["data"])
+
+    exact = {path for path, kinds in by_file.items() if "hashset.match" in kinds}
+    assert exact == set(expected_exact)
+    for path, name in expected_exact.items():
+        [hit] = by_file[path]["hashset.match"]
+        assert hit["category_code"] == 1 and hit["series"] == f"series-{name}" and not hit["known_good"]
+
+    perceptual = {path for path, kinds in by_file.items() if "perceptual.match" in kinds}
+    assert perceptual == set(expected_exact) | set(expected_perceptual), "every variant, nothing else"
+    for path, name in expected_perceptual.items():
+        hits = by_file[path]["perceptual.match"]
+        assert {h["series"] for h in hits} == {f"series-{name}"}, (path, hits)
+        for hit in hits:
+            assert hit["algorithm"] in ("pdq", "phash")
+            assert 0 <= hit["distance"] <= hit["threshold"]
+            if hit["algorithm"] == "pdq":
+                assert hit["threshold"] == 31 and hit["library_version"].startswith("pdqhash")
+    unrelated_paths = {f"/{name}.jpg" for name in unrelated}
+    assert not any(kind in by_file.get(path, {}) for path in unrelated_paths
+                   for kind in ("hashset.match", "perceptual.match"))
+    assert report["summary"]["known_bad_files"] == len(expected_exact)
+
+
+def test_unknown_near_duplicates_form_clusters(tmp_path):
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    series = photo(7)
+    for kind, blob in variants(series).items():
+        (evidence / f"new-series-{kind}.jpg").write_bytes(blob)
+    for seed in range(3):
+        (evidence / f"lone{seed}.jpg").write_bytes(jpeg(photo(500 + seed)))
+    scan([evidence], tmp_path / "case", "--only", "perceptual")
+    clusters = [f for f in load_report(tmp_path / "case")["findings"] if f["kind"] == "perceptual.cluster"]
+    assert {f["locator"].rsplit("/", 1)[-1] for f in clusters} == {f"new-series-{k}.jpg" for k in variants(series)}
+    assert {f["data"]["cluster"] for f in clusters} == {"C0001"}
+    assert all(f["data"]["size"] == 4 for f in clusters)
+
+
+def test_low_quality_image_is_hashed_but_not_matched(tmp_path):
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    flat = Image.new("RGB", (256, 256), (128, 128, 128))
+    (evidence / "flat.png").write_bytes(_png(flat))
+    scan([evidence], tmp_path / "case", "--only", "perceptual", expect_exit=1)
+    report = load_report(tmp_path / "case")
+    [hashed] = [f["data"] for f in report["findings"] if f["kind"] == "perceptual.hash"]
+    assert hashed["matchable"] is False and hashed["pdq_quality"] < 50
+    assert any("not matched" in w["message"] for w in report["warnings"])
+
+
+def _png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_generated_photos_are_deterministic():
+    assert jpeg(photo(1)) == jpeg(photo(1)) != jpeg(photo(2))
