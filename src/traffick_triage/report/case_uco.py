@@ -1,0 +1,358 @@
+"""case.jsonld: the case in CASE/UCO JSON-LD (CASE 1.x, UCO 1.x).
+
+What is written (one ``@graph``, every node with an ``@id``):
+
+* ``case-investigation:Investigation`` named by the case number, grouping the
+  investigative actions.
+* one ``case-investigation:InvestigativeAction`` per run recorded in the case
+  store (``triage scan`` and any later recorded command) with its UTC
+  ``uco-action:startTime``/``endTime``, status, ``uco-action:instrument`` = the
+  configured tool, ``uco-action:performer`` = the examiner (when named),
+  ``uco-action:object`` = the evidence items, ``uco-action:result`` = the
+  provenance records.
+* ``uco-tool:Tool`` (name, version) and a ``uco-tool:ConfiguredTool`` whose
+  ``uco-configuration:Configuration`` lists the run's options, plugins (name
+  = version), Python and library versions as ``ConfigurationEntry`` items.
+* each evidence item as ``uco-observable:ObservableObject`` (name = evidence
+  ID) with a ``ContentDataFacet`` carrying the hashes and size of the acquired
+  media; the files that hold it on the examiner's disk (E01 segments, the ZIP)
+  as ``uco-observable:File`` with their own hashes.
+* each inventoried file as ``uco-observable:File`` (a subclass of
+  ``uco-observable:ObservableObject``) with a ``FileFacet`` (fileName,
+  filePath, extension, sizeInBytes, isDirectory, allocationStatus, times) and
+  a ``ContentDataFacet`` (sizeInBytes, mimeType, ``uco-types:Hash`` nodes with
+  hashMethod "MD5"/"SHA1"/"SHA256" from UCO's HashNameVocab, and hashValue as
+  xsd:hexBinary); ``uco-core:name`` is the file's locator.
+* per evidence item, a ``case-investigation:ProvenanceRecord`` (exhibitNumber
+  = evidence ID) whose ``uco-core:object`` is the item, its host files and
+  every file found in it, and per file a ``uco-observable:ObservableRelationship``
+  "Contained_Within" from the file to its evidence item.
+
+Identifiers are deterministic, so re-rendering the same store gives the same
+bytes: objects are ``kb:<kind>-<uuid5>`` in a namespace derived from the case
+number and the evidence items' IDs and hashes (two different cases do not
+collide when their graphs are merged); facets and hashes follow case-utils'
+``inherent_uuid`` scheme (facet = uuid5(object UUID, facet class IRI), hash =
+uuid5(URL, "urn:hash::<method>:<value>")), so they match what CASE tooling
+would compute. ``kb`` expands to ``http://example.org/kb/`` unless the caller
+passes its own base IRI (a lab should use its own namespace).
+
+Times with no known time zone (FAT, ZIP) are written as xsd:dateTime without a
+zone offset, which XML Schema defines as "zone unknown": they are never
+presented as UTC.
+
+Validate with ``case_validate case.jsonld`` (package case-utils, the
+project's ``case`` extra).
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import uuid
+from pathlib import Path
+from typing import Any
+
+from ..atomic import write_text
+from ..store import CaseStore, dumps
+
+CASE_JSONLD = "case.jsonld"
+DEFAULT_KB = "http://example.org/kb/"
+
+UCO = "https://ontology.unifiedcyberontology.org/uco/"
+CONTEXT = {
+    "case-investigation": "https://ontology.caseontology.org/case/investigation/",
+    "uco-action": UCO + "action/",
+    "uco-configuration": UCO + "configuration/",
+    "uco-core": UCO + "core/",
+    "uco-identity": UCO + "identity/",
+    "uco-observable": UCO + "observable/",
+    "uco-tool": UCO + "tool/",
+    "uco-types": UCO + "types/",
+    "uco-vocabulary": UCO + "vocabulary/",
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
+}
+
+_HASH_METHODS = (("md5", "MD5"), ("sha1", "SHA1"), ("sha256", "SHA256"))
+# File times in the store -> FileFacet properties (UTC first, then local).
+_TIME_PROPS = (
+    ("modified", "uco-observable:modifiedTime"),
+    ("accessed", "uco-observable:accessedTime"),
+    ("changed", "uco-observable:metadataChangeTime"),
+    ("created", "uco-observable:observableCreatedTime"),
+)
+
+
+def _dt(value: str) -> dict[str, str]:
+    return {"@type": "xsd:dateTime", "@value": value}
+
+
+def _ref(node_id: str) -> dict[str, str]:
+    return {"@id": node_id}
+
+
+class _Ids:
+    """Deterministic node identifiers (see the module docstring)."""
+
+    def __init__(self, case_key: str) -> None:
+        self.namespace = uuid.uuid5(uuid.NAMESPACE_URL, "urn:traffick-triage:case:" + case_key)
+
+    def object(self, kind: str, name: str) -> tuple[str, uuid.UUID]:
+        value = uuid.uuid5(self.namespace, f"{kind}\x00{name}")
+        return f"kb:{kind}-{value}", value
+
+    @staticmethod
+    def facet(object_uuid: uuid.UUID, facet_class: str) -> str:
+        local = facet_class.split(":", 1)[1]
+        full = CONTEXT[facet_class.split(":", 1)[0]] + local
+        return f"kb:{local}-{uuid.uuid5(object_uuid, full)}"
+
+    @staticmethod
+    def hash(method: str, value: str) -> str:
+        return f"kb:Hash-{uuid.uuid5(uuid.NAMESPACE_URL, f'urn:hash::{method}:{value.lower()}')}"
+
+
+class _Graph:
+    def __init__(self) -> None:
+        self.nodes: dict[str, dict[str, Any]] = {}
+
+    def add(self, node: dict[str, Any]) -> str:
+        previous = self.nodes.get(node["@id"])
+        if previous is not None and previous != node:
+            raise ValueError(f"two different nodes share the IRI {node['@id']}")
+        self.nodes[node["@id"]] = node
+        return node["@id"]
+
+    def hashes(self, values: dict[str, Any]) -> list[dict[str, str]]:
+        refs = []
+        for key, method in _HASH_METHODS:
+            value = values.get(key)
+            if isinstance(value, str) and value:
+                node_id = _Ids.hash(key, value)
+                self.add({"@id": node_id, "@type": "uco-types:Hash",
+                          "uco-types:hashMethod": method,
+                          "uco-types:hashValue": {"@type": "xsd:hexBinary", "@value": value.lower()}})
+                refs.append(_ref(node_id))
+        return refs
+
+
+def _content_facet(graph: _Graph, object_uuid: uuid.UUID, hashes: dict[str, Any],
+                   size: int | None = None, mime: str | None = None) -> dict[str, Any] | None:
+    facet: dict[str, Any] = {"@id": _Ids.facet(object_uuid, "uco-observable:ContentDataFacet"),
+                             "@type": "uco-observable:ContentDataFacet"}
+    refs = graph.hashes(hashes)
+    if refs:
+        facet["uco-observable:hash"] = refs
+    if size is not None:
+        facet["uco-observable:sizeInBytes"] = {"@type": "xsd:integer", "@value": str(int(size))}
+    if mime:
+        facet["uco-observable:mimeType"] = mime
+    return facet if len(facet) > 2 else None
+
+
+def _configuration_entries(record: dict[str, Any]) -> list[tuple[str, str]]:
+    entries: list[tuple[str, str]] = []
+
+    def flatten(prefix: str, value: Any) -> None:
+        if isinstance(value, dict) and value:
+            for key in sorted(value):
+                flatten(f"{prefix}.{key}" if prefix else str(key), value[key])
+        elif isinstance(value, str):
+            entries.append((prefix, value))
+        else:
+            entries.append((prefix, dumps(value)))
+
+    options = record.get("options") or {}
+    flatten("option", {k: v for k, v in options.items() if k not in ("case", "evidence")})
+    for plugin in record.get("plugins") or []:
+        entries.append((f"plugin.{plugin.get('name')}", str(plugin.get("version"))))
+    environment = record.get("environment") or {}
+    if environment.get("python"):
+        entries.append(("python", str(environment["python"])))
+    for name, version in sorted((environment.get("libraries") or {}).items()):
+        entries.append((f"library.{name}", str(version)))
+    for index, hashset in enumerate(record.get("hashsets") or []):
+        entries.append((f"hashset.{index}", hashset if isinstance(hashset, str) else dumps(hashset)))
+    if record.get("platform"):
+        entries.append(("platform", str(record["platform"])))
+    return entries
+
+
+def _case_key(case: dict[str, Any], evidence: list[dict[str, Any]]) -> str:
+    return dumps([case.get("case_number"),
+                  [[item["id"], (item.get("hashes") or {}).get("sha256")] for item in evidence]])
+
+
+def build_graph(store: CaseStore, kb_base: str = DEFAULT_KB) -> dict[str, Any]:
+    """The JSON-LD document (a dict) for the case in `store`."""
+    evidence = store.evidence()
+    runs = store.runs()
+    case = store.get_meta("case", {}) or {}
+    identity = store.get_meta("identity", {}) or {}
+    latest = runs[-1]["record"] if runs else {}
+    case = case or latest.get("case") or {}
+    tool_info = latest.get("tool") or identity.get("tool") or {"name": "traffick-triage"}
+    ids = _Ids(_case_key(case, evidence))
+    graph = _Graph()
+
+    # -- the tool and the examiner ---------------------------------------------------
+    tool_id, _ = ids.object("Tool", f"{tool_info.get('name')}\x00{tool_info.get('version')}")
+    tool = {"@id": tool_id, "@type": "uco-tool:Tool", "uco-core:name": str(tool_info.get("name")),
+            "uco-tool:toolType": "Digital forensic triage"}
+    if tool_info.get("version"):
+        tool["uco-tool:version"] = str(tool_info["version"])
+    graph.add(tool)
+    examiner_id = None
+    if case.get("examiner"):
+        examiner_id, _ = ids.object("Identity", str(case["examiner"]))
+        graph.add({"@id": examiner_id, "@type": "uco-identity:Identity",
+                   "uco-core:name": str(case["examiner"])})
+
+    # -- evidence items -----------------------------------------------------------------
+    evidence_ids: dict[str, str] = {}
+    provenance_objects: dict[str, list[dict[str, str]]] = {}
+    for item in evidence:
+        node_id, node_uuid = ids.object("EvidenceItem", item["id"])
+        evidence_ids[item["id"]] = node_id
+        hashes = item.get("hashes") or {}
+        node: dict[str, Any] = {"@id": node_id, "@type": "uco-observable:ObservableObject",
+                                "uco-core:name": item["id"],
+                                "uco-core:description": f"{item['name']} ({item['kind']})"}
+        facet = _content_facet(graph, node_uuid, hashes, hashes.get("size"))
+        if facet:
+            graph.add(facet)
+            node["uco-core:hasFacet"] = [_ref(facet["@id"])]
+        graph.add(node)
+        objects = [_ref(node_id)]
+        for host in item.get("host_files") or []:
+            host_id, host_uuid = ids.object("File", "host\x00" + host["path"])
+            file_facet = {"@id": _Ids.facet(host_uuid, "uco-observable:FileFacet"),
+                          "@type": "uco-observable:FileFacet",
+                          "uco-observable:fileName": posixpath.basename(host["path"].replace("\\", "/")),
+                          "uco-observable:filePath": host["path"],
+                          "uco-observable:sizeInBytes": {"@type": "xsd:integer", "@value": str(host["size"])}}
+            graph.add(file_facet)
+            facets = [_ref(file_facet["@id"])]
+            content = _content_facet(graph, host_uuid, host, host.get("size"))
+            if content:
+                graph.add(content)
+                facets.append(_ref(content["@id"]))
+            graph.add({"@id": host_id, "@type": "uco-observable:File",
+                       "uco-core:description": f"evidence file holding {item['id']}",
+                       "uco-core:hasFacet": facets})
+            objects.append(_ref(host_id))
+        provenance_objects[item["id"]] = objects
+
+    # -- files ----------------------------------------------------------------------------
+    for row in store.files():
+        node_id, node_uuid = ids.object("File", row["locator"])
+        graph.add(_file_node(graph, row, node_id, node_uuid))
+        parent = evidence_ids.get(row["evidence_id"])
+        if parent is not None:
+            provenance_objects[row["evidence_id"]].append(_ref(node_id))
+            rel_id, _ = ids.object("Relationship", "contained\x00" + row["locator"])
+            graph.add({"@id": rel_id, "@type": "uco-observable:ObservableRelationship",
+                       "uco-core:source": [_ref(node_id)], "uco-core:target": _ref(parent),
+                       "uco-core:kindOfRelationship": "Contained_Within",
+                       "uco-core:isDirectional": {"@type": "xsd:boolean", "@value": "true"}})
+
+    provenance_ids = []
+    for item in evidence:
+        prov_id, _ = ids.object("ProvenanceRecord", item["id"])
+        graph.add({"@id": prov_id, "@type": "case-investigation:ProvenanceRecord",
+                   "case-investigation:exhibitNumber": item["id"],
+                   "uco-core:description": f"{item['id']} and the files found in it",
+                   "uco-core:object": provenance_objects[item["id"]]})
+        provenance_ids.append(_ref(prov_id))
+
+    # -- runs: investigative actions ---------------------------------------------------------
+    action_ids = []
+    for run in runs:
+        record = run["record"] or {}
+        action_id, _ = ids.object("InvestigativeAction", f"{run['id']}\x00{run['command']}\x00{run['started']}")
+        configured_id, configured_uuid = ids.object("ConfiguredTool", f"{run['id']}\x00{run['started']}")
+        configuration_id, configuration_uuid = ids.object("Configuration", f"{run['id']}\x00{run['started']}")
+        entries = []
+        for index, (name, value) in enumerate(_configuration_entries(record)):
+            entry_uuid = uuid.uuid5(configuration_uuid, f"{index}\x00{name}")
+            entry_id = f"kb:ConfigurationEntry-{entry_uuid}"
+            graph.add({"@id": entry_id, "@type": "uco-configuration:ConfigurationEntry",
+                       "uco-configuration:itemName": name, "uco-configuration:itemValue": value})
+            entries.append(_ref(entry_id))
+        configuration: dict[str, Any] = {"@id": configuration_id, "@type": "uco-configuration:Configuration"}
+        if entries:
+            configuration["uco-configuration:configurationEntry"] = entries
+        graph.add(configuration)
+        graph.add({"@id": configured_id, "@type": "uco-tool:ConfiguredTool",
+                   "uco-core:name": str(tool_info.get("name")),
+                   "uco-configuration:isConfigurationOf": _ref(tool_id),
+                   "uco-configuration:usesConfiguration": _ref(configuration_id)})
+        action: dict[str, Any] = {
+            "@id": action_id, "@type": "case-investigation:InvestigativeAction",
+            "uco-core:name": str(run["command"]),
+            "uco-action:startTime": _dt(run["started"]),
+            "uco-action:actionStatus": "Complete/Finish" if run.get("finished") else "Unknown",
+            "uco-action:instrument": _ref(configured_id),
+            "uco-action:object": [_ref(evidence_ids[item["id"]]) for item in evidence],
+            "uco-action:result": provenance_ids,
+        }
+        if run.get("finished"):
+            action["uco-action:endTime"] = _dt(run["finished"])
+        if record.get("command_line"):
+            action["uco-core:description"] = " ".join(str(arg) for arg in record["command_line"])
+        if examiner_id:
+            action["uco-action:performer"] = _ref(examiner_id)
+        graph.add(action)
+        action_ids.append(_ref(action_id))
+
+    if action_ids:
+        investigation_id, _ = ids.object("Investigation", str(case.get("case_number")))
+        investigation: dict[str, Any] = {"@id": investigation_id, "@type": "case-investigation:Investigation",
+                                         "uco-core:name": str(case.get("case_number") or "case"),
+                                         "uco-core:object": action_ids}
+        if case.get("agency"):
+            investigation["uco-core:description"] = str(case["agency"])
+        graph.add(investigation)
+
+    context = dict(CONTEXT, kb=kb_base)
+    return {"@context": dict(sorted(context.items())),
+            "@graph": [graph.nodes[key] for key in sorted(graph.nodes)]}
+
+
+def _file_node(graph: _Graph, row: dict[str, Any], node_id: str, node_uuid: uuid.UUID) -> dict[str, Any]:
+    name = row["name"]
+    facet: dict[str, Any] = {"@id": _Ids.facet(node_uuid, "uco-observable:FileFacet"),
+                             "@type": "uco-observable:FileFacet",
+                             "uco-observable:fileName": name,
+                             "uco-observable:filePath": row["path"],
+                             "uco-observable:sizeInBytes": {"@type": "xsd:integer", "@value": str(int(row["size"]))},
+                             "uco-observable:isDirectory": {"@type": "xsd:boolean",
+                                                            "@value": "true" if row["kind"] == "dir" else "false"},
+                             "uco-observable:allocationStatus": "allocated" if row["allocated"] else "unallocated"}
+    stem, dot, extension = name.rpartition(".")
+    if dot and stem and extension and row["kind"] != "dir":
+        facet["uco-observable:extension"] = extension
+    times = row.get("times") or {}
+    for key, prop in _TIME_PROPS:
+        value = times.get(key) or times.get(key + "_local")
+        if isinstance(value, str) and value:
+            facet[prop] = _dt(value)
+    graph.add(facet)
+    facets = [_ref(facet["@id"])]
+    content = _content_facet(graph, node_uuid, row, row["size"] if row["kind"] != "dir" else None, row.get("mime"))
+    if content:
+        graph.add(content)
+        facets.append(_ref(content["@id"]))
+    node = {"@id": node_id, "@type": "uco-observable:File", "uco-core:name": row["locator"],
+            "uco-core:hasFacet": facets}
+    if row.get("notes"):
+        node["uco-core:description"] = "; ".join(str(n) for n in row["notes"])
+    return node
+
+
+def write_case_jsonld(store: CaseStore, case_dir: str | Path, kb_base: str = DEFAULT_KB) -> Path:
+    """Write CASE_DIR/case.jsonld from the case store and return its path."""
+    target = Path(case_dir) / CASE_JSONLD
+    document = build_graph(store, kb_base)
+    write_text(target, json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False) + "\n")
+    return target
