@@ -64,6 +64,7 @@ def scan(
     phash_threshold: int = typer.Option(8, "--phash-threshold", min=0, max=32, help="pHash match distance (of 64 bits), a secondary signal."),
     dihedral: bool = typer.Option(False, "--dihedral", help="Also match the 8 rotations/flips of each image's PDQ."),
     workers: int = typer.Option(0, "--workers", help="Processes hashing and running plugins (0: all cores)."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler (tcp://HOST:PORT): process on that cluster; evidence must be at the same paths on every worker."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
     json_summary: bool = typer.Option(False, "--json", help="Print a JSON summary on standard output."),
 ) -> None:
@@ -93,19 +94,53 @@ def scan(
                         plugin_options=plugin_options, source_options={"max_member_bytes": max_member_bytes},
                         plugin_timeout=plugin_timeout, hashset_paths=[str(p) for p in hashset or []],
                         workers=workers if workers > 0 else (os.cpu_count() or 1),
-                        perceptual=PerceptualSettings(pdq_threshold, phash_threshold, pdq_threshold))
-    show_progress = not quiet and not json_summary and sys.stderr.isatty()
+                        perceptual=PerceptualSettings(pdq_threshold, phash_threshold, pdq_threshold),
+                        scheduler=scheduler,
+                        plugin_selection={"dirs": [str(d) for d in plugin_dir or []], "only": list(only or []),
+                                          "skip": list(skip or []), "none": no_plugins})
+    _run_and_exit(config, plugins, quiet or json_summary, json_summary)
+
+
+def _run_and_exit(config: Any, plugins: Any, quiet: bool, json_summary: bool) -> None:
+    from .engine import ScanRefused
+    from .executors import ClusterError
+    from .matching import HashSetLoadError
+    from .scan import run_scan
+
+    show_progress = not quiet and sys.stderr.isatty()
     try:
         if show_progress:
             result = _scan_with_progress(config, plugins)
         else:
             result = run_scan(config, plugins, argv=sys.argv)
-    except (ScanRefused, HashSetLoadError) as error:
+    except (ScanRefused, HashSetLoadError, ClusterError) as error:
         fail(str(error))
     except OSError as error:
         fail(f"cannot write the case folder: {error}")
     _print_scan_result(result, json_summary)
     raise typer.Exit(result.exit_code)
+
+
+@app.command()
+def batch(
+    case_file: Path = typer.Argument(..., help="A YAML case file listing the evidence items (see docs/batch.md)."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Case folder (overrides 'output' in the file)."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler (tcp://HOST:PORT); default: local worker processes."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
+    json_summary: bool = typer.Option(False, "--json", help="Print a JSON summary on standard output."),
+) -> None:
+    """Scan many evidence items, each with its own ID, path and options, into one case; locally or on a Dask cluster."""
+    from .batch import CaseFileError, load_case_file
+    from .engine import ScanRefused
+    from .registry import PluginLoadError, load_plugins
+
+    try:
+        config = load_case_file(case_file, str(output) if output else None, scheduler)
+        selection = config.plugin_selection
+        plugins = [] if selection["none"] else load_plugins(selection["dirs"], selection["only"], selection["skip"])
+    except (CaseFileError, ScanRefused, PluginLoadError) as error:
+        fail(str(error))
+    _run_and_exit(config, plugins, quiet or json_summary, json_summary)
 
 
 def _scan_with_progress(config: Any, plugins: Any) -> Any:

@@ -6,16 +6,16 @@ committed files are not read again."""
 from __future__ import annotations
 
 import collections
-import multiprocessing
 import os
 import time
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 from . import __version__
 from . import locator as loc
 from .entry_processing import EntryResult, EntryTask, Processing, process_entry
+from .executors import DaskPool, LocalPool
 from .hashing import hash_stream
 from .perceptual_matching import PerceptualSettings
 from .plugin_host import DEFAULT_PLUGIN_TIMEOUT
@@ -29,23 +29,6 @@ COMMIT_EVERY_SECONDS = 5.0
 BATCH_FILES = 64                 # entries sent to a worker at once...
 BATCH_BYTES = 64 << 20           # ...or this much content, whichever comes first
 
-# Set in the scanning process just before the worker pool forks.
-_WORKER_STATE: dict[str, Any] = {}
-
-
-def _process_in_worker(batch: list[EntryTask]) -> list[EntryResult]:
-    state = _WORKER_STATE
-    results = []
-    for task in batch:
-        source = state["sources"].get(task.evidence_id)
-        if source is None:
-            source = open_source(state["paths"][task.evidence_id], state["source_options"],
-                                 display_name=os.path.basename(os.path.normpath(state["paths"][task.evidence_id])))
-            state["sources"][task.evidence_id] = source
-        results.append(process_entry(task, source, state["processing"]))
-    return results
-
-
 class ScanRefused(Exception):
     """The scan must not start (bad options, output inside evidence...)."""
 
@@ -54,6 +37,7 @@ class ScanRefused(Exception):
 class EvidenceSpec:
     path: str
     evidence_id: str
+    plugin_options: dict[str, Any] = field(default_factory=dict)   # overrides for this item (e.g. region)
 
 
 @dataclass
@@ -66,6 +50,9 @@ class ScanConfig:
     plugin_timeout: float = DEFAULT_PLUGIN_TIMEOUT
     hashset_paths: list[str] = field(default_factory=list)
     workers: int = 1                 # processes hashing and running plugins (the CLI defaults to all cores)
+    scheduler: str | None = None     # a Dask scheduler address: process batches on that cluster instead
+    plugin_selection: dict[str, Any] = field(default_factory=lambda: {"dirs": [], "only": [], "skip": [],
+                                                                       "none": False})
     perceptual: PerceptualSettings = field(default_factory=PerceptualSettings)
 
 
@@ -107,27 +94,25 @@ class Scanner:
         self.processing = Processing(plugins=plugins, hashsets=hashsets,
                                      plugin_options=config.plugin_options, plugin_timeout=config.plugin_timeout)
         self.workers = max(1, config.workers)
-        self.pool: ProcessPoolExecutor | None = None
+        self.pool: Any = None
         self._uncommitted = 0
         self._last_commit = time.monotonic()
+        self._item_options = {s.evidence_id: s.plugin_options for s in config.evidence}
 
     # -- evidence items -----------------------------------------------------------------
 
     def run(self) -> ScanOutcome:
-        if self.workers > 1:
-            # Workers are forked after plugins and hash sets are loaded, so they
-            # share them; each opens its own handle on the evidence (read-only).
-            _WORKER_STATE.clear()
-            _WORKER_STATE.update(processing=self.processing, sources={},
-                                 paths={s.evidence_id: s.path for s in self.config.evidence},
-                                 source_options=self.config.source_options)
-            self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("fork"))
+        paths = {s.evidence_id: os.path.abspath(s.path) for s in self.config.evidence}
+        if self.config.scheduler:
+            self.pool = DaskPool(self.config.scheduler, worker_spec(self.config, paths))
+        elif self.workers > 1:
+            self.pool = LocalPool(self.workers, self.processing, paths, self.config.source_options)
         try:
             for ordinal, spec in enumerate(self.config.evidence, start=1):
                 self._scan_evidence(ordinal, spec)
         finally:
             if self.pool is not None:
-                self.pool.shutdown(wait=True, cancel_futures=True)
+                self.pool.close()
                 self.pool = None
         self.outcome.warnings = self.store.count("warnings")
         return self.outcome
@@ -175,7 +160,7 @@ class Scanner:
                 locator = _unique_locator(source.locator(*entry.segments), seen)
                 if locator in done:
                     continue
-                task = EntryTask.from_entry(evidence_id, locator, seq, entry)
+                task = EntryTask.from_entry(evidence_id, locator, seq, entry, self._item_options.get(evidence_id))
                 seq += 1
                 if not parallel or entry.kind != FILE or entry.opener is None:
                     self._write(process_entry(task, source, self.processing, opener=entry.opener))
@@ -183,14 +168,14 @@ class Scanner:
                     batch.append(task)
                     batch_bytes += max(entry.size, 4096)
                     if len(batch) >= BATCH_FILES or batch_bytes >= BATCH_BYTES:
-                        in_flight.append(self.pool.submit(_process_in_worker, batch))
+                        in_flight.append(self.pool.submit(batch))
                         batch, batch_bytes = [], 0
-                while in_flight and (in_flight[0].done() or len(in_flight) > 2 * self.workers):
+                while in_flight and (in_flight[0].done() or len(in_flight) > self.pool.capacity):
                     self._write_all(in_flight.popleft().result())
                 self._flush_source_warnings(source, evidence_id)
                 self._maybe_commit()
             if batch:
-                in_flight.append(self.pool.submit(_process_in_worker, batch))
+                in_flight.append(self.pool.submit(batch))
             while in_flight:
                 self._write_all(in_flight.popleft().result())
             self._flush_source_warnings(source, evidence_id)
@@ -291,6 +276,18 @@ class Scanner:
             if os.path.abspath(spec.path) == os.path.abspath(source.path):
                 return spec.evidence_id
         raise KeyError(source.path)
+
+
+def worker_spec(config: ScanConfig, paths: dict[str, str]) -> dict[str, Any]:
+    """Everything a remote worker needs to process entries exactly as this
+    process would: plain data, rebuilt on the worker."""
+    selection = config.plugin_selection
+    return {"paths": paths, "source_options": config.source_options,
+            "plugin_dirs": [os.path.abspath(d) for d in selection.get("dirs", [])],
+            "only": list(selection.get("only") or []), "skip": list(selection.get("skip") or []),
+            "no_plugins": bool(selection.get("none")), "plugin_options": config.plugin_options,
+            "plugin_timeout": config.plugin_timeout,
+            "hashset_paths": [os.path.abspath(p) for p in config.hashset_paths]}
 
 
 def verify_stored_hashes(computed: dict[str, Any], stored: dict[str, str]) -> str | None:

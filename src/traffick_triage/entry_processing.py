@@ -37,12 +37,14 @@ class EntryTask:
     link_target: str | None
     notes: list[str]
     readable: bool                 # the source gave an opener
+    plugin_options: dict[str, Any] = field(default_factory=dict)   # this evidence item's own options
 
     @classmethod
-    def from_entry(cls, evidence_id: str, locator: str, seq: int, entry: Entry) -> "EntryTask":
+    def from_entry(cls, evidence_id: str, locator: str, seq: int, entry: Entry,
+                   plugin_options: dict[str, Any] | None = None) -> "EntryTask":
         return cls(evidence_id, locator, seq, tuple(entry.segments), entry.path, entry.kind, entry.size,
                    entry.allocated, entry.inode, dict(entry.times), dict(entry.address), entry.link_target,
-                   list(entry.notes), entry.opener is not None)
+                   list(entry.notes), entry.opener is not None, dict(plugin_options or {}))
 
     def as_entry(self) -> Entry:
         return Entry(segments=self.segments, path=self.path, kind=self.kind, size=self.size,
@@ -107,7 +109,8 @@ def process_entry(task: EntryTask, source: EvidenceSource, processing: Processin
                extension_mismatch=extension_mismatch(name, mime))
     if processing.hashsets is not None and _match_hashsets(processing.hashsets, row, result):
         return result       # known-good (NSRL): no plugin can add anything an examiner needs
-    _run_plugins(source, entry, row, hashed.content, opener, processing, result)
+    _run_plugins(source, entry, row, hashed.content, opener, processing, result,
+                 {**processing.plugin_options, **task.plugin_options})
     return result
 
 
@@ -121,7 +124,8 @@ def _match_hashsets(index: Any, row: dict[str, Any], result: EntryResult) -> boo
 
 
 def _run_plugins(source: EvidenceSource, entry: Entry, row: dict[str, Any], content: bytes | None,
-                 opener: Callable[[], IO[bytes]], processing: Processing, result: EntryResult) -> None:
+                 opener: Callable[[], IO[bytes]], processing: Processing, result: EntryResult,
+                 options: dict[str, Any]) -> None:
     wanted = [p for p in processing.plugins if p.plugin.SELECTOR.matches(entry.path, row["mime"], row["size"])]
     if not wanted:
         return
@@ -131,7 +135,7 @@ def _run_plugins(source: EvidenceSource, entry: Entry, row: dict[str, Any], cont
         opener=(lambda: io.BytesIO(content)) if content is not None else opener,
         allocated=entry.allocated, sibling_lookup=lambda name: _sibling_view(source, entry, name))
     for loaded in wanted:
-        outcome = run_plugin(loaded.plugin, view, processing.plugin_options, processing.plugin_timeout)
+        outcome = run_plugin(loaded.plugin, view, options, processing.plugin_timeout)
         for finding in outcome.findings:
             events = [_event_dict(e) for e in finding.timeline_events()]
             result.findings.append((loaded.name, loaded.version, finding.KIND, finding.to_dict(), events))

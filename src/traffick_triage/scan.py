@@ -118,7 +118,8 @@ def _check_resume_compatible(store: CaseStore, config: ScanConfig, plugins: list
     a different one must go to a new folder, or the report would mix both."""
     options = {
         "case": config.case,
-        "evidence": [{"id": s.evidence_id, "path": os.path.abspath(s.path)} for s in config.evidence],
+        "evidence": [{"id": s.evidence_id, "path": os.path.abspath(s.path), "plugin_options": s.plugin_options}
+                     for s in config.evidence],
         "plugin_options": config.plugin_options, "source_options": config.source_options,
         "perceptual": vars(config.perceptual),
         "plugin_timeout": config.plugin_timeout,

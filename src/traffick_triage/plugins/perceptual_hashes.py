@@ -41,7 +41,11 @@ class PerceptualHashes(Plugin):
     NAME = "perceptual"
     VERSION = "1.0.0"
     DESCRIPTION = "PDQ (with quality), pHash and dHash of every image, decoded once"
-    SELECTOR = Selector(mime_types=("image/*",), max_size=256 << 20)
+    # Raster formats Pillow (with pillow-heif) decodes; other image/* types
+    # (icons, vector, camera raw) would only produce "cannot decode" noise.
+    SELECTOR = Selector(mime_types=("image/jpeg", "image/png", "image/gif", "image/bmp", "image/x-ms-bmp",
+                                    "image/tiff", "image/webp", "image/heic", "image/heif", "image/avif",
+                                    "image/x-portable-*"), max_size=256 << 20)
 
     def extract(self, file: FileView, ctx: Context) -> Iterator[Finding]:
         try:
@@ -53,8 +57,8 @@ class PerceptualHashes(Plugin):
         pdq = pdq_from_image(decoded)
         hashes = imagehashes_from_image(decoded, ("phash", "dhash"))
         dihedral = pdq_dihedral_from_image(decoded).hashes if ctx.options.get("dihedral") else None
-        if pdq.quality < PDQ_MIN_QUALITY:
-            ctx.warn(f"PDQ quality {pdq.quality} is below {PDQ_MIN_QUALITY}: hashed but not matched")
+        # Quality < 50 (flat or tiny images): hashed, and the finding says it is
+        # not matchable; the report shows that, it is not an error of the scan.
         yield PerceptualHash(pdq=pdq.hash, pdq_quality=pdq.quality, matchable=pdq.quality >= PDQ_MIN_QUALITY,
                              phash=hashes["phash"], dhash=hashes["dhash"], drafted=bool(decoded.drafted),
                              dihedral=dihedral, pdq_library=f"pdqhash {_version('pdqhash')}",

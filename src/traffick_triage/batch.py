@@ -1,0 +1,103 @@
+"""``triage batch CASEFILE.yaml``: many evidence items, each with its own ID,
+path and options, scanned into one case, on this machine's worker processes
+or on a Dask cluster.
+
+A case file::
+
+    case_number: 2024-117
+    examiner: A. Examiner
+    agency: Anti-Trafficking Unit
+    output: /cases/2024-117          # or -o on the command line
+    region: KW                       # default phone region for every item
+    hashsets: [/sets/vics.json, /sets/RDS_2024.03.1_modern_minimal.db]
+    plugins: {only: [], skip: [], dirs: []}
+    workers: 0                       # 0: all cores (local runs)
+    evidence:
+      - id: LAPTOP-1
+        path: /shared/evidence/laptop.E01
+      - id: PHONE-1
+        path: /shared/evidence/phone.zip
+        region: EG                   # this item's own options
+
+Relative paths are taken from the case file's folder. On a cluster every
+worker must see the evidence and hash sets at the same paths (shared storage).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .engine import EvidenceSpec, ScanConfig, ScanRefused
+
+_ITEM_OPTIONS = {"region", "dihedral"}
+_TOP_KEYS = {"case_number", "examiner", "agency", "output", "region", "hashsets", "plugins", "workers",
+             "evidence", "plugin_timeout", "max_member_bytes"}
+
+
+class CaseFileError(Exception):
+    pass
+
+
+def _resolve(base: Path, value: str) -> str:
+    path = Path(os.path.expanduser(str(value)))
+    return str(path if path.is_absolute() else (base / path))
+
+
+def load_case_file(path: str | Path, output: str | None = None, scheduler: str | None = None) -> ScanConfig:
+    case_file = Path(path)
+    try:
+        data = yaml.safe_load(case_file.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise CaseFileError(f"cannot read case file {case_file}: {error}") from error
+    if not isinstance(data, dict):
+        raise CaseFileError(f"{case_file}: expected a mapping at the top level")
+    unknown = set(data) - _TOP_KEYS
+    if unknown:
+        raise CaseFileError(f"{case_file}: unknown keys {sorted(unknown)}; known: {sorted(_TOP_KEYS)}")
+    base = case_file.resolve().parent
+    items = data.get("evidence") or []
+    if not isinstance(items, list) or not items:
+        raise CaseFileError(f"{case_file}: 'evidence' must be a non-empty list of items with id and path")
+    specs, seen = [], set()
+    for number, item in enumerate(items, start=1):
+        if not isinstance(item, dict) or "path" not in item:
+            raise CaseFileError(f"{case_file}: evidence item {number} needs a 'path'")
+        evidence_id = str(item.get("id") or f"E{number}")
+        if evidence_id in seen:
+            raise CaseFileError(f"{case_file}: evidence id {evidence_id} is used twice")
+        seen.add(evidence_id)
+        extra = set(item) - {"id", "path"} - _ITEM_OPTIONS
+        if extra:
+            raise CaseFileError(f"{case_file}: evidence {evidence_id}: unknown keys {sorted(extra)}")
+        options = {key: item[key] for key in _ITEM_OPTIONS if key in item}
+        if "region" in options:
+            options["region"] = str(options["region"]).upper()
+        specs.append(EvidenceSpec(path=_resolve(base, item["path"]), evidence_id=evidence_id, plugin_options=options))
+    target = output or data.get("output")
+    if not target:
+        raise CaseFileError(f"{case_file}: no output folder ('output' in the file or -o)")
+    plugins = data.get("plugins") or {}
+    plugin_options: dict[str, Any] = {}
+    if data.get("region"):
+        plugin_options["region"] = str(data["region"]).upper()
+    workers = int(data.get("workers") or 0) or (os.cpu_count() or 1)
+    config = ScanConfig(
+        evidence=specs, case_dir=_resolve(base, target),
+        case={"case_number": str(data.get("case_number", "")), "examiner": str(data.get("examiner", "")),
+              "agency": str(data.get("agency", ""))},
+        plugin_options=plugin_options,
+        source_options={"max_member_bytes": int(data.get("max_member_bytes", 64 << 30))},
+        plugin_timeout=float(data.get("plugin_timeout", 60.0)),
+        hashset_paths=[_resolve(base, p) for p in data.get("hashsets") or []],
+        workers=workers, scheduler=scheduler,
+        plugin_selection={"dirs": [_resolve(base, d) for d in plugins.get("dirs") or []],
+                          "only": list(plugins.get("only") or []), "skip": list(plugins.get("skip") or []),
+                          "none": bool(plugins.get("none", False))})
+    for spec in specs:
+        if not os.path.exists(spec.path):
+            raise ScanRefused(f"evidence {spec.evidence_id} not found: {spec.path}")
+    return config
