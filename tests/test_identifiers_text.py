@@ -32,6 +32,13 @@ def test_decode_utf16le_without_bom_by_nul_pattern():
     assert (text, encoding) == (SAMPLE, "utf-16-le")
 
 
+def test_decode_arabic_utf16_without_bom_by_script_block():
+    arabic = "مطلوب خادمة للعمل في الكويت براتب ممتاز، اتصل على الرقم"
+    assert decode_bytes(arabic.encode("utf-16-le")) == (arabic, "utf-16-le")
+    assert decode_bytes(arabic.encode("utf-16-be")) == (arabic, "utf-16-be")
+    assert decode_bytes(arabic.encode("utf-8")) == (arabic, "utf-8")
+
+
 def test_decode_utf16be_with_bom_and_utf8_and_latin1():
     assert decode_bytes(b"\xfe\xff" + SAMPLE.encode("utf-16-be")) == (SAMPLE, "utf-16-be")
     assert decode_bytes(b"\xef\xbb\xbf" + SAMPLE.encode("utf-8")) == (SAMPLE, "utf-8")
@@ -166,3 +173,24 @@ def test_time_budget_reports_partial_results_with_a_warning():
     run = _run(b"a@example.com\n" * 10, "t.txt", "text/plain", identifiers_time_budget=-1)
     assert run.findings == []
     assert len(run.warnings) == 1 and "budget" in run.warnings[0]
+
+
+def test_sqlite_rows_still_in_the_wal_are_read(tmp_path):
+    live = tmp_path / "live"
+    live.mkdir()
+    path = live / "chat.db"
+    writer = sqlite3.connect(path)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("PRAGMA wal_autocheckpoint=0")
+    writer.execute("CREATE TABLE m (body TEXT)")
+    writer.execute("INSERT INTO m VALUES ('only in the wal: wal@example.com')")
+    writer.commit()
+    assert (live / "chat.db-wal").stat().st_size > 0
+    run = run_plugin(IdentifiersPlugin(), file_view_for_path(path, mime="application/vnd.sqlite3"), {})
+    writer.close()
+    assert ("email", "wal@example.com") in _values(run)
+
+
+def test_tel_links_in_html():
+    run = _run(b'<a href="tel:+96551234567">call</a>', "p.html", "text/html", keywords=False)
+    assert _values(run) == {("phone", "+96551234567")}
