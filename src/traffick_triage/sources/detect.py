@@ -10,6 +10,7 @@ from .archive import TarSource, ZipSource
 from .base import EvidenceError, EvidenceSource
 from .directory import DirectorySource, open_readonly
 from .disk import DiskImageSource, find_ewf_first_segment, split_segments
+from .itunes_backup import ItunesBackupSource, NotAnItunesBackup, looks_like_itunes_backup
 
 _EWF_SIGNATURES = (b"EVF\x09\x0d\x0a\xff\x00", b"EVF2\x0d\x0a\x81\x00")
 _ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
@@ -68,6 +69,11 @@ def open_source(path: str, options: dict[str, Any] | None = None,
     kind = sniff_evidence(path)
     name = display_name or os.path.basename(os.path.normpath(path))
     if kind == "directory":
+        if looks_like_itunes_backup(path):
+            try:
+                return ItunesBackupSource(path, name, options)
+            except NotAnItunesBackup:
+                pass          # a Manifest.db of something else: an ordinary folder
         return DirectorySource(path, name)
     if kind == "zip":
         return ZipSource(path, name, options)

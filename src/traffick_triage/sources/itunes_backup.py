@@ -1,0 +1,292 @@
+"""iTunes / Finder backups of iOS devices (iOS 10 and later): a folder with
+Manifest.db, Manifest.plist, Info.plist and the backed-up files stored under
+their SHA-1 "fileID" (``ab/abcdef...``). Each file is listed under its real
+name, ``HomeDomain/Library/SMS/sms.db``, from Manifest.db's ``Files`` table
+(fileID, domain, relativePath, flags, file); stored files the manifest does
+not name are listed under their stored names with a note.
+
+Manifest.db is read from a copy in a temporary folder, never in place (SQLite
+may create -shm/-wal files beside a database it opens). Encrypted backups
+(Manifest.plist IsEncrypted) are inventoried and hashed as stored, with a
+warning: their contents, Manifest.db included, are encrypted and not read."""
+
+from __future__ import annotations
+
+import os
+import plistlib
+import re
+import shutil
+import sqlite3
+import tempfile
+from typing import IO, Any, Iterator
+
+from ..timeutil import from_unix_seconds, iso_or_none
+from .base import DIRECTORY, FILE, OTHER, SYMLINK, Entry, EvidenceError, EvidenceSource
+from .directory import open_readonly
+
+MANIFEST = "Manifest.db"
+_STORED_NAME = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{40}$")
+_FLAG_KINDS = {1: FILE, 2: DIRECTORY, 4: SYMLINK}
+_INFO_KEYS = ("Device Name", "Display Name", "Product Type", "Product Version", "Build Version",
+              "Serial Number", "Unique Identifier", "IMEI", "MEID", "Phone Number", "ICCID",
+              "Last Backup Date", "Target Identifier", "iTunes Version")
+
+
+class NotAnItunesBackup(EvidenceError):
+    """The folder has a Manifest.db that is not an iOS backup manifest."""
+
+
+def looks_like_itunes_backup(path: str) -> bool:
+    """Cheap pre-check for detect.py: a folder with a Manifest.db file."""
+    return os.path.isdir(path) and os.path.isfile(os.path.join(path, MANIFEST))
+
+
+class ItunesBackupSource(EvidenceSource):
+    kind = "itunes-backup"
+
+    def __init__(self, path: str, display_name: str, options: dict[str, Any] | None = None) -> None:
+        super().__init__(path, display_name)
+        self.root = os.path.abspath(path)
+        self.info = _read_plist(os.path.join(self.root, "Info.plist"))
+        self.manifest_plist = _read_plist(os.path.join(self.root, "Manifest.plist"))
+        self.encrypted = bool((self.manifest_plist or {}).get("IsEncrypted"))
+        self.rows: list[dict[str, Any]] = []
+        self.manifest_error: str | None = None
+        try:
+            self.rows = _read_manifest(os.path.join(self.root, MANIFEST))
+        except NotAnItunesBackup as error:
+            if not self.encrypted:
+                raise
+            self.manifest_error = str(error)
+        self._by_name = {(row["domain"], row["relative_path"]): row for row in self.rows}
+        if self.encrypted:
+            self.warn("encrypted backup: files are inventoried and hashed as stored; their contents "
+                      "(and real names, when Manifest.db is encrypted too) are not readable without the password")
+
+    # -- walking ------------------------------------------------------------------------------
+
+    def entries(self) -> Iterator[Entry]:
+        stored = self._stored_files()
+        listed: set[str] = set()
+        for name in sorted(stored):
+            if "/" not in name:          # Manifest.db, Info.plist, Status.plist...
+                yield self._host_entry(name, note=None)
+        missing = 0
+        for row in self.rows:
+            entry = self._manifest_entry(row, stored)
+            if row["stored"] in stored:
+                listed.add(row["stored"])
+            elif entry.kind == FILE and entry.opener is None:
+                missing += 1
+            yield entry
+        if missing:
+            self.warn(f"{missing} file(s) listed in Manifest.db are not stored in the backup folder")
+        note = ("stored file not listed in Manifest.db: real name unknown" if self.rows else
+                "Manifest.db not readable: listed under its stored (hashed) name")
+        for name in sorted(stored):
+            if "/" in name and name not in listed:
+                entry = self._host_entry(name, note=note if _STORED_NAME.match(name) else None)
+                yield entry
+
+    def _stored_files(self) -> set[str]:
+        """Every regular file of the backup folder, relative, "/"-separated."""
+        found = set()
+        for folder, directories, files in os.walk(self.root):
+            directories.sort()
+            for name in files:
+                host = os.path.join(folder, name)
+                if os.path.islink(host) or not os.path.isfile(host):
+                    continue
+                found.add(os.path.relpath(host, self.root).replace(os.sep, "/"))
+        return found
+
+    def _host_entry(self, relative: str, note: str | None) -> Entry:
+        host = os.path.join(self.root, relative)
+        info = os.stat(host)
+        entry = Entry(segments=(relative,), path=relative, kind=FILE, size=info.st_size,
+                      inode=None, times={"modified": iso_or_none(from_unix_seconds(info.st_mtime_ns / 1e9))},
+                      address={"stored": relative}, opener=lambda h=host: open_readonly(h))
+        if note:
+            entry.notes.append(note)
+        if self.encrypted and _STORED_NAME.match(relative):
+            entry.notes.append("encrypted backup: content is encrypted")
+        return entry
+
+    def _manifest_entry(self, row: dict[str, Any], stored: set[str]) -> Entry:
+        path = row["path"]
+        kind = _FLAG_KINDS.get(row["flags"], OTHER)
+        meta = row["meta"]
+        entry = Entry(segments=(path,), path=path, kind=kind, size=0, inode=_text(meta.get("InodeNumber")),
+                      times=_times(meta),
+                      address={"stored": row["stored"], "domain": row["domain"],
+                               "relative_path": row["relative_path"], "file_id": row["file_id"]})
+        if kind == SYMLINK:
+            entry.link_target = _text(meta.get("Target"))
+        if kind != FILE:
+            return entry
+        declared = meta.get("Size")
+        if row["stored"] in stored:
+            host = os.path.join(self.root, row["stored"])
+            entry.size = os.path.getsize(host)
+            entry.opener = lambda h=host: open_readonly(h)
+            entry.notes.append(f"stored as {row['stored']}")
+            if self.encrypted:
+                entry.notes.append("encrypted backup: content is encrypted")
+            elif isinstance(declared, int) and declared != entry.size:
+                entry.notes.append(f"Manifest.db gives size {declared}, the stored file has {entry.size} bytes")
+        else:
+            entry.size = declared if isinstance(declared, int) else 0
+            entry.notes.append(f"listed in Manifest.db but not stored in the backup (expected {row['stored']})")
+        return entry
+
+    # -- reading again -----------------------------------------------------------------------
+
+    def open_address(self, address: dict[str, Any]) -> IO[bytes]:
+        target = os.path.normpath(os.path.join(self.root, address["stored"]))
+        if os.path.commonpath([target, self.root]) != self.root:
+            raise ValueError("address outside the backup folder")
+        return open_readonly(target)
+
+    def find_sibling(self, entry: Entry, name: str) -> Entry | None:
+        domain, relative = entry.address.get("domain"), entry.address.get("relative_path")
+        if domain is None or relative is None or "/" in name:
+            return None
+        parent = relative.rsplit("/", 1)[0] if "/" in relative else ""
+        row = self._by_name.get((domain, f"{parent}/{name}" if parent else name))
+        if row is None or row["flags"] != 1:
+            return None
+        host = os.path.join(self.root, row["stored"])
+        if not os.path.isfile(host):
+            return None
+        return Entry(segments=(row["path"],), path=row["path"], kind=FILE, size=os.path.getsize(host),
+                     address={"stored": row["stored"], "domain": domain, "relative_path": row["relative_path"],
+                              "file_id": row["file_id"]},
+                     opener=lambda: open_readonly(host))
+
+    # -- the backup as a whole ---------------------------------------------------------------
+
+    def host_files(self) -> list[str]:
+        return [os.path.join(self.root, relative) for relative in sorted(self._stored_files())]
+
+    def describe(self) -> dict[str, Any]:
+        info = self.info or {}
+        manifest = self.manifest_plist or {}
+        lockdown = manifest.get("Lockdown") if isinstance(manifest.get("Lockdown"), dict) else {}
+        device = {key: _text(info[key]) for key in _INFO_KEYS if key in info}
+        return {
+            "format": "iTunes/Finder iOS backup",
+            "encrypted": self.encrypted,
+            "manifest_entries": len(self.rows),
+            "manifest_readable": self.manifest_error is None,
+            "backup_version": _text(manifest.get("Version")),
+            "backup_date": _text(manifest.get("Date")),
+            "device": device or {k: _text(v) for k, v in lockdown.items()
+                                 if k in ("DeviceName", "ProductType", "ProductVersion", "SerialNumber",
+                                          "UniqueDeviceID", "BuildVersion")},
+        }
+
+
+# -- Manifest.db ---------------------------------------------------------------------------------
+
+
+def _read_manifest(path: str) -> list[dict[str, Any]]:
+    """All rows of the Files table, read from a temporary copy."""
+    try:
+        with open_readonly(path) as stream:
+            head = stream.read(16)
+    except OSError as error:
+        raise NotAnItunesBackup(f"Manifest.db not readable: {error.strerror}") from error
+    if head != b"SQLite format 3\x00":
+        raise NotAnItunesBackup("Manifest.db is not an SQLite database (encrypted or damaged)")
+    workdir = tempfile.mkdtemp(prefix="triage-manifest-")
+    try:
+        copy = os.path.join(workdir, MANIFEST)
+        with open_readonly(path) as source, open(copy, "xb") as sink:
+            shutil.copyfileobj(source, sink, 1 << 20)
+        for suffix in ("-wal", "-shm"):     # an uncheckpointed journal belongs to the database
+            companion = path + suffix
+            if os.path.isfile(companion):
+                with open_readonly(companion) as source, open(copy + suffix, "xb") as sink:
+                    shutil.copyfileobj(source, sink, 1 << 20)
+        try:
+            connection = sqlite3.connect(f"file:{copy}?mode=ro", uri=True)
+            try:
+                columns = {row[1] for row in connection.execute("PRAGMA table_info(Files)")}
+                if not {"fileID", "domain", "relativePath", "flags"} <= columns:
+                    raise NotAnItunesBackup("Manifest.db has no Files table (fileID, domain, relativePath, flags)")
+                has_blob = "file" in columns
+                rows = connection.execute(
+                    "SELECT fileID, domain, relativePath, flags" + (", file" if has_blob else ", NULL")
+                    + " FROM Files ORDER BY domain, relativePath, fileID").fetchall()
+            finally:
+                connection.close()
+        except sqlite3.DatabaseError as error:
+            raise NotAnItunesBackup(f"Manifest.db not readable as SQLite: {error}") from error
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    out = []
+    for file_id, domain, relative, flags, blob in rows:
+        file_id = str(file_id or "").lower()
+        domain = str(domain or "")
+        relative = str(relative or "")
+        out.append({"file_id": file_id, "domain": domain, "relative_path": relative,
+                    "flags": flags if isinstance(flags, int) else 0,
+                    "path": f"{domain}/{relative}" if relative else domain,
+                    "stored": f"{file_id[:2]}/{file_id}", "meta": _file_metadata(blob)})
+    return out
+
+
+def _file_metadata(blob: Any) -> dict[str, Any]:
+    """The MBFile object of a Files.file blob (an NSKeyedArchiver plist)."""
+    if not isinstance(blob, (bytes, bytearray)) or not blob:
+        return {}
+    try:
+        archive = plistlib.loads(bytes(blob))
+        objects = archive["$objects"]
+        top = archive["$top"]["root"]
+        root = objects[top.data if isinstance(top, plistlib.UID) else int(top)]
+    except (plistlib.InvalidFileException, KeyError, IndexError, TypeError, ValueError, AttributeError):
+        return {}
+    if not isinstance(root, dict):
+        return {}
+    meta = {}
+    for key, value in root.items():
+        if isinstance(value, plistlib.UID):
+            try:
+                value = objects[value.data]
+            except IndexError:
+                continue
+            if value == "$null":
+                continue
+        meta[key] = value
+    return meta
+
+
+def _times(meta: dict[str, Any]) -> dict[str, str | None]:
+    times = {}
+    for key, field in (("created", "Birth"), ("modified", "LastModified"), ("changed", "LastStatusChange")):
+        value = meta.get(field)
+        if isinstance(value, (int, float)) and value > 0:
+            text = iso_or_none(from_unix_seconds(value))
+            if text:
+                times[key] = text
+    return times
+
+
+def _read_plist(path: str) -> dict[str, Any] | None:
+    try:
+        with open_readonly(path) as stream:
+            value = plistlib.load(stream)
+    except (OSError, plistlib.InvalidFileException, ValueError, TypeError, KeyError, OverflowError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        return value.hex()
+    if hasattr(value, "isoformat"):      # plistlib gives naive datetimes in UTC
+        return value.isoformat() + ("+00:00" if getattr(value, "tzinfo", 1) is None else "")
+    return str(value)

@@ -1,0 +1,268 @@
+"""Images read through dfVFS (APFS, VMDK, QCOW2, VHD/VHDX, DMG): the inventory
+(path, size, md5) equals an oracle this project did not write.
+
+- Containers: ``qemu-img convert -O raw`` to a plain image, then The Sleuth
+  Kit's ``fls -r -p`` + ``icat`` on it (tests/tsk_oracle.py).
+- APFS, which The Sleuth Kit here cannot read: libfsapfs's own Python binding
+  (pyfsapfs), walked directly.
+
+Differences allowed, each for a stated reason:
+- dfVFS lists no deleted entries (FIELD-NOTES.md): the oracle's deleted
+  entries are left out of the comparison.
+- NTFS: fls also lists named $INDEX_ROOT attributes (``$Secure:$SDH``,
+  ``$Extend/$ObjId:$O``...), which dfVFS does not expose as data streams; a
+  file with nothing else (``$Extend/$ObjId``) is listed by us without content.
+- HFS+: dfVFS's TSK back-end exposes resource forks as a stream of their own
+  (``file:rsrc``); fls lists the data fork only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from evidence_builders import load_report, make_ext4, make_fat32, make_partitioned_disk, md5, regular_files, scan
+from tsk_oracle import tsk_inventory
+
+pytest.importorskip("dfvfs")
+QEMU_IMG = shutil.which("qemu-img")
+needs_qemu = pytest.mark.skipif(QEMU_IMG is None, reason="qemu-img (apt package qemu-utils) is not installed")
+
+# (corpus path, start sector of the file system in the converted raw image, locator prefix)
+CONTAINERS = [
+    ("dfvfs/ext2.vmdk", None, ""),
+    ("dfvfs/ext2.qcow2", None, ""),
+    ("dfvfs/hfsplus_zlib.dmg", 40, "p1 > "),
+    ("plaso/vsstest.qcow2", None, ""),
+]
+APFS = "dfvfs/apfs.raw"
+ALL = [APFS] + [c[0] for c in CONTAINERS]
+
+
+@pytest.fixture(scope="module")
+def dfvfs_case(corpus, tmp_path_factory):
+    case = tmp_path_factory.mktemp("case")
+    scan([corpus / relative for relative in ALL], case, "--no-plugins")
+    return load_report(case)
+
+
+def _evidence(report: dict, relative: str) -> dict:
+    return report["evidence"][ALL.index(relative)]
+
+
+def _ours(report: dict, relative: str, prefix: str) -> Counter:
+    item = _evidence(report, relative)
+    start = f"{item['name']} > {prefix}"
+    return Counter((f["path"], f["size"], f["md5"]) for f in regular_files(report, item["id"])
+                   if f["locator"].startswith(start))
+
+
+def _to_raw(image: Path, folder: Path) -> Path:
+    target = folder / (image.name + ".raw")
+    if not target.exists():
+        subprocess.run([QEMU_IMG, "convert", "-O", "raw", str(image), str(target)], check=True, capture_output=True)
+    return target
+
+
+@needs_qemu
+@pytest.mark.parametrize("relative,offset,prefix", CONTAINERS, ids=[c[0] for c in CONTAINERS])
+def test_container_inventory_equals_fls_icat_on_qemu_raw(dfvfs_case, corpus, tmp_path_factory, relative, offset,
+                                                         prefix):
+    raw = _to_raw(corpus / relative, tmp_path_factory.mktemp("raw"))
+    oracle = [f for f in tsk_inventory(str(raw), offset) if not f.deleted]
+    assert oracle, f"fls lists no regular file in {relative}"
+    expected = Counter((f.path, f.size, f.md5) for f in oracle if "-144-" not in f.address)   # $INDEX_ROOT streams
+    ours = _ours(dfvfs_case, relative, prefix)
+    ours -= Counter({k: v for k, v in ours.items() if k[0].endswith(":rsrc")})                 # HFS+ resource forks
+    # NTFS files whose only content is a named $INDEX_ROOT ($Extend/$ObjId:$O): listed, not read.
+    index_only = {f.path.rsplit(":", 1)[0] for f in oracle if "-144-" in f.address}
+    ours -= Counter({k: v for k, v in ours.items() if k[2] is None and k[0] in index_only})
+    assert ours == expected, (f"only TSK: {sorted((expected - ours).elements())[:10]}; "
+                              f"only ours: {sorted((ours - expected).elements())[:10]}")
+    # The evidence hash is the hash of the virtual disk's bytes, as qemu-img sees them.
+    hashes = _evidence(dfvfs_case, relative)["hashes"]
+    assert hashes["md5"] == _md5_file(raw) and hashes["size"] == raw.stat().st_size
+
+
+def test_container_descriptions(dfvfs_case):
+    dmg = _evidence(dfvfs_case, "dfvfs/hfsplus_zlib.dmg")
+    assert dmg["kind"] == "dmg"
+    description = dmg["description"]
+    assert description["format"] == "DMG (UDIF)" and description["partition_scheme"] == "GPT"
+    # mmls on the converted image: partition 000 starts at sector 40.
+    assert [(v["label"], v["offset"], v["file_system"]) for v in description["volumes"]] == [("p1", 40 * 512, "HFS+")]
+    vmdk = _evidence(dfvfs_case, "dfvfs/ext2.vmdk")["description"]
+    assert (vmdk["format"], vmdk["media_size"], vmdk["volumes"][0]["file_system"]) == ("VMDK", 4194304, "ext2")
+    vss = _evidence(dfvfs_case, "plaso/vsstest.qcow2")
+    assert vss["description"]["volumes"][0]["file_system"] == "NTFS"
+    assert any("volume shadow copies present (2 store(s))" in w["message"] for w in dfvfs_case["warnings"]
+               if w["evidence_id"] == vss["id"])
+    # NTFS alternate data streams come as path:stream.
+    paths = {f["path"] for f in regular_files(dfvfs_case, vss["id"])}
+    assert "/$Extend/$RmMetadata/$Repair:$Config" in paths
+
+
+def _pyfsapfs_inventory(image: Path) -> tuple[str, Counter]:
+    import pyfsapfs
+
+    container = pyfsapfs.container()
+    with open(image, "rb") as stream:
+        container.open_file_object(stream)
+        assert container.number_of_volumes == 1
+        volume = container.get_volume(0)
+        files: Counter = Counter()
+
+        def walk(entry, parent: str) -> None:
+            for child in entry.sub_file_entries:
+                path = f"{parent}/{child.name}"
+                mode = child.file_mode & 0o170000
+                if mode == 0o100000:
+                    data = child.read_buffer(child.size) if child.size else b""
+                    files[(path, child.size, hashlib.md5(data).hexdigest())] += 1
+                elif mode == 0o040000:
+                    walk(child, path)
+
+        walk(volume.get_root_directory(), "")
+        name = volume.name
+        container.close()
+    return name, files
+
+
+def test_apfs_inventory_equals_pyfsapfs(dfvfs_case, corpus):
+    name, expected = _pyfsapfs_inventory(corpus / APFS)
+    # FIELD-NOTES.md counts 6; libfsapfs lists 7 regular files here (three under .fseventsd).
+    assert sum(expected.values()) == 7
+    ours = _ours(dfvfs_case, APFS, "apfs1 > ")
+    assert ours == expected
+    item = _evidence(dfvfs_case, APFS)
+    assert item["kind"] == "raw"
+    assert [(v["label"], v["file_system"]) for v in item["description"]["volumes"]] == [("apfs1", "APFS")]
+    assert item["hashes"]["md5"] == _md5_file(corpus / APFS)
+    by_path = {f["path"]: f for f in dfvfs_case["files"] if f["evidence_id"] == item["id"]}
+    assert by_path["/a_link"]["kind"] == "symlink"
+    assert by_path["/a_directory"]["kind"] == "dir"
+    times = by_path["/passwords.txt"]["times"]
+    assert times["modified"].endswith("+00:00") and times["modified"].startswith("20")
+
+
+def test_addresses_reopen_the_same_bytes(dfvfs_case, corpus):
+    from traffick_triage.sources.detect import open_source
+
+    for relative in (APFS, "dfvfs/ext2.qcow2", "dfvfs/hfsplus_zlib.dmg"):
+        item = _evidence(dfvfs_case, relative)
+        recorded = {f["locator"]: f["md5"] for f in regular_files(dfvfs_case, item["id"])}
+        source = open_source(str(corpus / relative))
+        try:
+            entries = [e for e in source.entries() if e.kind == "file" and e.opener is not None]
+            assert len(entries) == len(recorded)
+            for entry in entries:
+                address = json.loads(json.dumps(entry.address))        # as the case store keeps it
+                with source.open_address(address) as stream:
+                    assert hashlib.md5(stream.read()).hexdigest() == recorded[source.locator(*entry.segments)]
+        finally:
+            source.close()
+
+
+def test_find_sibling_by_real_path(corpus):
+    from traffick_triage.sources.detect import open_source
+
+    source = open_source(str(corpus / APFS))
+    try:
+        entry = next(e for e in source.entries() if e.path == "/a_directory/a_file")
+        sibling = source.find_sibling(entry, "another_file")
+        assert sibling is not None and sibling.path == "/a_directory/another_file"
+        assert sibling.segments == ("apfs1", "/a_directory/another_file")
+        with sibling.opener() as stream:
+            assert stream.read() == b"This is another file.\n"
+        assert source.find_sibling(entry, "absent") is None
+    finally:
+        source.close()
+
+
+def test_times_agree_with_the_tsk_source_on_the_converted_image(corpus, tmp_path):
+    """ext2 times through dfVFS (in the VMDK) equal pytsk3's on the raw copy."""
+    if QEMU_IMG is None:
+        pytest.skip("qemu-img is not installed")
+    from traffick_triage.sources.detect import open_source
+
+    raw = _to_raw(corpus / "dfvfs/ext2.vmdk", tmp_path)
+    times = {}
+    for path in (corpus / "dfvfs/ext2.vmdk", raw):
+        source = open_source(str(path))
+        try:
+            times[path.suffix] = {e.path: e.times for e in source.entries() if e.kind == "file"}
+        finally:
+            source.close()
+    assert times[".vmdk"] == times[".raw"]
+    assert times[".vmdk"]["/passwords.txt"]["modified"] == "2021-07-22T14:07:32+00:00"
+
+
+# -- synthetic containers made with qemu-img from images built here ------------------------------
+
+PLANTED = {"notes/ledger.csv": b"date;amount\n2024-05-01;300\n", "a.txt": b"hello container\n"}
+
+
+@pytest.fixture(scope="module")
+def partitioned_raw(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("synthetic")
+    ext4 = make_ext4(folder / "ext4.img", PLANTED)
+    fat = make_fat32(folder / "fat.img", PLANTED)
+    disk = folder / "disk.raw"
+    make_partitioned_disk(disk, [ext4, fat], label="gpt")
+    return disk
+
+
+@needs_qemu
+@pytest.mark.parametrize("fmt,kind", [("vmdk", "vmdk"), ("qcow2", "qcow"), ("vpc", "vhd"), ("vhdx", "vhd")])
+def test_synthetic_gpt_disk_in_each_container(partitioned_raw, tmp_path, fmt, kind):
+    image = tmp_path / f"disk.{fmt}"
+    subprocess.run([QEMU_IMG, "convert", "-O", fmt, str(partitioned_raw), str(image)], check=True, capture_output=True)
+    scan([image], tmp_path / "case", "--no-plugins")
+    report = load_report(tmp_path / "case")
+    item = report["evidence"][0]
+    assert item["kind"] == kind
+    description = item["description"]
+    assert description["partition_scheme"] == "GPT"
+    assert [(v["label"], v["file_system"]) for v in description["volumes"]] == [("p1", "ext4"), ("p2", "FAT32")]
+    files = regular_files(report)
+    for label in ("p1", "p2"):
+        found = {f["path"]: (f["size"], f["md5"]) for f in files if f["locator"].startswith(f"disk.{fmt} > {label} > ")
+                 and not f["path"].endswith("(Volume Label Entry)")}       # TSK's FAT label entry, as fls shows
+        assert found == {"/" + k: (len(v), md5(v)) for k, v in PLANTED.items()}, label
+    fat_times = next(f["times"] for f in files if f["locator"] == f"disk.{fmt} > p2 > /a.txt")
+    assert fat_times["timezone"] == "unknown" and "modified_local" in fat_times and "modified" not in fat_times
+    ext_times = next(f["times"] for f in files if f["locator"] == f"disk.{fmt} > p1 > /a.txt")
+    assert ext_times["modified"].endswith("+00:00")
+    if fmt in ("vmdk", "qcow2"):      # a VHD's virtual size is rounded up to its geometry
+        assert item["hashes"]["md5"] == _md5_file(partitioned_raw)
+
+
+@pytest.mark.parametrize("name,head", [
+    ("broken.qcow2", b"QFI\xfb" + b"\xff" * 60),
+    ("broken.vmdk", b"KDMV" + b"\x00" * 508),
+    ("broken.vhd", b"conectix" + b"\x00" * 504),
+    ("broken.dmg", b"\x00" * 4096 + b"koly" + b"\x00" * 508),
+])
+def test_unopenable_container_is_one_clear_warning(tmp_path, name, head):
+    image = tmp_path / name
+    image.write_bytes(head if name.endswith(".dmg") else head + b"\x00" * 4096)
+    scan([image], tmp_path / "case", expect_exit=1)
+    report = load_report(tmp_path / "case")
+    messages = [w["message"] for w in report["warnings"]]
+    assert len(messages) == 1 and "\n" not in messages[0], messages
+    assert messages[0].startswith("cannot open evidence: ") and "through dfVFS" in messages[0], messages
+    assert report["files"] == []
+
+
+def _md5_file(path: Path) -> str:
+    digest = hashlib.md5()
+    with open(path, "rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
