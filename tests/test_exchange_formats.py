@@ -408,7 +408,7 @@ def test_csv_neutralises_formulas_and_removes_stale_tables(matched_case):
                           {"kind": "other", "value": value}, [])
     store.commit()
     store.close()
-    (case / "csv").mkdir()
+    (case / "csv").mkdir(exist_ok=True)
     (case / "csv" / "old_kind.csv").write_text("stale")
     paths = _render(case, write_csv_tables)
     assert not (case / "csv" / "old_kind.csv").exists()

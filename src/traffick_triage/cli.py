@@ -65,6 +65,7 @@ def scan(
     dihedral: bool = typer.Option(False, "--dihedral", help="Also match the 8 rotations/flips of each image's PDQ."),
     workers: int = typer.Option(0, "--workers", help="Processes hashing and running plugins (0: all cores)."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler (tcp://HOST:PORT): process on that cluster; evidence must be at the same paths on every worker."),
+    sign: Optional[Path] = typer.Option(None, "--sign", help="Ed25519 private key (PEM, from `triage keygen`): write a detached signature of the manifest."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
     json_summary: bool = typer.Option(False, "--json", help="Print a JSON summary on standard output."),
 ) -> None:
@@ -98,10 +99,12 @@ def scan(
                         scheduler=scheduler,
                         plugin_selection={"dirs": [str(d) for d in plugin_dir or []], "only": list(only or []),
                                           "skip": list(skip or []), "none": no_plugins})
-    _run_and_exit(config, plugins, quiet or json_summary, json_summary)
+    if sign and not sign.is_file():
+        fail(f"signing key not found: {sign}")
+    _run_and_exit(config, plugins, quiet or json_summary, json_summary, str(sign) if sign else None)
 
 
-def _run_and_exit(config: Any, plugins: Any, quiet: bool, json_summary: bool) -> None:
+def _run_and_exit(config: Any, plugins: Any, quiet: bool, json_summary: bool, sign_key: str | None = None) -> None:
     from .engine import ScanRefused
     from .executors import ClusterError
     from .matching import HashSetLoadError
@@ -110,9 +113,9 @@ def _run_and_exit(config: Any, plugins: Any, quiet: bool, json_summary: bool) ->
     show_progress = not quiet and sys.stderr.isatty()
     try:
         if show_progress:
-            result = _scan_with_progress(config, plugins)
+            result = _scan_with_progress(config, plugins, sign_key)
         else:
-            result = run_scan(config, plugins, argv=sys.argv)
+            result = run_scan(config, plugins, argv=sys.argv, sign_key=sign_key)
     except (ScanRefused, HashSetLoadError, ClusterError) as error:
         fail(str(error))
     except OSError as error:
@@ -143,7 +146,7 @@ def batch(
     _run_and_exit(config, plugins, quiet or json_summary, json_summary)
 
 
-def _scan_with_progress(config: Any, plugins: Any) -> Any:
+def _scan_with_progress(config: Any, plugins: Any, sign_key: str | None) -> Any:
     from rich.progress import (BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn,
                                TimeElapsedColumn, TransferSpeedColumn)
 
@@ -163,7 +166,8 @@ def _scan_with_progress(config: Any, plugins: Any) -> Any:
             counter["files"] += 1
             bar.update(task, advance=size, files=counter["files"])
 
-        return run_scan(config, plugins, argv=sys.argv, progress=ScanProgress(on_evidence, on_file))
+        return run_scan(config, plugins, argv=sys.argv, progress=ScanProgress(on_evidence, on_file),
+                        sign_key=sign_key)
 
 
 def _print_scan_result(result: Any, json_summary: bool) -> None:
@@ -220,13 +224,21 @@ def info(evidence: Path = typer.Argument(..., help="One evidence item.")) -> Non
 def verify(
     case_dir: Path = typer.Argument(..., help="A case folder written by `triage scan`."),
     evidence: bool = typer.Option(False, "--evidence", help="Also re-hash the evidence files."),
+    pubkey: Optional[Path] = typer.Option(None, "--pubkey", help="Ed25519 public key (PEM): also check the manifest's signature."),
 ) -> None:
-    """Re-check every output of a case against its manifest; exit 1 naming what changed."""
+    """Re-check every output of a case against its manifest (and audit log, and signature); exit 1 naming what changed."""
     from .verify import verify_case
 
     if not case_dir.is_dir():
         fail(f"not a folder: {case_dir}")
-    result = verify_case(case_dir, evidence=evidence)
+    if pubkey and not pubkey.is_file():
+        fail(f"public key not found: {pubkey}")
+    result = verify_case(case_dir, evidence=evidence, public_key=pubkey)
+    if (case_dir / "manifest.json").is_file():
+        from .audit import append_audit
+
+        # Every command run on a case is logged, a verification too (after it ran).
+        append_audit(case_dir, "verify", sys.argv)
     for problem in result.problems:
         out.print(f"FAILED  {problem}", markup=False)
     if result.ok:
@@ -234,6 +246,42 @@ def verify(
         raise typer.Exit(EXIT_CLEAN)
     out.print(f"verification failed: {len(result.problems)} problem(s)", markup=False)
     raise typer.Exit(EXIT_WARNINGS)
+
+
+@app.command()
+def keygen(
+    directory: Path = typer.Argument(..., help="Folder for the key pair (created)."),
+    passphrase: bool = typer.Option(False, "--passphrase", help="Protect the private key with a passphrase (asked for)."),
+) -> None:
+    """Create an Ed25519 key pair for signing case manifests (`triage scan --sign`, `triage verify --pubkey`)."""
+    from .signing import generate_keypair, public_key_fingerprint
+
+    secret = typer.prompt("passphrase", hide_input=True, confirmation_prompt=True) if passphrase else None
+    try:
+        private, public = generate_keypair(directory, secret)
+    except (OSError, ValueError) as error:
+        fail(str(error))
+    out.print(f"private key: {private}\npublic key: {public}\nfingerprint: {public_key_fingerprint(public)}",
+              markup=False)
+
+
+@app.command()
+def report(
+    case_dir: Path = typer.Argument(..., help="A case folder written by `triage scan`."),
+    sign: Optional[Path] = typer.Option(None, "--sign", help="Ed25519 private key (PEM): sign the new manifest."),
+) -> None:
+    """Re-render every output from the case store without rescanning (byte-identical for the same store)."""
+    from .scan import rerender_case
+
+    if not (case_dir / "case.sqlite").is_file():
+        fail(f"no case store in {case_dir}")
+    if sign and not sign.is_file():
+        fail(f"signing key not found: {sign}")
+    try:
+        written = rerender_case(case_dir, sys.argv, str(sign) if sign else None)
+    except OSError as error:
+        fail(f"cannot write the case folder: {error}")
+    out.print(f"re-rendered {len(written)} outputs in {case_dir}", markup=False)
 
 
 @app.command()

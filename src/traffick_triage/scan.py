@@ -15,10 +15,16 @@ from typing import Any
 
 from . import __version__
 from .engine import ScanConfig, ScanOutcome, ScanProgress, ScanRefused, Scanner, refuse_output_inside_evidence
+from .audit import append_audit, audit_head
 from .matching import describe_hashsets, load_hashsets
+from .signing import sign_manifest
 from .perceptual_matching import match_and_cluster
 from .registry import LoadedPlugin, load_plugins
+from .report.case_uco import write_case_jsonld
+from .report.csv_tables import write_csv_tables
+from .report.dfxml import write_dfxml
 from .report.hashdeep import write_evidence_hashdeep
+from .report.vics_export import write_vics_export
 from .report.json_report import REPORT_SCHEMA_VERSION, write_report
 from .report.manifest import write_manifests
 from .report.timeline import write_timeline
@@ -75,7 +81,7 @@ def pin_process_timezone() -> None:
 
 
 def run_scan(config: ScanConfig, plugins: list[LoadedPlugin] | None = None, argv: list[str] | None = None,
-             progress: ScanProgress | None = None) -> ScanResult:
+             progress: ScanProgress | None = None, sign_key: str | None = None) -> ScanResult:
     pin_process_timezone()
     refuse_output_inside_evidence(config.case_dir, [spec.path for spec in config.evidence])
     case_dir = Path(config.case_dir)
@@ -93,17 +99,43 @@ def run_scan(config: ScanConfig, plugins: list[LoadedPlugin] | None = None, argv
             store.begin()
             match_and_cluster(store, hashsets, config.perceptual)
             store.commit()
-        write_outputs(store, case_dir)
+        # The run is closed before the outputs are made, so they describe it
+        # exactly as `triage report` will when it re-renders them later.
         finished = now_utc()
         record = run_record(store, argv, started, finished, case_dir)
         store.finish_run(run_id, finished, record)
+        write_outputs(store, case_dir)
         summary = _summary(store)
     finally:
         store.close()
         if hashsets is not None:
             hashsets.close()
-    write_manifests(case_dir, record)
+    finalize_case(case_dir, record, "scan", argv or sys.argv, sign_key)
     return ScanResult(outcome=outcome, case_dir=case_dir, report_path=case_dir / "report.json", summary=summary)
+
+
+def finalize_case(case_dir: Path, record: dict[str, Any], command: str, argv: list[str],
+                  sign_key: str | None = None) -> None:
+    """Audit line, then the manifests over every output, then (optionally) the
+    signature of the manifest: in that order, so each covers what came before."""
+    append_audit(case_dir, command, argv)
+    write_manifests(case_dir, {**record, "audit": audit_head(case_dir)})
+    if sign_key:
+        sign_manifest(case_dir, sign_key)
+
+
+def rerender_case(case_dir: Path, argv: list[str], sign_key: str | None = None) -> list[Path]:
+    """`triage report`: every output again from the store alone."""
+    store = CaseStore(case_dir)
+    try:
+        written = write_outputs(store, case_dir)
+        previous = [run for run in store.runs() if run["command"] == "scan" and run["finished"]]
+        record = dict(previous[-1]["record"]) if previous else run_record(store, argv, now_utc(), now_utc(), case_dir)
+    finally:
+        store.close()
+    record["rendered_by"] = {"command_line": list(argv), "utc": now_utc()}
+    finalize_case(case_dir, record, "report", argv, sign_key)
+    return written
 
 
 def _summary(store: CaseStore) -> dict[str, Any]:
@@ -152,6 +184,9 @@ def write_outputs(store: CaseStore, case_dir: Path) -> list[Path]:
     written = [write_report(store, case_dir), write_evidence_hashdeep(store, case_dir)]
     written += write_timeline(store, case_dir)
     written += _write_geo(store, case_dir)
+    written += [write_case_jsonld(store, case_dir), write_dfxml(store, case_dir),
+                write_vics_export(store, case_dir)]
+    written += write_csv_tables(store, case_dir)
     return written
 
 

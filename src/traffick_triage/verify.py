@@ -8,7 +8,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .audit import check_audit
 from .hashing import hash_stream
+from .signing import check_signature
 from .report.manifest import MANIFEST_JSON, MANIFEST_SHA256, case_outputs, sha256_file
 from .sources.directory import open_readonly
 
@@ -36,7 +38,7 @@ def _read_sha256_manifest(path: Path) -> dict[str, str]:
     return entries
 
 
-def verify_case(case_dir: str | Path, evidence: bool = False) -> VerifyResult:
+def verify_case(case_dir: str | Path, evidence: bool = False, public_key: str | Path | None = None) -> VerifyResult:
     case = Path(case_dir)
     result = VerifyResult()
     sums_path, manifest_path = case / MANIFEST_SHA256, case / MANIFEST_JSON
@@ -70,6 +72,9 @@ def verify_case(case_dir: str | Path, evidence: bool = False) -> VerifyResult:
         name = str(path.relative_to(case))
         if name not in listed:
             result.problems.append(f"not in the manifest: {name} (added after the case was written)")
+    result.problems += check_audit(case, expected_head=manifest.get("audit"))
+    if public_key:
+        result.problems += check_signature(case, public_key)
     if evidence:
         _verify_evidence(case, result)
     return result

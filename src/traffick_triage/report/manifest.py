@@ -14,6 +14,11 @@ from .json_report import canonical_json
 MANIFEST_JSON = "manifest.json"
 MANIFEST_SHA256 = "MANIFEST.sha256"
 MANIFEST_VERSION = 1
+# Not hashed by the manifest: the signature is of the manifest itself, and the
+# audit log grows after it; the manifest records the log's head instead
+# (traffick_triage.audit), and verify checks the log's hash chain against it.
+SIGNATURE = "manifest.json.sig"
+AUDIT_LOG = "audit.jsonl"
 
 # Outputs of a case folder; anything else found there is reported as extra.
 NOT_COVERED = {MANIFEST_SHA256}
@@ -31,7 +36,7 @@ def case_outputs(case_dir: Path) -> list[Path]:
     """Every regular file of the case folder except the manifests themselves
     and temporary files of an interrupted write."""
     return sorted(p for p in case_dir.rglob("*")
-                  if p.is_file() and p.name not in (MANIFEST_JSON, MANIFEST_SHA256)
+                  if p.is_file() and p.name not in (MANIFEST_JSON, MANIFEST_SHA256, SIGNATURE, AUDIT_LOG)
                   and not p.name.endswith(".partial") and not p.name.endswith(("-wal", "-shm", "-journal")))
 
 
