@@ -461,6 +461,9 @@ def test_redaction_masks_consistently(case):
     assert redactor.phone("+965 5123 4567") == redactor.phone("0096551234567") == redactor.phone("51234567") == token
     assert redactor.email("Recruit@Example.org") == redactor.email("recruit@example.org")
     assert redactor.name("Recruiter  Sam") == redactor.name("recruiter sam")
+    redactor.learn_name("Sam Smith")
+    masked = redactor.text("On 2024-03-02 Sam Smith (+965 5123 4567) met Sam Smithers")
+    assert masked == (f"On 2024-03-02 {redactor.name('sam smith')} ({token}) met Sam Smithers")
     # the same token in contacts, messages, identifier index and free text
     assert page.count(token) >= 6
     for section in ("t-contacts", "t-messages", "t-identifiers", "t-timeline"):

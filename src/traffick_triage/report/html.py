@@ -134,6 +134,7 @@ _EMAIL_RE = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
 # Digit runs that look like a phone number even when the library does not
 # accept them (short-codes, numbers from ranges newer than its metadata).
 _PHONE_LIKE_RE = re.compile(r"(?<![\w+])(?:\+|00)?\d[\d \-().]{5,}\d(?!\w)")
+_DATE_LIKE_RE = re.compile(r"\d{4}[-./]\d{1,2}[-./]\d{1,2}(?: \d{1,2})?|\d{1,2}[-./]\d{1,2}[-./]\d{4}")
 _SPACES = re.compile(r"\s+")
 
 
@@ -240,9 +241,15 @@ class Redactor:
             spans += [(m.start, m.end, self.email(m.value) or "") for m in _find_emails(value)]
         spans += [(m.start(), m.end(), self.email(m.group()) or "") for m in _EMAIL_RE.finditer(value)]
         if _find_phones is not None:
-            spans += [(m.start, m.end, self.token("PHONE", m.value)) for m in _find_phones(value, self.region)]
+            for m in _find_phones(value, self.region):
+                start, end = m.start, m.end
+                while start < end and not (value[start].isdigit() or value[start] in "+\uFF0B"):
+                    start += 1          # the library's match may start with "(" that is not part of it
+                while end > start and not value[end - 1].isdigit():
+                    end -= 1
+                spans.append((start, end, self.token("PHONE", m.value)))
         for match in _PHONE_LIKE_RE.finditer(value):
-            if sum(ch.isdigit() for ch in match.group()) >= 7:
+            if sum(ch.isdigit() for ch in match.group()) >= 7 and not _DATE_LIKE_RE.fullmatch(match.group().strip()):
                 spans.append((match.start(), match.end(), self.phone(match.group()) or ""))
         folded = value.casefold()
         for name in sorted(self.names, key=lambda n: (-len(n), n)):
@@ -250,8 +257,11 @@ class Redactor:
             if len(needle) != len(name):
                 continue
             while (found := folded.find(needle, start)) >= 0:
-                spans.append((found, found + len(needle), self.names[name]))
-                start = found + len(needle)
+                end = found + len(needle)
+                # whole words only: "Ali" is masked, "Salina" is not
+                if not (found and value[found - 1].isalnum()) and not (end < len(value) and value[end].isalnum()):
+                    spans.append((found, end, self.names[name]))
+                start = end
         if not spans:
             return value
         # longest first at each place, then drop overlaps

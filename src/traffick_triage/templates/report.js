@@ -68,9 +68,13 @@
   var list = document.getElementById("map-items");
   var hint = document.getElementById("map-hint");
   var clusters = (data.map && data.map.clusters) || [];
+  // like the report's server-side bidi filter: values are RTL only when their
+  // first strong character is, so numbers and paths never reorder
+  var RTL_FIRST = /^[^A-Za-z\u00C0-\u024F\u0370-\u04FF]*[\u0590-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFF]/;
   function line(parent, text, className) {
-    var span = document.createElement("span");
+    var span = document.createElement("bdi");
     span.textContent = text;
+    span.setAttribute("dir", RTL_FIRST.test(text) ? "rtl" : "ltr");
     if (className) { span.className = className; }
     parent.appendChild(span);
     parent.appendChild(document.createElement("br"));
@@ -83,7 +87,10 @@
         other.classList.remove("active");
       });
       point.classList.add("active");
-      if (hint) { hint.textContent = cluster.lat + ", " + cluster.lon + " (" + cluster.count + ")"; }
+      if (hint) {
+        hint.textContent = cluster.lat + ", " + cluster.lon + " (" + cluster.count + ")";
+        hint.setAttribute("dir", "ltr");
+      }
       while (list.firstChild) { list.removeChild(list.firstChild); }
       cluster.items.forEach(function (item) {
         var li = document.createElement("li");
