@@ -17,6 +17,7 @@ declare -A NEEDED=(
   [sqlite3]=sqlite3          # oracle for phone databases
   [file]=file                # pulls libmagic1, which python-magic loads
   [chromium]=chromium        # headless browser for the HTML report tests
+  [qemu-img]=qemu-utils      # converts VMDK/QCOW2/VHD fixtures to raw for the TSK oracle
 )
 
 missing=()

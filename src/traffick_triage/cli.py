@@ -53,6 +53,7 @@ def scan(
     examiner: str = typer.Option("", "--examiner", help="Examiner's name recorded in the report."),
     agency: str = typer.Option("", "--agency", help="Agency recorded in the report."),
     region: Optional[str] = typer.Option(None, "--region", help="Default phone-number region (ISO 3166 code, e.g. KW)."),
+    keywords: Optional[List[Path]] = typer.Option(None, "--keywords", help="Keyword list (YAML, see docs/keywords.md) instead of the starter list (repeatable)."),
     only: Optional[List[str]] = typer.Option(None, "--only", help="Run only this plugin (repeatable)."),
     skip: Optional[List[str]] = typer.Option(None, "--skip", help="Do not run this plugin (repeatable)."),
     no_plugins: bool = typer.Option(False, "--no-plugins", help="Inventory and hashes only: run no plugin."),
@@ -90,6 +91,11 @@ def scan(
         plugin_options["region"] = region.upper()
     if dihedral:
         plugin_options["dihedral"] = True
+    for path in keywords or []:
+        if not path.is_file():
+            fail(f"keyword list not found: {path}")
+    if keywords:
+        plugin_options["keywords"] = [str(p.resolve()) for p in keywords]
     config = ScanConfig(evidence=specs, case_dir=str(output),
                         case={"case_number": case_number, "examiner": examiner, "agency": agency},
                         plugin_options=plugin_options, source_options={"max_member_bytes": max_member_bytes},
