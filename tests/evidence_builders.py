@@ -17,6 +17,7 @@ from typing import Iterable
 from typer.testing import CliRunner
 
 from traffick_triage.cli import app
+from traffick_triage.sources.directory import open_readonly
 
 SECTOR = 512
 
@@ -126,7 +127,14 @@ def tree_hashes(paths: Iterable[Path]) -> dict[str, str]:
             if item.is_symlink() or not item.is_file():
                 continue
             info = item.stat()
-            out[str(item)] = f"{hashlib.sha256(item.read_bytes()).hexdigest()}:{info.st_mode}:{info.st_mtime_ns}"
+            digest = hashlib.sha256()
+            # In chunks (evidence may be many GB) and without touching access
+            # times (O_NOATIME, as the tool reads): the check must not change
+            # what a later scan of the same evidence records.
+            with open_readonly(str(item)) as stream:
+                for chunk in iter(lambda: stream.read(1 << 20), b""):
+                    digest.update(chunk)
+            out[str(item)] = f"{digest.hexdigest()}:{info.st_mode}:{info.st_mtime_ns}"
     return out
 
 
