@@ -274,9 +274,13 @@ def keygen(
 @app.command()
 def report(
     case_dir: Path = typer.Argument(..., help="A case folder written by `triage scan`."),
+    lang: str = typer.Option("en", "--lang", help="Language of the HTML page: en or ar (right-to-left)."),
+    redact: bool = typer.Option(False, "--redact", help="Mask victims' names, numbers and addresses consistently (a copy for sharing)."),
+    thumbnails: bool = typer.Option(False, "--thumbnails", help="Blurred thumbnails of unmatched images (never of matches)."),
     sign: Optional[Path] = typer.Option(None, "--sign", help="Ed25519 private key (PEM): sign the new manifest."),
 ) -> None:
     """Re-render every output from the case store without rescanning (byte-identical for the same store)."""
+    from .report.html import available_languages
     from .scan import rerender_case
 
     if not (case_dir / "case.sqlite").is_file():
@@ -284,7 +288,9 @@ def report(
     if sign and not sign.is_file():
         fail(f"signing key not found: {sign}")
     try:
-        written = rerender_case(case_dir, sys.argv, str(sign) if sign else None)
+        if lang not in available_languages():
+            fail(f"no report language {lang!r}; available: {', '.join(available_languages())}")
+        written = rerender_case(case_dir, sys.argv, str(sign) if sign else None, lang, redact, thumbnails)
     except OSError as error:
         fail(f"cannot write the case folder: {error}")
     out.print(f"re-rendered {len(written)} outputs in {case_dir}", markup=False)

@@ -24,6 +24,7 @@ from .report.case_uco import write_case_jsonld
 from .report.csv_tables import write_csv_tables
 from .report.dfxml import write_dfxml
 from .report.hashdeep import write_evidence_hashdeep
+from .report.html import ensure_redaction_key, write_html
 from .report.vics_export import write_vics_export
 from .report.json_report import REPORT_SCHEMA_VERSION, write_report
 from .report.manifest import write_manifests
@@ -104,6 +105,7 @@ def run_scan(config: ScanConfig, plugins: list[LoadedPlugin] | None = None, argv
         finished = now_utc()
         record = run_record(store, argv, started, finished, case_dir)
         store.finish_run(run_id, finished, record)
+        ensure_redaction_key(store)       # so `triage report --redact` needs no write to the store later
         write_outputs(store, case_dir)
         summary = _summary(store)
     finally:
@@ -124,11 +126,16 @@ def finalize_case(case_dir: Path, record: dict[str, Any], command: str, argv: li
         sign_manifest(case_dir, sign_key)
 
 
-def rerender_case(case_dir: Path, argv: list[str], sign_key: str | None = None) -> list[Path]:
-    """`triage report`: every output again from the store alone."""
+def rerender_case(case_dir: Path, argv: list[str], sign_key: str | None = None, lang: str = "en",
+                  redact: bool = False, thumbnails: bool = False) -> list[Path]:
+    """`triage report`: every output again from the store alone, plus the
+    HTML variant asked for (another language, redacted, with thumbnails)."""
     store = CaseStore(case_dir)
     try:
         written = write_outputs(store, case_dir)
+        if (lang, redact, thumbnails) != ("en", False, False):
+            ensure_redaction_key(store)
+            written.append(write_html(store, case_dir, lang=lang, redact=redact, thumbnails=thumbnails))
         previous = [run for run in store.runs() if run["command"] == "scan" and run["finished"]]
         record = dict(previous[-1]["record"]) if previous else run_record(store, argv, now_utc(), now_utc(), case_dir)
     finally:
@@ -187,6 +194,7 @@ def write_outputs(store: CaseStore, case_dir: Path) -> list[Path]:
     written += [write_case_jsonld(store, case_dir), write_dfxml(store, case_dir),
                 write_vics_export(store, case_dir)]
     written += write_csv_tables(store, case_dir)
+    written.append(write_html(store, case_dir))
     return written
 
 
