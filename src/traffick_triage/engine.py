@@ -183,6 +183,8 @@ class Scanner:
         except (OSError, ValueError, EOFError, RuntimeError) as error:
             # The source itself broke mid-walk (a truncated image, a corrupt
             # directory): keep everything found so far and say where it stopped.
+            if batch:
+                in_flight.append(self.pool.submit(batch))
             while in_flight:
                 self._write_all(in_flight.popleft().result())
             self._flush_source_warnings(source, evidence_id)

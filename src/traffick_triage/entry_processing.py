@@ -78,7 +78,7 @@ def process_entry(task: EntryTask, source: EvidenceSource, processing: Processin
         "evidence_id": task.evidence_id, "seq": task.seq, "locator": task.locator,
         "path": loc.escape_segment(task.path), "name": loc.escape_segment(name), "kind": task.kind,
         "size": task.size, "allocated": task.allocated, "inode": task.inode, "times": task.times,
-        "address": task.address, "link_target": task.link_target, "notes": list(task.notes),
+        "address": task.address, "link_target": None if task.link_target is None else loc.escape_segment(task.link_target), "notes": list(task.notes),
         "suspicious_name": loc.is_suspicious_name(name),
     }
     result = EntryResult(row=row)

@@ -83,7 +83,39 @@ CREATE TABLE IF NOT EXISTS runs (
 def dumps(value: Any) -> str:
     """Canonical JSON: sorted keys, no spaces, UTF-8 kept; the same value
     always gives the same bytes (reproducible reports)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    if _has_surrogates(text):
+        # An undecodable name from evidence (a host path, a folder-relative
+        # address) cannot be stored as UTF-8: keep it as JSON \udcXX escapes,
+        # which json.loads turns back into the same name.
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return text
+
+
+def _has_surrogates(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _displayable_host_path(host: dict[str, Any]) -> None:
+    """A host file name that is not valid UTF-8 (stored with surrogates) is
+    shown with its bad bytes as \\xNN, like a locator; its exact bytes stay
+    in ``path_bytes_hex`` for evidence.hashdeep, which must name the real file."""
+    path = host.get("path")
+    if isinstance(path, str) and _has_surrogates(path):
+        host["path_bytes_hex"] = path.encode("utf-8", "surrogateescape").hex()
+        host["path"] = "".join(f"\\x{ord(ch) - 0xDC00:02x}" if 0xDC80 <= ord(ch) <= 0xDCFF else ch
+                               for ch in path)
+
+
+def _storable(text: str | None) -> str | None:
+    """Text for a TEXT column: lone surrogates (undecodable bytes) become visible \\udcXX."""
+    if text is None or not _has_surrogates(text):
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 class CaseStore:
@@ -175,7 +207,7 @@ class CaseStore:
 
     def add_warning(self, evidence_id: str | None, locator: str | None, source: str, message: str) -> None:
         self.db.execute("INSERT OR IGNORE INTO warnings (evidence_id, locator, source, message) "
-                        "VALUES (?, ?, ?, ?)", (evidence_id, locator, source, message))
+                        "VALUES (?, ?, ?, ?)", (evidence_id, _storable(locator), source, _storable(message)))
 
     def start_run(self, command: str, started: str, record: dict[str, Any]) -> int:
         cursor = self.db.execute("INSERT INTO runs (command, started, record) VALUES (?, ?, ?)",
@@ -196,6 +228,8 @@ class CaseStore:
             for key in ("description", "hashes", "stored_hashes", "host_files"):
                 item[key] = json.loads(item[key])
             item["complete"] = bool(item["complete"])
+            for host in item["host_files"]:
+                _displayable_host_path(host)
             out.append(item)
         return out
 

@@ -14,13 +14,22 @@ HEADER = "%%%% HASHDEEP-1.0\n%%%% size,md5,sha256,filename\n"
 
 def write_evidence_hashdeep(store: CaseStore, case_dir: Path) -> Path:
     path = case_dir / "evidence.hashdeep"
-    rows = sorted({(f["path"], f["size"], f["md5"], f["sha256"])
+    rows = sorted({(_raw_path(f), f["size"], f["md5"], f["sha256"])
                    for item in store.evidence() for f in item["host_files"]})
-    with atomic_writer(path) as stream:
-        stream.write(HEADER)
-        stream.write("## Written by traffick-triage: every evidence file on the host\n##\n")
+    # Binary: a host name that is not valid UTF-8 is written as its own bytes,
+    # which is what hashdeep itself writes and matches.
+    with atomic_writer(path, "wb") as stream:
+        stream.write(HEADER.encode())
+        stream.write(b"## Written by traffick-triage: every evidence file on the host\n##\n")
         for file_path, size, md5, sha256 in rows:
             if "\n" in file_path or "\r" in file_path:
                 continue   # hashdeep's line format cannot carry such a name; the inventory does
-            stream.write(f"{size},{md5},{sha256},{file_path}\n")
+            stream.write(f"{size},{md5},{sha256},{file_path}\n".encode("utf-8", "surrogateescape"))
     return path
+
+
+def _raw_path(host: dict) -> str:
+    """The host name as the file system has it (undecodable bytes as surrogates)."""
+    if "path_bytes_hex" in host:
+        return bytes.fromhex(host["path_bytes_hex"]).decode("utf-8", "surrogateescape")
+    return host["path"]

@@ -6,10 +6,12 @@ Decompression is bounded so an archive bomb costs a warning, not the scan."""
 from __future__ import annotations
 
 import io
+import lzma
 import stat
 import struct
 import tarfile
 import zipfile
+import zlib
 from typing import IO, Any, Iterator
 
 from ..timeutil import from_unix_seconds, iso_or_none
@@ -45,7 +47,12 @@ class _BoundedReader(io.RawIOBase):
 
     def read(self, size: int = -1) -> bytes:
         wanted = self._left + 1 if size is None or size < 0 else min(size, self._left + 1)
-        data = self._stream.read(wanted)
+        try:
+            data = self._stream.read(wanted)
+        except (zipfile.BadZipFile, tarfile.TarError, zlib.error, lzma.LZMAError, EOFError) as error:
+            # Damaged member data (bad CRC, broken deflate stream, cut short):
+            # one unreadable member, reported as such, never the end of the scan.
+            raise OSError(f"member data corrupt: {error}") from error
         self._left -= len(data)
         if self._left < 0:
             raise OSError("decompression limit exceeded (archive bomb?)")
@@ -73,6 +80,14 @@ class _ArchiveSource(EvidenceSource):
         if problem:
             entry.notes.append(problem + ": recorded, not followed")
             self.warn(problem + "; recorded, not followed", *entry.segments)
+        # A link whose target leaves the archive would write outside an
+        # extraction folder (or read the examiner's own files) if followed.
+        target_problem = unsafe_member_name(entry.link_target) if entry.link_target else None
+        if target_problem:
+            kind = "symlink" if entry.kind == SYMLINK else "hard link"
+            message = f"{kind} target leaves the archive ({target_problem.replace('member name', 'target')})"
+            entry.notes.append(message + ": recorded, not followed")
+            self.warn(message + "; recorded, not followed", *entry.segments)
 
     def evidence_streams(self):
         return [("archive", lambda: open_readonly(self.path))]
@@ -98,7 +113,13 @@ class ZipSource(_ArchiveSource):
                 entry.kind, entry.size = DIRECTORY, 0
             elif stat.S_ISLNK(mode):
                 entry.kind = SYMLINK
-                entry.link_target = self._zip.read(info)[:4096].decode("utf-8", "surrogateescape")
+                try:     # at most 4 KiB: a "symlink" member may be a bomb or damaged too
+                    with self._zip.open(info) as stream:
+                        target = stream.read(4096)
+                except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as error:
+                    target = b""
+                    self.warn(f"symlink member not readable: {error}", name)
+                entry.link_target = target.decode("utf-8", "surrogateescape")
             elif info.flag_bits & 0x1:
                 entry.notes.append("encrypted member: content not read")
                 self.warn("encrypted member: content not read", name)
@@ -195,6 +216,7 @@ class TarSource(_ArchiveSource):
         elif not member.isfile():
             entry.kind, entry.size = OTHER, 0
             entry.notes.append("device, FIFO or other special member: not read")
+            self.warn("device, FIFO or other special member: not read", member.name)
         elif member.size > self.max_member_bytes:
             reason = f"size {member.size} bytes is over the member limit; not read"
             entry.notes.append(reason)

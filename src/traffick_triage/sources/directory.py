@@ -85,6 +85,7 @@ class DirectorySource(EvidenceSource):
                 yield entry
             else:
                 entry.notes.append("special file (device, FIFO or socket): not read")
+                self.warn("special file (device, FIFO or socket): not read", inner)
                 yield entry
 
     def open_address(self, address: dict[str, Any]) -> IO[bytes]:

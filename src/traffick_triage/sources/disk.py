@@ -9,6 +9,8 @@ from __future__ import annotations
 import glob
 import os
 import re
+import struct
+import zlib
 from typing import IO, Any, Iterator
 
 import pytsk3
@@ -171,7 +173,13 @@ def ewf_segments(path: str) -> list[str]:
         found = pyewf.glob(path)
     except (OSError, IOError):
         found = [path]
-    return sorted(found)
+    # libewf's glob stops at the first gap (E01, E03: only E01), so a missing
+    # middle segment would go unnoticed until a read fails: list the
+    # numbered siblings too and let _check_segment_sequence name the gap.
+    stem, extension = os.path.splitext(path)
+    if re.fullmatch(r"\.[EeLs]01", extension):
+        found = list(found) + glob.glob(glob.escape(stem) + extension[:2] + "[0-9][0-9]")
+    return sorted(set(found))
 
 
 _TSK_FS_TYPES = {
@@ -226,16 +234,42 @@ class DiskImageSource(EvidenceSource):
             volumes.append({"label": label, "offset": offset, "length": part.len * block_size,
                             "description": description, "scheme": scheme,
                             "fs": self._open_fs(offset, label)})
+        self._check_partition_table(volumes, scheme, block_size)
         return _mark_local_time_volumes(volumes)
 
+    def _check_partition_table(self, volumes: list[dict[str, Any]], scheme: str, block_size: int) -> None:
+        """What TSK accepts silently but an examiner must know: partitions that
+        overlap (hidden or tampered data, or a damaged table), partitions that
+        run past the end of the image, and a GPT whose checksums are wrong."""
+        for index, first in enumerate(volumes):
+            first_end = first["offset"] + first["length"]
+            if first_end > self.reader.size:
+                self.warn(f"partition {first['label']} ends at byte {first_end} but the image holds only "
+                          f"{self.reader.size} bytes (truncated image?)", first["label"])
+            for second in volumes[index + 1:]:
+                if first["offset"] < second["offset"] + second["length"] and second["offset"] < first_end:
+                    self.warn(f"partitions {first['label']} and {second['label']} overlap "
+                              f"(bytes {max(first['offset'], second['offset'])}-"
+                              f"{min(first_end, second['offset'] + second['length'])}): "
+                              "a damaged or tampered partition table; both are read")
+        if scheme == "GPT":
+            for problem in _gpt_crc_problems(self.reader, block_size):
+                self.warn(problem)
+
     def _open_fs(self, offset: int, label: str) -> Any:
+        where = f"partition {label} at offset {offset}" if label else "the image"
         try:
-            return pytsk3.FS_Info(self._image, offset=offset)
+            fs = pytsk3.FS_Info(self._image, offset=offset)
         except (OSError, IOError, RuntimeError) as error:
-            where = f"partition {label} at offset {offset}" if label else "the image"
             self.warn(f"no file system The Sleuth Kit recognises in {where}: {_tsk_reason(error)}",
                       *([label] if label else []))
             return None
+        declared = int(fs.info.block_count) * int(fs.info.block_size)
+        if offset + declared > self.reader.size:
+            self.warn(f"the file system in {where} declares {declared} bytes but the image ends "
+                      f"{self.reader.size - offset} bytes in (truncated image?): files past the end "
+                      "are read short or not at all", *([label] if label else []))
+        return fs
 
     # -- walking -------------------------------------------------------------------
 
@@ -391,6 +425,29 @@ class DiskImageSource(EvidenceSource):
 
     def close(self) -> None:
         self.reader.close()
+
+
+def _gpt_crc_problems(reader: _ImageReader, block_size: int) -> list[str]:
+    """CRC32 checks of the primary GPT header and its partition entry array
+    (UEFI spec 5.3.2), which TSK does not verify."""
+    header = reader.read(block_size, block_size)
+    if len(header) < 92 or header[:8] != b"EFI PART":
+        return ["GPT header missing at LBA 1"]
+    size = struct.unpack_from("<I", header, 12)[0]
+    if not 92 <= size <= len(header):
+        return [f"GPT header size {size} is invalid"]
+    problems = []
+    stored = struct.unpack_from("<I", header, 16)[0]
+    if zlib.crc32(header[:16] + b"\0\0\0\0" + header[20:size]) != stored:
+        problems.append("GPT header CRC32 does not match: the partition table is damaged or was altered")
+    entries_lba, count, entry_size, entries_crc = struct.unpack_from("<QIII", header, 72)
+    length = count * entry_size
+    if 0 < length <= 1 << 20:
+        entries = reader.read(entries_lba * block_size, length)
+        if len(entries) == length and zlib.crc32(entries) != entries_crc:
+            problems.append("GPT partition entry array CRC32 does not match: "
+                            "the partition table is damaged or was altered")
+    return problems
 
 
 def _tsk_reason(error: Exception) -> str:
