@@ -437,6 +437,13 @@ def main() -> None:
     except KeyboardInterrupt:
         console.print("interrupted: run the same command again to resume", markup=False)
         sys.exit(130)
+    except Exception as error:  # noqa: BLE001 - the last line of defence: one line, not a traceback
+        if os.environ.get("TRAFFICK_TRIAGE_DEBUG"):
+            raise
+        console.print(f"internal error: {type(error).__name__}: {error}", markup=False)
+        console.print("this is a bug in traffick-triage; run again with TRAFFICK_TRIAGE_DEBUG=1 for the "
+                      "traceback and report it (docs/security.md)", markup=False)
+        sys.exit(EXIT_FATAL)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..atomic import atomic_writer
 from ..store import CaseStore
+from .identifier_index import identifier_index
 
 REPORT_SCHEMA_VERSION = "1.0.0"
 FILES_INLINE_LIMIT = 100_000     # larger inventories go to files.jsonl beside the report
@@ -90,6 +91,7 @@ def build_report(store: CaseStore, case_dir: Path, inline_limit: int = FILES_INL
     else:
         report["files_jsonl"] = _write_files_jsonl(store, case_dir / "files.jsonl")
     report["findings"] = [finding_record(row) for row in store.findings()]
+    report["identifier_index"] = identifier_index(store)
     report["warnings"] = store.warnings()
     return report
 
