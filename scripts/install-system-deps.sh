@@ -25,6 +25,12 @@ for command in "${!NEEDED[@]}"; do
   command -v "$command" >/dev/null 2>&1 || missing+=("${NEEDED[$command]}")
 done
 if ! ldconfig -p 2>/dev/null | grep -q libmagic.so.1; then missing+=(libmagic1); fi
+# The vpdq extra (video frame hashing) builds against FFmpeg's development files.
+command -v cmake >/dev/null 2>&1 || missing+=(cmake)
+if ! pkg-config --exists libavcodec libavformat libavutil libswscale libswresample libavfilter libavdevice 2>/dev/null; then
+  missing+=(pkg-config libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev
+            libavfilter-dev libavdevice-dev)
+fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -162,3 +162,34 @@ def test_plugin_perceptual_hashes_agrees_with_threatexchange_reference(corpus):
             assert hamming_distance(finding.pdq, row[0]) <= 16, image
             checked += 1
     assert checked >= 5
+
+
+def test_video_frames_match_a_pdq_set_through_vpdq(tmp_path):
+    """plugins/video_pdq.py: a video made of a known benign image's frames
+    matches that image's PDQ entry; an unrelated video does not."""
+    import av
+    import pytest
+
+    pytest.importorskip("vpdq")
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    for name, seed in (("known.mp4", 100), ("other.mp4", 901)):
+        container = av.open(str(evidence / name), "w")
+        stream = container.add_stream("mpeg4", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 640, 480, "yuv420p"
+        for _ in range(25):
+            for packet in stream.encode(av.VideoFrame.from_image(photo(seed))):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+        container.close()
+    pdq_list = tmp_path / "known.pdq"
+    pdq_list.write_text(f"# pdq\n{pdq_hash(jpeg(photo(100))).hash} known benign stand-in\n")
+    scan([evidence], tmp_path / "case", "--only", "video_pdq", "--hashset", str(pdq_list), expect_exit=0)
+    report = load_report(tmp_path / "case")
+    frames = {f["locator"]: f["data"] for f in report["findings"] if f["kind"] == "perceptual.video"}
+    assert set(frames) == {"evidence > /known.mp4", "evidence > /other.mp4"}
+    assert all(len(data["frames"]) >= 2 for data in frames.values())
+    matches = [f for f in report["findings"] if f["kind"] == "perceptual.match"]
+    assert [(m["locator"], m["data"]["algorithm"]) for m in matches] == [("evidence > /known.mp4", "vpdq")]
+    assert matches[0]["data"]["distance"] <= 31 and matches[0]["data"]["frames_matched"] >= 2

@@ -58,6 +58,8 @@ def match_and_cluster(store: CaseStore, hashsets: Any, settings: PerceptualSetti
     if hashsets is not None and images:
         counts["pdq_matches"] = _match_pdq(store, hashsets, images, settings, matched)
         counts["phash_matches"] = _match_phash(store, hashsets, images, settings, matched)
+    if hashsets is not None:
+        counts["video_matches"] = _match_video_frames(store, hashsets, settings)
     known_bad = {row[0] for row in store.db.execute(
         "SELECT locator FROM findings WHERE kind = 'hashset.match' AND data NOT LIKE '%\"known_good\":true%'")}
     unknown = [image for image in images
@@ -109,6 +111,38 @@ def _match_pdq(store: CaseStore, hashsets: Any, images: list[dict[str, Any]], se
                            "library_version": library, **_entry_fields(entry)}, [])
         matched.add(image["locator"])
     return len(best)
+
+
+def _match_video_frames(store: CaseStore, hashsets: Any, settings: PerceptualSettings) -> int:
+    """vPDQ frame hashes against the sets' PDQ entries: one finding per
+    (video, entry), citing the closest frame and how many frames matched."""
+    import json
+
+    videos = [(r[0], r[1], json.loads(r[2])) for r in store.db.execute(
+        "SELECT f.evidence_id, f.locator, f.data FROM findings f JOIN evidence e ON e.id = f.evidence_id "
+        "WHERE f.kind = 'perceptual.video' ORDER BY e.ordinal, f.locator")]
+    entries = [entry for entry in hashsets.pdq_entries() if entry.pdq]
+    frames = [(v, frame) for v, (_, _, data) in enumerate(videos) for frame in data["frames"]
+              if frame[1] >= 50]
+    if not entries or not frames:
+        return 0
+    index = PDQIndex.build(hashes_from_hex([entry.pdq for entry in entries]))
+    query_ids, entry_ids, distances = index.search_batch(hashes_from_hex([frame[2] for _, frame in frames]),
+                                                         threshold=settings.pdq_threshold)
+    hits: dict[tuple[int, int], list[tuple[int, list]]] = {}
+    for q, e, d in zip(query_ids.tolist(), entry_ids.tolist(), distances.tolist()):
+        video, frame = frames[q]
+        hits.setdefault((video, e), []).append((d, frame))
+    for (video, e), found in sorted(hits.items()):
+        evidence_id, locator, data = videos[video]
+        distance, frame = min(found, key=lambda item: (item[0], item[1][3]))
+        entry = entries[e]
+        store.add_finding(evidence_id, locator, MATCHER_NAME, MATCHER_VERSION, "perceptual.match",
+                          {"algorithm": "vpdq", "distance": int(distance), "threshold": settings.pdq_threshold,
+                           "hash": frame[2], "matched_hash": entry.pdq, "variant": f"frame at {frame[3]:.3f} s",
+                           "frames_matched": len(found), "library_version": data.get("library", "vpdq"),
+                           **_entry_fields(entry)}, [])
+    return len(hits)
 
 
 def _match_phash(store: CaseStore, hashsets: Any, images: list[dict[str, Any]], settings: PerceptualSettings,

@@ -96,7 +96,7 @@ def run_scan(config: ScanConfig, plugins: list[LoadedPlugin] | None = None, argv
         _check_resume_compatible(store, config, plugins, hashsets)
         run_id = store.start_run("scan", started, {"argv": argv or sys.argv, "case_dir": str(case_dir.resolve())})
         outcome = Scanner(config, store, plugins, progress, hashsets=hashsets).run()
-        if any(p.name == "perceptual" for p in plugins):
+        if any(p.name in ("perceptual", "video_pdq") for p in plugins):
             store.begin()
             match_and_cluster(store, hashsets, config.perceptual)
             store.commit()
