@@ -6,6 +6,7 @@ committed files are not read again."""
 from __future__ import annotations
 
 import collections
+import json
 import os
 import time
 from concurrent.futures import Future
@@ -133,8 +134,7 @@ class Scanner:
             self.store.upsert_evidence(record)
             self._flush_source_warnings(source, spec.evidence_id)
             if self.store.evidence_complete(spec.evidence_id):
-                self.outcome.resumed_files += self.store.count(
-                    "files", f"evidence_id = '{spec.evidence_id}'")
+                self.outcome.resumed_files += self.store.count("files", "evidence_id = ?", (spec.evidence_id,))
                 return
             self.progress.on_evidence(name, None)
             self._walk(source, spec.evidence_id)
@@ -255,8 +255,6 @@ class Scanner:
             rows = self.store.db.execute(
                 "SELECT address, size, md5, sha256 FROM files WHERE evidence_id = ? AND kind = 'file' "
                 "AND md5 IS NOT NULL", (self._evidence_id_of(source),)).fetchall()
-            import json
-
             for row in rows:
                 relpath = json.loads(row["address"])["relpath"]
                 out.append({"path": os.path.join(root, relpath), "size": row["size"],

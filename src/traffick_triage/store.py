@@ -271,10 +271,11 @@ class CaseStore:
         return [dict(row) | {"record": json.loads(row["record"])}
                 for row in self.db.execute("SELECT * FROM runs ORDER BY id")]
 
-    def count(self, table: str, where: str = "1") -> int:
+    def count(self, table: str, where: str = "1", params: tuple = ()) -> int:
+        """Rows of ``table`` matching ``where`` (a fixed SQL condition; values go in ``params``)."""
         if table not in {"files", "findings", "warnings", "evidence"}:
             raise ValueError(table)
-        return int(self.db.execute(f"SELECT COUNT(*) FROM {table} WHERE {where}").fetchone()[0])
+        return int(self.db.execute(f"SELECT COUNT(*) FROM {table} WHERE {where}", params).fetchone()[0])
 
     def close(self) -> None:
         if self.readonly:
