@@ -401,6 +401,8 @@ def demo_build(
         fail(str(error))
     for name, path in items.items():
         out.print(f"{name}: {path}", markup=False)
+    out.print(f"hash sets: {directory / 'hashsets'}", markup=False)
+    out.print(f"answer key: {directory / 'answers.json'}", markup=False)
 
 
 @demo_app.command("run")
@@ -409,8 +411,9 @@ def demo_run(
     seed: int = typer.Option(7, "--seed", help="Seed of the generated content."),
 ) -> None:
     """Build the demo evidence (if needed) and scan it into DIRECTORY/case; prints where the report is."""
-    from .demo import DemoError, build_demo
+    from .demo import DemoError, build_demo, scan_options
     from .engine import ScanConfig, iter_evidence_specs
+    from .matching import HashSetLoadError
     from .scan import run_scan
 
     case_dir = directory / "case"
@@ -420,12 +423,14 @@ def demo_run(
         fail(str(error))
     if case_dir.exists():
         shutil.rmtree(case_dir)
-    specs = list(iter_evidence_specs([str(p) for p in items.values()], ["LAPTOP-1", "PHONE-1"]))
-    config = ScanConfig(evidence=specs, case_dir=str(case_dir),
-                        case={"case_number": "DEMO-2024-001", "examiner": "Demo Examiner",
-                              "agency": "Training (synthetic data)"},
-                        plugin_options={"region": "KW", "training": True})
-    result = run_scan(config, argv=sys.argv)
+    options = scan_options(directory)
+    specs = list(iter_evidence_specs([str(p) for p in items.values()], options["evidence_ids"]))
+    config = ScanConfig(evidence=specs, case_dir=str(case_dir), case=options["case"],
+                        plugin_options=options["plugin_options"], hashset_paths=options["hashsets"])
+    try:
+        result = run_scan(config, argv=sys.argv)
+    except HashSetLoadError as error:
+        fail(str(error))
     _print_scan_result(result, json_summary=False)
     out.print(f"demo case: {case_dir}", markup=False)
     raise typer.Exit(EXIT_CLEAN if result.exit_code in (0, 1) else result.exit_code)
