@@ -29,8 +29,14 @@ from traffick_triage.store import CaseStore
 
 @pytest.fixture(scope="session")
 def demo_case(tmp_path_factory) -> Path:
+    from traffick_triage.demo.minimal import build_minimal_demo
+
     root = tmp_path_factory.mktemp("demo")
-    result = CliRunner().invoke(app, ["demo", "run", str(root)])
+    items = build_minimal_demo(root)       # the first demo case these assertions are written against
+    result = CliRunner().invoke(app, ["scan", str(items["laptop"]), str(items["phone"]), "-o", str(root / "case"),
+                                      "--evidence-id", "LAPTOP-1", "--evidence-id", "PHONE-1", "--region", "KW",
+                                      "--case-number", "DEMO-2024-001", "--examiner", "Demo Examiner",
+                                      "--agency", "Training (synthetic data)", "--quiet"])
     assert result.exit_code == 0, result.output
     return root / "case"
 

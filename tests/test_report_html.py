@@ -27,7 +27,8 @@ import pytest
 from PIL import Image
 
 from evidence_builders import scan
-from traffick_triage.demo import _dms, _sms_db, build_demo
+from traffick_triage.demo.minimal import _dms, _sms_db
+from traffick_triage.demo.minimal import build_minimal_demo as build_demo
 from traffick_triage.report import html as report_html
 from traffick_triage.report.html import (Redactor, available_languages, ensure_redaction_key, html_filename,
                                          render_html, script_json, write_html)
