@@ -436,6 +436,46 @@ def test_gpt_with_bad_header_crc(tmp_path, ext4_raw):
     assert_control(report, "beside > /control.txt", control)
 
 
+def _ntfs_with_cyclic_directory(path: Path, control: bytes) -> Path:
+    """mkntfs, ntfscp a control file in, then rename the root's own "." index
+    entry (MFT 5 -> MFT 5) to "x": the root now lists a directory "x" that is
+    the root itself, a cycle no tool may follow for ever."""
+    with open(path, "wb") as stream:
+        stream.truncate(8 << 20)
+    run("mkntfs", "-q", "-F", "-f", "-s", "512", "-c", "4096", str(path))
+    source = path.with_name("control.txt")
+    source.write_bytes(control)
+    run("ntfscp", str(path), str(source), "control.txt")
+    data = bytearray(path.read_bytes())
+    root_ref = b"\x05\x00\x00\x00\x00\x00\x05\x00"       # MFT record 5, sequence 5
+    hits, position = [], data.find(root_ref)
+    while position >= 0:
+        # index entry: file ref, 8 bytes of lengths/flags, then $FILE_NAME with
+        # the parent ref, 64 bytes of times/sizes/flags, name length, namespace, name
+        if data[position + 16: position + 24] == root_ref and data[position + 80] == 1 \
+                and data[position + 82: position + 84] == b".\x00":
+            hits.append(position + 82)
+        position = data.find(root_ref, position + 1)
+    assert len(hits) == 1 and hits[0] % 512 < 510, hits     # not a fix-up position
+    data[hits[0]] = ord("x")
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.skipif(not shutil.which("mkntfs") or not shutil.which("ntfscp"), reason="ntfs-3g not installed")
+def test_ntfs_with_cyclic_directory(tmp_path):
+    control = control_bytes("ntfs")
+    image = _ntfs_with_cyclic_directory(tmp_path / "loop.img", control)
+    listing = subprocess.run(["fls", "-r", str(image)], capture_output=True, text=True).stdout
+    assert "d/d 5-144-3:\tx" in listing           # TSK itself sees the cycle
+    started = time.monotonic()
+    report = hostile_scan([image], tmp_path / "case")
+    assert time.monotonic() - started < 30
+    warnings_about(report, "loop.img > /x", "directory loop")
+    assert_control(report, "loop.img > /control.txt", control)
+    assert not [f for f in report["files"] if f["locator"].startswith("loop.img > /x/")]
+
+
 # -- phone databases -----------------------------------------------------------------------------
 
 
@@ -528,8 +568,8 @@ def _sparse_case(tmp_path: Path, size: int) -> None:
     assert peak < RSS_LIMIT, f"peak RSS {peak >> 20} MiB for a {size >> 30} GiB file"
 
 
-def test_sparse_1gib_file_hashed_in_bounded_memory(tmp_path):
-    _sparse_case(tmp_path, 1 << 30)
+def test_sparse_2gib_file_hashed_in_bounded_memory(tmp_path):
+    _sparse_case(tmp_path, 2 << 30)
 
 
 @pytest.mark.slow
@@ -561,3 +601,22 @@ def test_walk_that_breaks_midway_keeps_every_entry_found(tmp_path, monkeypatch):
     warnings_about(report, "walk", "walk stopped early", "synthetic corrupt directory")
     for name, data in planted.items():
         assert_control(report, f"walk > /{name}", data)
+
+
+def test_folder_walk_leaves_folder_access_times_alone(tmp_path):
+    """Listing a folder by path updates its atime on a relatime mount (the
+    first read after a change); the walk lists through an O_NOATIME
+    descriptor, so the evidence's folder times stay as seized and a second
+    scan records the same times as the first."""
+    from traffick_triage.sources.directory import DirectorySource
+
+    folder = tmp_path / "seized"
+    (folder / "sub" / "deeper").mkdir(parents=True)
+    (folder / "sub" / "deeper" / "note.txt").write_bytes(b"x\n")
+    for directory in (folder, folder / "sub", folder / "sub" / "deeper"):
+        info = directory.stat()
+        os.utime(directory, ns=(info.st_mtime_ns - 10**9, info.st_mtime_ns))   # atime before mtime
+    before = {p: p.stat().st_atime_ns for p in (folder, folder / "sub", folder / "sub" / "deeper")}
+    source = DirectorySource(str(folder), "seized")
+    assert [e.path for e in source.entries()] == ["/sub", "/sub/deeper", "/sub/deeper/note.txt"]
+    assert {p: p.stat().st_atime_ns for p in before} == before

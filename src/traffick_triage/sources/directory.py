@@ -26,6 +26,21 @@ def open_readonly(path: str | bytes) -> IO[bytes]:
     return os.fdopen(descriptor, "rb")
 
 
+def _list_noatime(directory: bytes) -> list[bytes]:
+    """A folder's names without updating its access time: listing a folder
+    through its path sets the folder's atime (relatime), which would change
+    the evidence and make the next scan of it record different times."""
+    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
+    try:
+        descriptor = os.open(directory, flags | _NOATIME)
+    except PermissionError:
+        descriptor = os.open(directory, flags)
+    try:
+        return [os.fsencode(name) for name in os.listdir(descriptor)]
+    finally:
+        os.close(descriptor)
+
+
 def _times(info: os.stat_result) -> dict[str, str | None]:
     times = {
         "modified": iso_or_none(from_unix_seconds(info.st_mtime_ns / 1e9)),
@@ -53,7 +68,7 @@ class DirectorySource(EvidenceSource):
     def _walk(self, relative: bytes) -> Iterator[Entry]:
         directory = os.path.join(self._root, relative) if relative else self._root
         try:
-            names = sorted(os.listdir(directory))
+            names = sorted(_list_noatime(directory))
         except OSError as error:
             self.warn(f"folder not readable: {error.strerror}", "/" + loc.decode_name(relative))
             return

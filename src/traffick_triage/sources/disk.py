@@ -284,7 +284,9 @@ class DiskImageSource(EvidenceSource):
             except (OSError, IOError, RuntimeError) as error:
                 self.warn(f"cannot open the root directory: {error}", *prefix)
                 continue
-            yield from self._walk(fs, volume, root, "", prefix, depth=0, ancestors=())
+            # The root is its own first ancestor: an entry pointing back to it
+            # (a crafted or damaged NTFS index) is a loop, not a second root.
+            yield from self._walk(fs, volume, root, "", prefix, depth=0, ancestors=(int(fs.info.root_inum),))
 
     def _walk(self, fs: Any, volume: dict[str, Any], directory: Any, parent: str,
               prefix: tuple[str, ...], depth: int, ancestors: tuple[int, ...]) -> Iterator[Entry]:

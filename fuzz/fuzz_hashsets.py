@@ -1,0 +1,51 @@
+"""Atheris fuzz target: every hash-set reader, format detection and
+`hashset info` on arbitrary bytes. They must never raise: bad input becomes
+recorded problems (reader.problems) or, for --hashset, one HashSetLoadError.
+
+    .venv/bin/python fuzz/fuzz_hashsets.py -atheris_runs=100000
+    .venv/bin/python fuzz/fuzz_hashsets.py -max_total_time=300 fuzz/corpus-hashsets
+
+See fuzz/README.md."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+
+import atheris
+
+with atheris.instrument_imports(include=["traffick_triage"]):
+    from traffick_triage.hashsets import detect_format, hashset_info
+    from traffick_triage.hashsets.readers import open_reader
+
+FORMATS = ("plain", "hashdeep", "md5deep", "vics-json", "icse-csv", "pdq", "phash")
+# One scratch file, rewritten for every input (the readers take a path).
+_FD, _PATH = tempfile.mkstemp(prefix="fuzz-hashset-")
+os.close(_FD)
+
+
+def TestOneInput(data: bytes) -> None:
+    with open(_PATH, "wb") as stream:
+        stream.write(data)
+    detect_format(_PATH)
+    hashset_info(_PATH)
+    for fmt in FORMATS:
+        reader = open_reader(_PATH, fmt=fmt)
+        for entry in reader:
+            if not entry.has_hash():
+                raise AssertionError(f"{fmt}: entry without a hash: {entry!r}")
+        if not isinstance(reader.problems, list):
+            raise AssertionError("problems must be a list")
+
+
+def main() -> None:
+    atheris.Setup(sys.argv, TestOneInput)
+    try:
+        atheris.Fuzz()
+    finally:
+        os.unlink(_PATH)
+
+
+if __name__ == "__main__":
+    main()
