@@ -18,6 +18,8 @@ declare -A NEEDED=(
   [file]=file                # pulls libmagic1, which python-magic loads
   [chromium]=chromium        # headless browser for the HTML report tests
   [qemu-img]=qemu-utils      # converts VMDK/QCOW2/VHD fixtures to raw for the TSK oracle
+  [faketime]=faketime        # freezes the clock so the demo E01 is byte-identical for a seed
+  [ewfverify]=ewf-tools      # the workshop's E01 exercise
 )
 
 missing=()
