@@ -190,6 +190,9 @@ def _print_scan_result(result: Any, json_summary: bool) -> None:
     if summary["warnings"]:
         console.print("warnings are listed in report.json (\"warnings\")", markup=False)
     out.print(f"report: {result.report_path}", markup=False)
+    page = result.case_dir / "report.html"
+    if page.is_file():
+        out.print(f"report page: {page} (open it in a browser; it works offline)", markup=False)
 
 
 @app.command()
