@@ -20,6 +20,7 @@ declare -A NEEDED=(
   [qemu-img]=qemu-utils      # converts VMDK/QCOW2/VHD fixtures to raw for the TSK oracle
   [faketime]=faketime        # freezes the clock so the demo E01 is byte-identical for a seed
   [ewfverify]=ewf-tools      # the workshop's E01 exercise
+  [mkntfs]=ntfs-3g           # NTFS fixtures (hostile-evidence tests)
 )
 
 missing=()

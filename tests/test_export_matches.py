@@ -99,3 +99,27 @@ def test_export_folder_name_cannot_leave_the_case(tmp_path):
         with pytest.raises(ValueError):
             export_matches(None, case, bad)
     assert os.listdir(case) == []
+
+
+def test_scan_option_export_matches_only_when_asked(tmp_path):
+    """`triage scan --export-matches`: the copies appear only with the option,
+    and the manifest covers them."""
+    from evidence_builders import scan as scan_cli
+
+    folder = tmp_path / "evidence"
+    folder.mkdir()
+    (folder / "known.bin").write_bytes(b"benign stand-in for a known file")
+    (folder / "other.bin").write_bytes(b"not listed")
+    listed = tmp_path / "known.txt"
+    import hashlib as _hashlib
+
+    listed.write_text(_hashlib.sha256(b"benign stand-in for a known file").hexdigest() + " stand-in\n")
+    scan_cli([folder], tmp_path / "plain", "--hashset", str(listed), "--no-plugins", expect_exit=0)
+    assert not list((tmp_path / "plain").glob("EXPORTED*"))
+    scan_cli([folder], tmp_path / "exported", "--hashset", str(listed), "--no-plugins", "--export-matches",
+             expect_exit=0)
+    [exported] = list((tmp_path / "exported").glob("EXPORTED*"))
+    copies = [p for p in exported.iterdir() if p.name != "hashes.txt"]
+    assert [p.read_bytes() for p in copies] == [b"benign stand-in for a known file"]
+    sums = (tmp_path / "exported" / "MANIFEST.sha256").read_text()
+    assert f"{exported.name}/{copies[0].name}" in sums

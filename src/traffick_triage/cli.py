@@ -67,6 +67,7 @@ def scan(
     workers: int = typer.Option(0, "--workers", help="Processes hashing and running plugins (0: all cores)."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler (tcp://HOST:PORT): process on that cluster; evidence must be at the same paths on every worker."),
     sign: Optional[Path] = typer.Option(None, "--sign", help="Ed25519 private key (PEM, from `triage keygen`): write a detached signature of the manifest."),
+    export_matches: bool = typer.Option(False, "--export-matches", help="Copy files that match known-bad sets into CASE_DIR/EXPORTED-MATCHES-handle-with-care (never done without this option)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
     json_summary: bool = typer.Option(False, "--json", help="Print a JSON summary on standard output."),
 ) -> None:
@@ -107,10 +108,11 @@ def scan(
                                           "skip": list(skip or []), "none": no_plugins})
     if sign and not sign.is_file():
         fail(f"signing key not found: {sign}")
-    _run_and_exit(config, plugins, quiet or json_summary, json_summary, str(sign) if sign else None)
+    _run_and_exit(config, plugins, quiet or json_summary, json_summary, str(sign) if sign else None, export_matches)
 
 
-def _run_and_exit(config: Any, plugins: Any, quiet: bool, json_summary: bool, sign_key: str | None = None) -> None:
+def _run_and_exit(config: Any, plugins: Any, quiet: bool, json_summary: bool, sign_key: str | None = None,
+                  export_matched: bool = False) -> None:
     from .engine import ScanRefused
     from .executors import ClusterError
     from .matching import HashSetLoadError
@@ -119,9 +121,9 @@ def _run_and_exit(config: Any, plugins: Any, quiet: bool, json_summary: bool, si
     show_progress = not quiet and sys.stderr.isatty()
     try:
         if show_progress:
-            result = _scan_with_progress(config, plugins, sign_key)
+            result = _scan_with_progress(config, plugins, sign_key, export_matched)
         else:
-            result = run_scan(config, plugins, argv=sys.argv, sign_key=sign_key)
+            result = run_scan(config, plugins, argv=sys.argv, sign_key=sign_key, export_matched=export_matched)
     except (ScanRefused, HashSetLoadError, ClusterError) as error:
         fail(str(error))
     except OSError as error:
@@ -152,7 +154,7 @@ def batch(
     _run_and_exit(config, plugins, quiet or json_summary, json_summary)
 
 
-def _scan_with_progress(config: Any, plugins: Any, sign_key: str | None) -> Any:
+def _scan_with_progress(config: Any, plugins: Any, sign_key: str | None, export_matched: bool) -> Any:
     from rich.progress import (BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn,
                                TimeElapsedColumn, TransferSpeedColumn)
 
@@ -173,7 +175,7 @@ def _scan_with_progress(config: Any, plugins: Any, sign_key: str | None) -> Any:
             bar.update(task, advance=size, files=counter["files"])
 
         return run_scan(config, plugins, argv=sys.argv, progress=ScanProgress(on_evidence, on_file),
-                        sign_key=sign_key)
+                        sign_key=sign_key, export_matched=export_matched)
 
 
 def _print_scan_result(result: Any, json_summary: bool) -> None:

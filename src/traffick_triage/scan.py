@@ -16,6 +16,7 @@ from typing import Any
 from . import __version__
 from .engine import ScanConfig, ScanOutcome, ScanProgress, ScanRefused, Scanner, refuse_output_inside_evidence
 from .audit import append_audit, audit_head
+from .export_matches import ExportError, export_matches
 from .matching import describe_hashsets, load_hashsets
 from .signing import sign_manifest
 from .perceptual_matching import match_and_cluster
@@ -82,7 +83,8 @@ def pin_process_timezone() -> None:
 
 
 def run_scan(config: ScanConfig, plugins: list[LoadedPlugin] | None = None, argv: list[str] | None = None,
-             progress: ScanProgress | None = None, sign_key: str | None = None) -> ScanResult:
+             progress: ScanProgress | None = None, sign_key: str | None = None,
+             export_matched: bool = False) -> ScanResult:
     pin_process_timezone()
     refuse_output_inside_evidence(config.case_dir, [spec.path for spec in config.evidence])
     case_dir = Path(config.case_dir)
@@ -106,6 +108,14 @@ def run_scan(config: ScanConfig, plugins: list[LoadedPlugin] | None = None, argv
         record = run_record(store, argv, started, finished, case_dir)
         store.finish_run(run_id, finished, record)
         ensure_redaction_key(store)       # so `triage report --redact` needs no write to the store later
+        if export_matched:
+            # Only when the examiner asks: copies of matched files, verified,
+            # in a folder whose name says what it holds; the manifest covers them.
+            try:
+                export_matches(store, case_dir)
+            except ExportError as error:
+                store.add_warning(None, None, "export", f"export of matched files incomplete: {error}")
+                outcome.warnings = store.count("warnings")
         write_outputs(store, case_dir)
         summary = _summary(store)
     finally:
