@@ -21,11 +21,9 @@ import shutil
 import sqlite3
 import struct
 import subprocess
-import sys
 import tarfile
 import time
 import zipfile
-import zlib
 from pathlib import Path
 
 import pytest

@@ -9,7 +9,6 @@ import shutil
 import subprocess
 import tarfile
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
@@ -78,7 +77,7 @@ def test_inventory_equals_fls_and_icat(corpus_case, index):
     oracle = tsk_inventory(str(image), offset)
     assert oracle, f"fls lists no regular file in {relative}: the comparison would be empty"
     item = report["evidence"][index]
-    prefix = f"{item['name']} > " + (f"p2 > " if offset else "")
+    prefix = f"{item['name']} > " + ("p2 > " if offset else "")
     ours = _ours(report, evidence_id, prefix)
     expected = Counter((f.path, f.size, f.md5) for f in oracle)
     # icat refuses some orphan entries that have no data attribute left (ntfs3's

@@ -74,10 +74,8 @@ def scan(
     """Scan evidence into CASE_DIR: inventory with hashes and types, plugin findings, report.json,
     evidence.hashdeep, timeline, manifest. Run again with the same command to resume."""
     from .engine import ScanConfig, ScanRefused, iter_evidence_specs
-    from .matching import HashSetLoadError
     from .perceptual_matching import PerceptualSettings
     from .registry import PluginLoadError, load_plugins
-    from .scan import run_scan
 
     for path in evidence:
         if not path.exists():
@@ -343,7 +341,7 @@ def cat_file(
         if output:
             sink.close()
     if expected and digest.hexdigest() != expected:
-        console.print(f"[bold red]MISMATCH:[/] content read now differs from the inventory SHA-256")
+        console.print("[bold red]MISMATCH:[/] content read now differs from the inventory SHA-256")
         raise typer.Exit(EXIT_WARNINGS)
 
 

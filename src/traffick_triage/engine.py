@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 from . import __version__
-from . import locator as loc
 from .entry_processing import EntryResult, EntryTask, Processing, process_entry
 from .executors import DaskPool, LocalPool
 from .hashing import hash_stream

@@ -26,7 +26,7 @@ _COLUMNS = ("set_name", "md5", "sha1", "sha256", "pdq", "phash", "category",
             "category_code", "scheme", "series", "label", "victim_identified",
             "is_distributed", "known_good", "pdq_quality")
 
-_SCHEMA = f"""
+_SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sources(
     id INTEGER PRIMARY KEY,

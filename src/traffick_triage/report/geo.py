@@ -9,16 +9,16 @@ on the same case give identical files, and is written atomically.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import math
 import os
 import re
-import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any, Iterable, Mapping
+
+from ..atomic import write_bytes
 
 KML_NAMESPACE = "http://www.opengis.net/kml/2.2"
 STANDARD_KEYS = ("locator", "latitude", "longitude", "altitude", "time", "md5", "sha1", "sha256")
@@ -43,7 +43,7 @@ def write_geojson(points: Iterable[Mapping[str, Any]], path: str | os.PathLike[s
     document = {"type": "FeatureCollection", "features": features}
     # ensure_ascii keeps undecodable names (lone surrogates) writable and the bytes stable.
     text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=True, allow_nan=False) + "\n"
-    _write_atomically(Path(path), text.encode("ascii"))
+    write_bytes(Path(path), text.encode("ascii"))
     return len(features)
 
 
@@ -86,7 +86,7 @@ def write_kml(points: Iterable[Mapping[str, Any]], path: str | os.PathLike[str])
     ET.indent(root)
     buffer = io.BytesIO()
     ET.ElementTree(root).write(buffer, encoding="UTF-8", xml_declaration=True)
-    _write_atomically(Path(path), buffer.getvalue() + b"\n")
+    write_bytes(Path(path), buffer.getvalue() + b"\n")
     return count
 
 
@@ -134,17 +134,3 @@ def _xml_text(text: str) -> str:
                         text)
 
 
-def _write_atomically(target: Path, data: bytes) -> None:
-    """Temporary file in the target's folder, synced, then renamed over the
-    target: a reader never sees half a file."""
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
-    try:
-        with os.fdopen(descriptor, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise

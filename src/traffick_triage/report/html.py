@@ -53,7 +53,6 @@ import base64
 import gettext
 import hashlib
 import hmac
-import html as _html
 import io
 import json
 import re
@@ -63,7 +62,7 @@ import unicodedata
 from collections import Counter, defaultdict
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
