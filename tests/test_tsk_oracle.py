@@ -15,7 +15,8 @@ import pytest
 from evidence_builders import load_report, regular_files, scan
 from tsk_oracle import tsk_inventory
 
-# (corpus path, how it is stored, partition start sector for fls -o or None)
+# (corpus path, how it is stored, partition start sector for fls -o or None;
+#  a partitioned image's file system is partition p1)
 IMAGES = [
     ("dfir_ntfs/fat12.raw.gz", "gz", None),
     ("dfir_ntfs/fat16.raw.gz", "gz", None),
@@ -24,6 +25,7 @@ IMAGES = [
     ("dfir_ntfs/fat32_full_test.tgz", "tgz", None),
     ("dfir_ntfs/exfat_win.raw.gz", "gz", None),
     ("dfir_ntfs/ntfs3.raw.gz", "gz", None),
+    ("dfir_ntfs/ntfs_index.raw.gz", "gz", 128),
     ("dfvfs/ext2.E01", "plain", None),
     ("dfvfs/hfsplus.raw", "plain", None),
     ("dfvfs/iso9660.raw", "plain", None),
@@ -77,7 +79,7 @@ def test_inventory_equals_fls_and_icat(corpus_case, index):
     oracle = tsk_inventory(str(image), offset)
     assert oracle, f"fls lists no regular file in {relative}: the comparison would be empty"
     item = report["evidence"][index]
-    prefix = f"{item['name']} > " + ("p2 > " if offset else "")
+    prefix = f"{item['name']} > " + ("p1 > " if offset else "")
     ours = _ours(report, evidence_id, prefix)
     expected = Counter((f.path, f.size, f.md5) for f in oracle)
     # icat refuses some orphan entries that have no data attribute left (ntfs3's
