@@ -354,5 +354,7 @@ def write_case_jsonld(store: CaseStore, case_dir: str | Path, kb_base: str = DEF
     """Write CASE_DIR/case.jsonld from the case store and return its path."""
     target = Path(case_dir) / CASE_JSONLD
     document = build_graph(store, kb_base)
-    write_text(target, json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False) + "\n")
+    # No indent: json.dumps(indent=...) falls back to the pure-Python encoder (10 s and +740 MiB
+    # at 20,000 files); compact output goes through the C encoder.
+    write_text(target, json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n")
     return target
