@@ -1,0 +1,252 @@
+#!/usr/bin/env python3
+"""Inventory throughput (MD5+SHA-1+SHA-256 of every file) against its anchors, in one run.
+
+    .venv/bin/python bench/bench_hashing.py            # ~20,000 files / ~2 GB, folder + raw ext4 + E01
+    .venv/bin/python bench/bench_hashing.py --small    # ~10,000 files / ~1 GB, folder only (triage vs hashdeep)
+
+Routes, all over the same files, all warm-cache (everything is read once before
+timing; the tree, image and E01 together fit in RAM; page cache is NOT dropped):
+
+  limit          one pass MD5+SHA-1+SHA-256 with a 2-process hashlib pool (fork,
+                 1 MiB reads): what this machine can do with Python's hashlib
+  hashdeep       hashdeep -c md5,sha1,sha256 -r FOLDER (its own threads)
+  triage-folder  triage scan FOLDER -o CASE --no-plugins (default workers)
+  triage+plugins triage scan FOLDER -o CASE (all plugins; reported separately)
+  triage-raw     triage scan IMAGE.raw --no-plugins  (ext4 made by mke2fs -d)
+  triage-E01     triage scan IMAGE.E01 --no-plugins  (ewfacquire -c deflate:fast)
+
+MB/s and files/s are the tree's file content (10^6 bytes) and file count over
+wall time of the whole command (start-up, walk, hashing, store, report
+outputs). Each route runs --repeat times, rounds interleaved; the best time is
+kept. Note that a scan of an image also hashes the whole image (its
+acquisition hash) besides every file in it. The tree (seeded) is built under
+bench/work/ (gitignored) and reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import multiprocessing
+import os
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import benchlib as B  # noqa: E402
+
+
+def _hash_file(path: str) -> int:
+    md5, sha1, sha256 = hashlib.md5(), hashlib.sha1(), hashlib.sha256()
+    n = 0
+    with open(path, "rb", buffering=0) as f:
+        while True:
+            chunk = f.read(1 << 20)
+            if not chunk:
+                break
+            md5.update(chunk)
+            sha1.update(chunk)
+            sha256.update(chunk)
+            n += len(chunk)
+    md5.hexdigest(), sha1.hexdigest(), sha256.hexdigest()
+    return n
+
+
+def file_list(root: Path) -> list[str]:
+    out = []
+    for dirpath, _dirs, names in os.walk(root):
+        out.extend(os.path.join(dirpath, n) for n in names)
+    return sorted(out)
+
+
+def limit_pool(root: Path, processes: int = 2) -> float:
+    files = file_list(root)
+    # biggest first so the two processes finish together
+    files.sort(key=lambda p: -os.path.getsize(p))
+    t0 = time.perf_counter()
+    with multiprocessing.get_context("fork").Pool(processes) as pool:
+        total = sum(pool.imap_unordered(_hash_file, files, chunksize=16))
+    elapsed = time.perf_counter() - t0
+    assert total > 0
+    return elapsed
+
+
+def build_images(root: Path, size_bytes: int, files: int) -> tuple[Path, Path]:
+    raw = B.WORK / f"{root.name}.raw"
+    e01 = B.WORK / f"{root.name}.E01"
+    stamp = B.WORK / f"{root.name}.images.stamp"
+    tree_stamp = (B.WORK / f"{root.name}.stamp").read_text()
+    if raw.exists() and e01.exists() and stamp.exists() and stamp.read_text() == tree_stamp:
+        return raw, e01
+    for p in B.WORK.glob(f"{root.name}.E0*"):
+        p.unlink()
+    B.fresh(raw)
+    # content + one 4 KiB block of slack per file + 12% for metadata/journal/inode tables
+    image_mb = int((size_bytes + files * 4096) * 1.12 / (1 << 20)) + 128
+    t0 = time.perf_counter()
+    subprocess.run(["mke2fs", "-q", "-F", "-t", "ext4", "-b", "4096", "-m", "0", "-d", str(root), str(raw),
+                    f"{image_mb}M"], check=True)
+    t1 = time.perf_counter()
+    subprocess.run(["ewfacquire", "-u", "-q", "-c", "deflate:fast", "-d", "sha1", "-S", str(8 << 30),
+                    "-t", str(e01.with_suffix("")), "-C", "bench", "-D", "bench", "-E", "1", "-e", "bench",
+                    "-N", "synthetic", str(raw)], check=True, stdout=subprocess.DEVNULL)
+    t2 = time.perf_counter()
+    print(f"built {raw.name} ({image_mb} MiB, mke2fs -d {t1 - t0:.0f} s) and {e01.name} "
+          f"({e01.stat().st_size / (1 << 20):,.0f} MiB, ewfacquire {t2 - t1:.0f} s)", file=sys.stderr)
+    stamp.write_text(tree_stamp)
+    return raw, e01
+
+
+def triage_scan(evidence: Path, case: Path, plugins: bool, workers: int) -> B.Measured:
+    B.fresh(case)
+    cmd = [B.TRIAGE, "scan", str(evidence), "-o", str(case)]
+    if not plugins:
+        cmd.append("--no-plugins")
+    if workers:
+        cmd += ["--workers", str(workers)]
+    m = B.run_measured(cmd)
+    if m.returncode not in (0, 1):
+        raise SystemExit(f"{shlex.join(cmd)} failed ({m.returncode}): {m.stderr[-2000:]}")
+    m.stdout = ""
+    return m
+
+
+def count_files(case: Path) -> int:
+    import sqlite3
+
+    with sqlite3.connect(case / "case.sqlite") as db:
+        return db.execute("SELECT COUNT(*) FROM files WHERE kind = 'file' AND md5 IS NOT NULL").fetchone()[0]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--small", action="store_true", help="~10,000 files / ~1 GB, folder routes only")
+    ap.add_argument("--repeat", type=int, default=1, help="runs per route (best kept), rounds interleaved")
+    ap.add_argument("--workers", type=int, default=0, help="triage --workers (0: its default, all cores)")
+    ap.add_argument("--no-plugins-run", action="store_true", help="skip the triage run with plugins")
+    ap.add_argument("--no-write", action="store_true", help="do not update bench/RESULTS.md")
+    args = ap.parse_args()
+
+    spec = B.SMALL if args.small else B.FULL
+    root = B.build_tree(spec)
+    nfiles, nbytes = B.tree_stats(root)
+    images = not args.small
+    raw = e01 = None
+    if images:
+        raw, e01 = build_images(root, nbytes, nfiles)
+    warm([root] + ([raw] + sorted(B.WORK.glob(f"{root.name}.E0*")) if images else []))
+    cases = B.WORK / "cases"
+    cases.mkdir(exist_ok=True)
+    load_before = B.loadavg()
+
+    routes: dict[str, list[float]] = {}
+    loads: list[str] = []
+    checks: dict[str, int] = {}
+
+    def record(name: str, seconds: float) -> None:
+        routes.setdefault(name, []).append(seconds)
+        print(f"  {name}: {seconds:.1f} s, {nbytes / B.MB / seconds:,.0f} MB/s (load {B.loadavg()})",
+              file=sys.stderr, flush=True)
+
+    for round_ in range(args.repeat):
+        record("limit", limit_pool(root))
+        m = B.run_measured(["hashdeep", "-c", "md5,sha1,sha256", "-r", str(root)])
+        if m.returncode != 0:
+            raise SystemExit(f"hashdeep failed: {m.stderr[-500:]}")
+        checks["hashdeep"] = sum(1 for line in m.stdout.splitlines() if line and line[0] not in "%#")
+        record("hashdeep", m.seconds)
+        m = triage_scan(root, cases / "folder", False, args.workers)
+        record("triage-folder", m.seconds)
+        checks["triage-folder"] = count_files(cases / "folder")
+        if images:
+            m = triage_scan(raw, cases / "raw", False, args.workers)
+            record("triage-raw", m.seconds)
+            checks["triage-raw"] = count_files(cases / "raw")
+            m = triage_scan(e01, cases / "e01", False, args.workers)
+            record("triage-E01", m.seconds)
+            checks["triage-E01"] = count_files(cases / "e01")
+        loads.append(B.loadavg())
+    if not args.no_plugins_run:
+        m = triage_scan(root, cases / "plugins", True, args.workers)
+        record("triage+plugins", m.seconds)
+        checks["triage+plugins"] = count_files(cases / "plugins")
+        loads.append(B.loadavg())
+
+    best = {k: min(v) for k, v in routes.items()}
+    what = {
+        "limit": "2-process hashlib pool, one pass MD5+SHA-1+SHA-256 (anchor)",
+        "hashdeep": "hashdeep -c md5,sha1,sha256 -r FOLDER (anchor)",
+        "triage-folder": "triage scan FOLDER --no-plugins",
+        "triage-raw": "triage scan ext4.raw --no-plugins",
+        "triage-E01": "triage scan ext4.E01 --no-plugins",
+        "triage+plugins": "triage scan FOLDER (all plugins)",
+    }
+    MB = B.MB
+    rows = []
+    for name, secs in best.items():
+        runs = ", ".join(f"{s:.1f}" for s in routes[name])
+        rows.append([name, what[name], f"{secs:.1f}", runs, f"{nbytes / MB / secs:,.0f}", f"{nfiles / secs:,.0f}",
+                     f"{checks.get(name, nfiles):,}"])
+    tbl = B.table(["route", "what", "best s", "runs s", "MB/s", "files/s", "files hashed"], rows)
+
+    def ratio(a: str, b: str) -> float:
+        return best[b] / best[a]        # throughput of a / throughput of b
+
+    ratio_rows = []
+
+    def add_ratio(label: str, a: str, b: str, target: float, unit: str) -> None:
+        if a in best and b in best:
+            r = ratio(a, b)
+            shown = f"{r:.2f}x" if unit == "x" else f"{100 * r:.0f}%"
+            goal = f">= {target:.0f}x" if unit == "x" else f">= {100 * target:.0f}%"
+            ratio_rows.append([label, shown, goal, "met" if r >= target else "MISSED"])
+
+    add_ratio("triage-folder / limit", "triage-folder", "limit", 0.85, "%")
+    add_ratio("triage-folder / hashdeep", "triage-folder", "hashdeep", 2.0, "x")
+    add_ratio("triage-raw / triage-folder", "triage-raw", "triage-folder", 0.70, "%")
+    add_ratio("triage-E01 / triage-folder", "triage-E01", "triage-folder", 0.70, "%")
+    if "triage+plugins" in best:
+        r = ratio("triage+plugins", "triage-folder")
+        ratio_rows.append(["triage+plugins / triage-folder", f"{100 * r:.0f}%", "(no target)", ""])
+    rtbl = B.table(["ratio (throughput)", "measured", "target", ""], ratio_rows)
+
+    command = ".venv/bin/python bench/bench_hashing.py" + (" --small" if args.small else "") + \
+        (f" --repeat {args.repeat}" if args.repeat != 1 else "") + \
+        (f" --workers {args.workers}" if args.workers else "")
+    image_line = ""
+    if images:
+        e01_mb = sum(p.stat().st_size for p in B.WORK.glob(f"{root.name}.E0*")) / MB
+        image_line = (f"Raw ext4 image {raw.stat().st_size / MB:,.0f} MB (mke2fs -d), "
+                      f"E01 {e01_mb:,.0f} MB (ewfacquire -c deflate:fast).  ")
+    header = (f"Tree: {nfiles:,} files, {nbytes / MB:,.0f} MB ({spec.small_files:,} small text/binary, "
+              f"{spec.photos:,} JPEGs, the rest {spec.large_bytes / MB:,.0f} MB in 20-200 MB files), "
+              f"seed {spec.seed}.  {image_line}\n"
+              f"Machine: {B.machine_line()}; load average before: {load_before}, after each round: "
+              f"{' | '.join(loads)}.\nWarm cache for every route (page cache not dropped); best of "
+              f"{args.repeat} interleaved rounds.")
+    print()
+    print(header)
+    print()
+    print(tbl)
+    print()
+    print(rtbl)
+    print()
+    if not args.no_write:
+        title = "## Inventory throughput, ~1 GB / 10,000 files (bench/bench_hashing.py --small)" if args.small \
+            else "## Inventory throughput, ~2 GB / 20,000 files (bench/bench_hashing.py)"
+        body = (f"{title}\n\nCommand: `{command}` (also run by `make bench`). "
+                f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.\n\n{header}\n\n{tbl}\n\n{rtbl}\n")
+        B.write_section("bench_hashing_small" if args.small else "bench_hashing", body)
+        print(f"(written to {B.RESULTS.relative_to(B.REPO)})")
+
+
+def warm(paths: list[Path]) -> None:
+    B.warm([p for p in paths if p is not None])
+
+
+if __name__ == "__main__":
+    main()
