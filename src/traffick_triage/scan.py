@@ -122,6 +122,9 @@ def run_scan(config: ScanConfig, plugins: list[LoadedPlugin] | None = None, argv
         store.close()
         if hashsets is not None:
             hashsets.close()
+    # The manifest's run record takes the memory figures after every output was
+    # written (the store's copy was closed before, so the outputs could cite it).
+    record = {**record, "peak_rss_bytes": _peak_rss(), "peak_rss_largest_worker_bytes": _peak_rss("children")}
     finalize_case(case_dir, record, "scan", argv or sys.argv, sign_key)
     return ScanResult(outcome=outcome, case_dir=case_dir, report_path=case_dir / "report.json", summary=summary)
 
@@ -255,11 +258,14 @@ def run_record(store: CaseStore, argv: list[str] | None, started: str, finished:
     }
 
 
-def _peak_rss() -> int | None:
+def _peak_rss(who: str = "self") -> int | None:
+    """Peak resident memory in bytes: of this process, or ("children") of the
+    largest worker process that has ended."""
     try:
         import resource
 
-        return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+        target = resource.RUSAGE_SELF if who == "self" else resource.RUSAGE_CHILDREN
+        return int(resource.getrusage(target).ru_maxrss) * 1024
     except (ImportError, OSError):
         return None
 
