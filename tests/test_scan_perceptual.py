@@ -8,26 +8,17 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import random
 
-from PIL import Image, ImageDraw, ImageEnhance
+from PIL import Image, ImageEnhance
 
 from evidence_builders import load_report, scan
+from traffick_triage.demo.media import shapes
 from traffick_triage.perceptual import pdq_hash
 
 
-def photo(seed: int, size=(640, 480)) -> Image.Image:
-    """A benign photo-like image: overlapping coloured shapes, distinct per seed
-    (PDQ distance > 100 between seeds; measured when the test was written)."""
-    rng = random.Random(seed)
-    image = Image.new("RGB", size, tuple(rng.randrange(256) for _ in range(3)))
-    draw = ImageDraw.Draw(image)
-    for _ in range(25):
-        x0, y0 = rng.randrange(size[0]), rng.randrange(size[1])
-        width, height = rng.randrange(30, 260), rng.randrange(30, 200)
-        shape = draw.ellipse if rng.random() < 0.5 else draw.rectangle
-        shape([x0, y0, x0 + width, y0 + height], fill=tuple(rng.randrange(256) for _ in range(3)))
-    return image
+# The training case's generator: benign photo-like images, distinct per seed
+# (PDQ distance > 100 between seeds, measured when this test was written).
+photo = shapes
 
 
 def jpeg(image: Image.Image, quality: int = 92) -> bytes:
