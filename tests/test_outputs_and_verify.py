@@ -122,3 +122,15 @@ def test_cat_resolves_a_locator_back_to_its_bytes(evidence_folder, tmp_path):
     assert result.stdout_bytes == b"beta\n" * 1000
     result = runner.invoke(app, ["cat", str(case), "phone.zip > nothing"])
     assert result.exit_code == 2 and "no file with locator" in result.output
+
+
+def test_archive_inside_a_folder_item_and_scanned_on_its_own(evidence_folder, tmp_path):
+    """The same host file belongs to two evidence items (a folder and the ZIP
+    in it): every output is written, and case.jsonld holds it as one node."""
+    make_zip(evidence_folder / "phone.zip", {"sdcard/a.txt": b"one"})
+    case = tmp_path / "case"
+    scan([evidence_folder, evidence_folder / "phone.zip"], case, "--no-plugins", expect_exit=0)
+    graph = json.loads((case / "case.jsonld").read_text())["@graph"]
+    host = str(evidence_folder / "phone.zip")
+    assert sum(1 for node in graph if node.get("uco-observable:filePath") == host) == 1
+    assert CliRunner().invoke(app, ["verify", str(case)]).exit_code == 0

@@ -154,19 +154,21 @@ def batch(
 
 def _scan_with_progress(config: Any, plugins: Any, sign_key: str | None, export_matched: bool) -> Any:
     from rich.progress import (BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn,
-                               TimeElapsedColumn, TransferSpeedColumn)
+                               TimeElapsedColumn, TimeRemainingColumn, TransferSpeedColumn)
 
     from .engine import ScanProgress
     from .scan import run_scan
 
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                   TextColumn("{task.fields[files]} files"), DownloadColumn(), TransferSpeedColumn(),
-                  TimeElapsedColumn(), console=console, transient=True) as bar:
+                  TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True) as bar:
         task = bar.add_task("scanning", total=None, files=0)
         counter = {"files": 0}
 
         def on_evidence(name: str, total: int | None) -> None:
-            bar.update(task, description=f"scanning {name}")
+            # One bar per evidence item; its total (and so the ETA) where the
+            # source can tell cheaply (folders, ZIP), else a running count.
+            bar.reset(task, total=total, description=f"scanning {name}", files=counter["files"])
 
         def on_file(size: int) -> None:
             counter["files"] += 1

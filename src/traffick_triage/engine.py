@@ -135,7 +135,7 @@ class Scanner:
             if self.store.evidence_complete(spec.evidence_id):
                 self.outcome.resumed_files += self.store.count("files", "evidence_id = ?", (spec.evidence_id,))
                 return
-            self.progress.on_evidence(name, None)
+            self.progress.on_evidence(name, source.content_bytes_estimate())
             self._walk(source, spec.evidence_id)
             self._hash_evidence_item(source, spec.evidence_id)
             self.store.update_evidence(spec.evidence_id, complete=1)

@@ -238,7 +238,10 @@ def build_graph(store: CaseStore, kb_base: str = DEFAULT_KB) -> dict[str, Any]:
                 graph.add(content)
                 facets.append(_ref(content["@id"]))
             graph.add({"@id": host_id, "@type": "uco-observable:File",
-                       "uco-core:description": f"evidence file holding {item['id']}",
+                       # One node per host file: a folder item and an archive item
+                       # may share one (the archive lies in the folder); each
+                       # item's provenance record says which item it belongs to.
+                       "uco-core:description": "evidence file on the examiner's host",
                        "uco-core:hasFacet": facets})
             objects.append(_ref(host_id))
         provenance_objects[item["id"]] = objects

@@ -147,6 +147,10 @@ class ZipSource(_ArchiveSource):
         info = self._zip.infolist()[address["member_index"]]
         return _BoundedReader(self._zip.open(info), info.file_size)
 
+    def content_bytes_estimate(self) -> int | None:
+        return sum(info.file_size for info in self._zip.infolist()
+                   if not info.is_dir() and not self._bomb_reason(info))
+
     def find_sibling(self, entry: Entry, name: str) -> Entry | None:
         parent = entry.path.rsplit("/", 1)[0] + "/" if "/" in entry.path else ""
         for index, info in enumerate(self._zip.infolist()):

@@ -79,6 +79,11 @@ class EvidenceSource(abc.ABC):
     def open_address(self, address: dict[str, Any]) -> IO[bytes]:
         """Bytes of an entry found earlier, from its stored address."""
 
+    def content_bytes_estimate(self) -> int | None:
+        """Bytes the walk will read, when cheap to know beforehand (for the
+        progress bar's ETA); None when only a full walk would tell."""
+        return None
+
     def find_sibling(self, entry: Entry, name: str) -> Entry | None:
         """Another entry in the same directory as ``entry`` (SQLite -wal/-shm
         companions); None when absent or the source cannot look it up."""

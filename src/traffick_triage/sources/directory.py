@@ -110,6 +110,20 @@ class DirectorySource(EvidenceSource):
             raise ValueError("address outside the evidence folder")
         return open_readonly(target)
 
+    def content_bytes_estimate(self) -> int | None:
+        total, pending = 0, [self._root]
+        while pending:
+            try:
+                with os.scandir(pending.pop()) as listing:
+                    for item in listing:
+                        if item.is_dir(follow_symlinks=False):
+                            pending.append(item.path)
+                        elif item.is_file(follow_symlinks=False):
+                            total += item.stat(follow_symlinks=False).st_size
+            except OSError:
+                continue      # the walk itself reports unreadable folders
+        return total
+
     def find_sibling(self, entry: Entry, name: str) -> Entry | None:
         relative = os.path.join(os.path.dirname(entry.address["relpath"]), name)
         host = os.path.join(os.fsdecode(self._root), relative)
