@@ -22,7 +22,7 @@ EXIT_CLEAN, EXIT_WARNINGS, EXIT_FATAL = 0, 1, 2
 app = typer.Typer(help="Forensic triage of seized evidence: inventory, hashes, metadata, "
                        "known-file matching and court-ready reports.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-console = Console(stderr=True, highlight=False)
+console = Console(stderr=True, highlight=False, soft_wrap=True)   # one line per message, never re-wrapped
 out = Console(highlight=False, soft_wrap=True)
 
 
