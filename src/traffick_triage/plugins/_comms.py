@@ -208,6 +208,22 @@ def open_sqlite(file: FileView, ctx: Context) -> Iterator[sqlite3.Connection]:
         connection.close()
 
 
+@contextlib.contextmanager
+def artifact_database(file: FileView, ctx: Context, plugin_name: str,
+                      expected: Mapping[str, Iterable[str]], what: str
+                      ) -> Iterator[tuple[sqlite3.Connection, Schema] | None]:
+    """(connection, schema) of an SQLite artifact that has the expected
+    tables and columns, or None after the warning that says why not (not
+    SQLite, or a schema this plugin does not know). The common opening of the
+    single-schema phone plugins."""
+    if not is_sqlite(file, ctx, plugin_name):
+        yield None
+        return
+    with open_sqlite(file, ctx) as connection:
+        schema = read_schema(connection)
+        yield (connection, schema) if require(schema, expected, ctx, plugin_name, file, what) else None
+
+
 def read_schema(connection: sqlite3.Connection) -> Schema:
     schema: Schema = {}
     names = [row[0] for row in connection.execute(

@@ -64,10 +64,8 @@ class AndroidCallLogPlugin(Plugin):
     SCHEMAS = {"calls": "CallLog provider calls table, Android 7+ calllog.db (all versions)"}
 
     def extract(self, file: FileView, ctx: Context) -> Iterator[Finding]:
-        if not _comms.is_sqlite(file, ctx, self.NAME):
-            return
-        with _comms.open_sqlite(file, ctx) as connection:
-            schema = _comms.read_schema(connection)
-            if not _comms.require(schema, CALLS_EXPECTED, ctx, self.NAME, file, "calls"):
+        with _comms.artifact_database(file, ctx, self.NAME, CALLS_EXPECTED, "calls") as opened:
+            if opened is None:
                 return
+            connection, schema = opened
             yield from read_calls(connection, schema, "Android Call Log")

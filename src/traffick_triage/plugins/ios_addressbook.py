@@ -35,12 +35,10 @@ class IosAddressBookPlugin(Plugin):
     SCHEMAS = {"ABPerson+ABMultiValue": "iOS 4-17"}
 
     def extract(self, file: FileView, ctx: Context) -> Iterator[Finding]:
-        if not _comms.is_sqlite(file, ctx, self.NAME):
-            return
-        with _comms.open_sqlite(file, ctx) as connection:
-            schema = _comms.read_schema(connection)
-            if not _comms.require(schema, EXPECTED, ctx, self.NAME, file, "contacts"):
+        with _comms.artifact_database(file, ctx, self.NAME, EXPECTED, "contacts") as opened:
+            if opened is None:
                 return
+            connection, schema = opened
             values: dict[int, dict[int, list[str]]] = defaultdict(lambda: defaultdict(list))
             for row in connection.execute(
                     "SELECT record_id, property, value FROM ABMultiValue ORDER BY UID"

@@ -33,12 +33,10 @@ class IosCallHistoryPlugin(Plugin):
     SCHEMAS = {"ZCALLRECORD": "iOS 8-17 CallHistory.storedata"}
 
     def extract(self, file: FileView, ctx: Context) -> Iterator[Finding]:
-        if not _comms.is_sqlite(file, ctx, self.NAME):
-            return
-        with _comms.open_sqlite(file, ctx) as connection:
-            schema = _comms.read_schema(connection)
-            if not _comms.require(schema, EXPECTED, ctx, self.NAME, file, "calls"):
+        with _comms.artifact_database(file, ctx, self.NAME, EXPECTED, "calls") as opened:
+            if opened is None:
                 return
+            connection, schema = opened
             optional = ", ".join(column(schema, "ZCALLRECORD", name) for name in OPTIONAL)
             query = ("SELECT ZCALLRECORD.Z_PK, ZCALLRECORD.ZDATE, ZCALLRECORD.ZDURATION, "
                      "ZCALLRECORD.ZORIGINATED, ZCALLRECORD.ZANSWERED, ZCALLRECORD.ZADDRESS, "

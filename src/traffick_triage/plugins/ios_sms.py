@@ -71,12 +71,10 @@ class IosSmsPlugin(Plugin):
     SCHEMAS = {"message+handle+chat+chat_message_join": "iOS 6-17, OS X 10.8-macOS 14"}
 
     def extract(self, file: FileView, ctx: Context) -> Iterator[Finding]:
-        if not _comms.is_sqlite(file, ctx, self.NAME):
-            return
-        with _comms.open_sqlite(file, ctx) as connection:
-            schema = _comms.read_schema(connection)
-            if not _comms.require(schema, EXPECTED, ctx, self.NAME, file, "messages"):
+        with _comms.artifact_database(file, ctx, self.NAME, EXPECTED, "messages") as opened:
+            if opened is None:
                 return
+            connection, schema = opened
             yield from self._messages(connection, schema)
 
     def _messages(self, connection, schema) -> Iterator[Message]:

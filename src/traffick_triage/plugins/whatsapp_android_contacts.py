@@ -30,12 +30,10 @@ class WhatsAppAndroidContactsPlugin(Plugin):
     SCHEMAS = {"wa_contacts": "WhatsApp Android, all versions since 2012"}
 
     def extract(self, file: FileView, ctx: Context) -> Iterator[Finding]:
-        if not _comms.is_sqlite(file, ctx, self.NAME):
-            return
-        with _comms.open_sqlite(file, ctx) as connection:
-            schema = _comms.read_schema(connection)
-            if not _comms.require(schema, EXPECTED, ctx, self.NAME, file, "contacts"):
+        with _comms.artifact_database(file, ctx, self.NAME, EXPECTED, "contacts") as opened:
+            if opened is None:
                 return
+            connection, schema = opened
             optional = ", ".join(column(schema, "wa_contacts", name) for name in OPTIONAL)
             query = (f"SELECT wa_contacts._id, wa_contacts.jid, {optional} "
                      "FROM wa_contacts ORDER BY wa_contacts._id")

@@ -34,12 +34,10 @@ class WhatsAppIosChatStoragePlugin(Plugin):
     SCHEMAS = {"ZWAMESSAGE+ZWACHATSESSION": "WhatsApp iOS 2.12-2.24"}
 
     def extract(self, file: FileView, ctx: Context) -> Iterator[Finding]:
-        if not _comms.is_sqlite(file, ctx, self.NAME):
-            return
-        with _comms.open_sqlite(file, ctx) as connection:
-            schema = _comms.read_schema(connection)
-            if not _comms.require(schema, EXPECTED, ctx, self.NAME, file, "messages"):
+        with _comms.artifact_database(file, ctx, self.NAME, EXPECTED, "messages") as opened:
+            if opened is None:
                 return
+            connection, schema = opened
             if _comms.has_table(schema, "ZWAMESSAGE", "ZGROUPMEMBER") and _comms.has_table(
                     schema, "ZWAGROUPMEMBER", "Z_PK", "ZMEMBERJID"):
                 member = "ZWAGROUPMEMBER.ZMEMBERJID AS member_jid"

@@ -29,12 +29,10 @@ class WhatsAppIosContactsPlugin(Plugin):
     SCHEMAS = {"ZWAADDRESSBOOKCONTACT": "WhatsApp iOS 2.17-2.24"}
 
     def extract(self, file: FileView, ctx: Context) -> Iterator[Finding]:
-        if not _comms.is_sqlite(file, ctx, self.NAME):
-            return
-        with _comms.open_sqlite(file, ctx) as connection:
-            schema = _comms.read_schema(connection)
-            if not _comms.require(schema, EXPECTED, ctx, self.NAME, file, "contacts"):
+        with _comms.artifact_database(file, ctx, self.NAME, EXPECTED, "contacts") as opened:
+            if opened is None:
                 return
+            connection, schema = opened
             optional = ", ".join(column(schema, "ZWAADDRESSBOOKCONTACT", name) for name in OPTIONAL)
             query = ("SELECT ZWAADDRESSBOOKCONTACT.Z_PK, ZWAADDRESSBOOKCONTACT.ZFULLNAME, "
                      "ZWAADDRESSBOOKCONTACT.ZPHONENUMBER, ZWAADDRESSBOOKCONTACT.ZWHATSAPPID, "
