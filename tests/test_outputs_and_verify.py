@@ -84,6 +84,21 @@ def test_same_scan_gives_byte_identical_report(evidence_folder, tmp_path):
     assert manifest["started_utc"].endswith("+00:00") and manifest["command_line"]
 
 
+def test_run_record_times_each_stage_and_store_indexes_hashes(evidence_folder, tmp_path):
+    scan([evidence_folder], tmp_path / "case")
+    stages = json.loads((tmp_path / "case" / "manifest.json").read_text())["stages"]
+    assert [s["stage"] for s in stages] == ["inventory", "perceptual_matching", "outputs"]   # default plugins
+    assert all(s["wall_seconds"] >= 0 and s["cpu_seconds_main"] >= 0 and s["cpu_seconds_workers"] >= 0
+               for s in stages)
+    assert "stages" not in load_report(tmp_path / "case")      # run metadata stays out of report.json
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "case" / "case.sqlite") as db:
+        indexes = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        plan = " ".join(str(r) for r in db.execute("EXPLAIN QUERY PLAN SELECT locator FROM files WHERE sha256 = 'x'"))
+    assert {"files_md5", "files_sha1", "files_sha256"} <= indexes and "files_sha256" in plan
+
+
 def test_report_validates_against_its_schema(evidence_folder, tmp_path):
     scan([evidence_folder], tmp_path / "case")
     schema = json.loads((REPO / "docs" / "report.schema.json").read_text())

@@ -91,7 +91,8 @@ def process_entry(task: EntryTask, source: EvidenceSource, processing: Processin
         opener = lambda: source.open_address(task.address)  # noqa: E731
     try:
         with opener() as stream:
-            hashed = hash_stream(stream, keep_limit=KEEP_CONTENT_LIMIT)
+            # Keeping the bytes costs a copy of every small file: only when a plugin may want them.
+            hashed = hash_stream(stream, keep_limit=KEEP_CONTENT_LIMIT if processing.plugins else 0)
     except (OSError, ValueError, EOFError, RuntimeError) as error:
         reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
         result.warnings.append(("inventory", f"content not readable: {reason}"))

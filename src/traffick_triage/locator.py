@@ -47,7 +47,14 @@ def _escaped_char(ch: str) -> str | None:
     return None
 
 
+# Printable ASCII other than the two escaped characters needs no per-character
+# look-up: most names are plain, and this runs several times for every file.
+_NEEDS_ESCAPE_CHECK = re.compile(r"[^\x20-\x3d\x3f-\x5b\x5d-\x7e]")
+
+
 def escape_segment(text: str) -> str:
+    if not _NEEDS_ESCAPE_CHECK.search(text):
+        return text
     return "".join(_escaped_char(ch) or ch for ch in text)
 
 
@@ -70,6 +77,8 @@ def unescape_segment(text: str) -> str:
 def is_suspicious_name(text: str) -> bool:
     """True for names that display differently from what they are: control
     characters, newlines, bidi overrides, undecodable bytes."""
+    if not _NEEDS_ESCAPE_CHECK.search(text):
+        return False
     return any(ch not in "\\>" and _escaped_char(ch) for ch in text)
 
 

@@ -97,11 +97,15 @@ def run_scan(config: ScanConfig, plugins: list[LoadedPlugin] | None = None, argv
     try:
         _check_resume_compatible(store, config, plugins, hashsets)
         run_id = store.start_run("scan", started, {"argv": argv or sys.argv, "case_dir": str(case_dir.resolve())})
+        stages = StageClock()
         outcome = Scanner(config, store, plugins, progress, hashsets=hashsets).run()
+        store.create_hash_indexes()
+        stages.lap("inventory")
         if any(p.name in ("perceptual", "video_pdq") for p in plugins):
             store.begin()
             match_and_cluster(store, hashsets, config.perceptual)
             store.commit()
+            stages.lap("perceptual_matching")
         # The run is closed before the outputs are made, so they describe it
         # exactly as `triage report` will when it re-renders them later.
         finished = now_utc()
@@ -117,16 +121,45 @@ def run_scan(config: ScanConfig, plugins: list[LoadedPlugin] | None = None, argv
                 store.add_warning(None, None, "export", f"export of matched files incomplete: {error}")
                 outcome.warnings = store.count("warnings")
         write_outputs(store, case_dir)
+        stages.lap("outputs")
         summary = _summary(store)
     finally:
         store.close()
         if hashsets is not None:
             hashsets.close()
-    # The manifest's run record takes the memory figures after every output was
-    # written (the store's copy was closed before, so the outputs could cite it).
-    record = {**record, "peak_rss_bytes": _peak_rss(), "peak_rss_largest_worker_bytes": _peak_rss("children")}
+    # The manifest's run record takes the memory and time figures after every
+    # output was written (the store's copy was closed before, so the outputs
+    # could cite it). Run metadata: never in report.json.
+    record = {**record, "peak_rss_bytes": _peak_rss(), "peak_rss_largest_worker_bytes": _peak_rss("children"),
+              "stages": stages.figures()}
     finalize_case(case_dir, record, "scan", argv or sys.argv, sign_key)
     return ScanResult(outcome=outcome, case_dir=case_dir, report_path=case_dir / "report.json", summary=summary)
+
+
+class StageClock:
+    """Wall and CPU seconds of each stage of a scan (CPU: this process, and the
+    worker processes that have ended), for the run record and the benchmarks."""
+
+    def __init__(self) -> None:
+        self._stages: list[dict[str, Any]] = []
+        self._last = self._now()
+
+    @staticmethod
+    def _now() -> tuple[float, float, float]:
+        import resource
+
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return time.monotonic(), time.process_time(), children.ru_utime + children.ru_stime
+
+    def lap(self, name: str) -> None:
+        now = self._now()
+        wall, cpu, workers = (round(b - a, 3) for a, b in zip(self._last, now))
+        self._stages.append({"stage": name, "wall_seconds": wall, "cpu_seconds_main": cpu,
+                             "cpu_seconds_workers": workers})
+        self._last = now
+
+    def figures(self) -> list[dict[str, Any]]:
+        return list(self._stages)
 
 
 def finalize_case(case_dir: Path, record: dict[str, Any], command: str, argv: list[str],
