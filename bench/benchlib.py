@@ -228,6 +228,7 @@ class Measured:
     main_hwm: int = 0
     samples: int = 0
     stdout: str = ""
+    inventory_seconds: float = 0.0   # triage runs: the inventory stage, from manifest.json
     stderr: str = ""
 
     @property
