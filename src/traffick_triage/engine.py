@@ -6,6 +6,7 @@ committed files are not read again."""
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import os
 import time
@@ -15,8 +16,8 @@ from typing import Any, Callable, Iterator
 
 from . import __version__
 from .entry_processing import EntryResult, EntryTask, Processing, process_entry
+from .evidence_hashing import ItemHashes, ItemHashing
 from .executors import DaskPool, LocalPool
-from .hashing import hash_stream
 from .perceptual_matching import PerceptualSettings
 from .plugin_host import DEFAULT_PLUGIN_TIMEOUT
 from .registry import LoadedPlugin
@@ -136,8 +137,8 @@ class Scanner:
                 self.outcome.resumed_files += self.store.count("files", "evidence_id = ?", (spec.evidence_id,))
                 return
             self.progress.on_evidence(name, source.content_bytes_estimate())
-            self._walk(source, spec.evidence_id)
-            self._hash_evidence_item(source, spec.evidence_id)
+            with self._hash_evidence_item(source, spec.evidence_id):
+                self._walk(source, spec.evidence_id)
             self.store.update_evidence(spec.evidence_id, complete=1)
         finally:
             source.close()
@@ -224,17 +225,21 @@ class Scanner:
 
     # -- the evidence item as a whole ---------------------------------------------------------
 
-    def _hash_evidence_item(self, source: EvidenceSource, evidence_id: str) -> None:
-        hashes: dict[str, Any] = {}
-        for label, opener in source.evidence_streams():
-            try:
-                with opener() as stream:
-                    result = hash_stream(stream)
-            except (OSError, ValueError, RuntimeError) as error:
-                self.store.add_warning(evidence_id, source.display_name, "evidence",
-                                       f"{label} bytes not readable to the end: {error}")
-                continue
-            hashes = {"size": result.size, "md5": result.md5, "sha1": result.sha1, "sha256": result.sha256}
+    @contextlib.contextmanager
+    def _hash_evidence_item(self, source: EvidenceSource, evidence_id: str) -> Iterator[None]:
+        """The item's own hashes (media, host files), taken while the walk in
+        the with-block runs (evidence_hashing) and recorded after it."""
+        hashing = ItemHashing(source, host_files=source.kind != "directory")
+        hashing.start()
+        try:
+            yield
+        except BaseException:
+            hashing.cancel()
+            raise
+        taken = hashing.result()
+        for message in taken.media_warnings:
+            self.store.add_warning(evidence_id, source.display_name, "evidence", message)
+        hashes = taken.media
         stored = source.stored_hashes()
         verification = verify_stored_hashes(hashes, stored)
         if verification == "MISMATCH":
@@ -243,9 +248,9 @@ class Scanner:
             self.store.add_warning(evidence_id, source.display_name, "evidence", message)
             self.outcome.mismatches.append(source.display_name)
         self.store.update_evidence(evidence_id, hashes=hashes, stored_hashes=stored,
-                                   verification=verification, host_files=self._host_file_hashes(source))
+                                   verification=verification, host_files=self._host_file_hashes(source, taken))
 
-    def _host_file_hashes(self, source: EvidenceSource) -> list[dict[str, Any]]:
+    def _host_file_hashes(self, source: EvidenceSource, taken: ItemHashes) -> list[dict[str, Any]]:
         """size/md5/sha256 of each evidence file on the host, for evidence.hashdeep.
         A folder's files were hashed by the inventory already: reuse those."""
         out = []
@@ -259,16 +264,9 @@ class Scanner:
                 out.append({"path": os.path.join(root, relpath), "size": row["size"],
                             "md5": row["md5"], "sha256": row["sha256"]})
             return sorted(out, key=lambda r: r["path"])
-        for path in source.host_files():
-            try:
-                with open(path, "rb") as stream:
-                    result = hash_stream(stream)
-            except OSError as error:
-                self.store.add_warning(None, path, "evidence", f"cannot hash evidence file: {error.strerror}")
-                continue
-            out.append({"path": os.path.abspath(path), "size": result.size, "md5": result.md5,
-                        "sha256": result.sha256})
-        return out
+        for path, message in taken.host_warnings:
+            self.store.add_warning(None, path, "evidence", message)
+        return taken.host_files
 
     def _evidence_id_of(self, source: EvidenceSource) -> str:
         for spec in self.config.evidence:

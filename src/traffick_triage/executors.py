@@ -49,6 +49,10 @@ class LocalPool:
         _FORKED_STATE.update(processing=processing, sources={}, paths=paths, source_options=source_options)
         self.capacity = 2 * workers
         self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+        # Fork every worker now, while this process runs one thread: the pool
+        # would fork on its first batch, when the evidence hashes are already
+        # being taken in a thread (evidence_hashing) whose locks a fork copies.
+        self._pool.submit(os.getpid).result()
 
     def submit(self, batch: list[EntryTask]) -> Any:
         return self._pool.submit(_process_in_forked_worker, batch)

@@ -93,9 +93,20 @@ class EvidenceSource(abc.ABC):
         """What `triage info` shows: format, partitions, file systems..."""
         return {"format": self.kind}
 
+    # Whether evidence_streams() and host_files() may be read in a thread while
+    # entries() walks: true where every opener opens handles of its own.
+    hash_beside_walk: bool = False
+
     def evidence_streams(self) -> list[tuple[str, Callable[[], IO[bytes]]]]:
         """(label, opener) for the whole-item hashes (image bytes); empty for
         a folder, whose files are hashed one by one."""
+        return []
+
+    def media_host_files(self) -> list[str]:
+        """Host files whose bytes, one after the other, are exactly the bytes
+        of the single evidence stream (a raw image and its split segments):
+        one read of them gives the media hashes and each file's hashes. Empty
+        when the stream is decoded from its files (E01)."""
         return []
 
     def stored_hashes(self) -> dict[str, str]:
@@ -114,10 +125,17 @@ class EvidenceSource(abc.ABC):
 class RandomAccessReader(io.RawIOBase):
     """A read-only stream over ``read_at(offset, size)`` (TSK files, EWF media)."""
 
-    def __init__(self, size: int, read_at: Callable[[int, int], bytes]) -> None:
+    def __init__(self, size: int, read_at: Callable[[int, int], bytes],
+                 on_close: Callable[[], None] | None = None) -> None:
         self._size = size
         self._read_at = read_at
         self._position = 0
+        self._on_close = on_close      # releases a reader opened for this stream alone
+
+    def close(self) -> None:
+        if not self.closed and self._on_close is not None:
+            self._on_close()
+        super().close()
 
     def readable(self) -> bool:
         return True

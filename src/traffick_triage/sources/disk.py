@@ -201,10 +201,12 @@ class DiskImageSource(EvidenceSource):
         super().__init__(path, display_name)
         self.kind = container
         self.segments = ewf_segments(path) if container == "ewf" else split_segments(path)
-        self.reader: _ImageReader = (EwfReader(self.segments) if container == "ewf"
-                                     else SplitRawReader(self.segments))
+        self.reader = self._open_reader()
         self._image = _TskImage(self.reader)
         self.volumes = self._find_volumes()
+
+    def _open_reader(self) -> _ImageReader:
+        return EwfReader(self.segments) if self.kind == "ewf" else SplitRawReader(self.segments)
 
     # -- volumes and file systems -------------------------------------------------
 
@@ -395,8 +397,21 @@ class DiskImageSource(EvidenceSource):
 
     # -- whole-item facts ----------------------------------------------------------
 
+    hash_beside_walk = True
+
     def evidence_streams(self):
-        return [("media", lambda: RandomAccessReader(self.reader.size, self.reader.read))]
+        def opener() -> IO[bytes]:
+            # A reader of its own: the media is hashed while the walk reads through self.reader.
+            try:
+                reader = self._open_reader()
+            except EvidenceError as error:
+                raise OSError(str(error)) from error
+            return RandomAccessReader(reader.size, reader.read, on_close=reader.close)
+
+        return [("media", opener)]
+
+    def media_host_files(self) -> list[str]:
+        return [] if self.kind == "ewf" else list(self.segments)
 
     def stored_hashes(self) -> dict[str, str]:
         return self.reader.stored_hashes() if isinstance(self.reader, EwfReader) else {}
