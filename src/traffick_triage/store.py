@@ -5,10 +5,12 @@ interrupted scan can resume where its last committed batch ended."""
 
 from __future__ import annotations
 
+import codecs
 import json
+import re
 import sqlite3
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 STORE_NAME = "case.sqlite"
 STORE_SCHEMA_VERSION = 1
@@ -101,6 +103,61 @@ def dumps(value: Any) -> str:
         # which json.loads turns back into the same name.
         text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return text
+
+
+_DECODER = json.JSONDecoder()
+_ITEM_END = re.compile(r"[ \t\n\r]*[,\]]")
+
+
+def json_array_items(read: Callable[[int], bytes], size: int = 1 << 16) -> Iterator[Any]:
+    """The items of a JSON array whose UTF-8 text comes from ``read(size)`` in
+    pieces, each decoded exactly as json.loads decodes it within the whole
+    array: the array is never held in memory as a whole."""
+    decode = codecs.getincrementaldecoder("utf-8")().decode
+    buffer, pos, ended = "", 0, False
+
+    def fill() -> None:
+        nonlocal buffer, pos, ended
+        data = read(size)
+        ended = not data
+        buffer, pos = buffer[pos:] + decode(data, final=ended), 0
+
+    def next_char() -> str:
+        """The next non-blank character, not consumed ("" at the end)."""
+        nonlocal pos
+        while True:
+            while pos < len(buffer) and buffer[pos] in " \t\n\r":
+                pos += 1
+            if pos < len(buffer) or ended:
+                return buffer[pos:pos + 1]
+            fill()
+
+    if next_char() != "[":
+        raise json.JSONDecodeError("Expecting '['", buffer, pos)
+    pos += 1
+    if next_char() == "]":
+        return
+    while True:
+        while True:
+            try:
+                item, end = _DECODER.raw_decode(buffer, pos)
+                # Only a separator in the buffer proves the item whole: a number
+                # cut off by the end of the piece read so far would decode short.
+                if ended or _ITEM_END.match(buffer, end):
+                    break
+            except json.JSONDecodeError:
+                if ended:
+                    raise
+            fill()
+        yield item
+        pos = end
+        separator = next_char()
+        pos += 1
+        if separator == "]":
+            return
+        if separator != ",":
+            raise json.JSONDecodeError("Expecting ',' delimiter", buffer, pos - 1)
+        next_char()
 
 
 def _has_surrogates(text: str) -> bool:
@@ -270,6 +327,65 @@ class CaseStore:
             item["data"] = json.loads(item["data"])
             item["timeline"] = json.loads(item["timeline"])
             yield item
+
+    # -- reading for the report writers: flat memory whatever the number of files ----------
+
+    def file_rows(self, columns: tuple[str, ...]) -> Iterator[dict[str, Any]]:
+        """files() with only ``columns``, decoded the same way: a writer that needs a
+        few fields of every file does not decode the rest (three JSON documents a row)."""
+        unknown = set(columns) - set(_FILE_COLUMNS)
+        if unknown:
+            raise ValueError(f"no file column {sorted(unknown)}")
+        cursor = self.db.cursor()
+        cursor.row_factory = None
+        cursor.execute(f"SELECT {', '.join('f.' + c for c in columns)} FROM files f "
+                       "JOIN evidence e ON e.id = f.evidence_id ORDER BY e.ordinal, f.locator")
+        decoded = [c for c in columns if c in ("times", "address", "notes")]
+        flags = [c for c in columns if c in ("allocated", "extension_mismatch", "suspicious_name")]
+        for row in cursor:
+            item = dict(zip(columns, row))
+            for key in decoded:
+                item[key] = json.loads(item[key])
+            for key in flags:
+                item[key] = bool(item[key])
+            yield item
+
+    def locators(self, evidence_id: str) -> Iterator[str]:
+        """The locators of one evidence item's files, in files() order."""
+        for (locator,) in self.db.execute("SELECT locator FROM files WHERE evidence_id = ? ORDER BY locator",
+                                          (evidence_id,)):
+            yield locator
+
+    def file_hashes(self, locator: str) -> dict[str, Any]:
+        """evidence_id and hashes of the regular file at ``locator`` ({} for none)."""
+        row = self.db.execute("SELECT evidence_id, md5, sha1, sha256 FROM files WHERE locator = ? AND kind = 'file'",
+                              (locator,)).fetchone()
+        return dict(row) if row else {}
+
+    def evidence_items(self) -> list[dict[str, Any]]:
+        """evidence() without ``host_files``: a folder's list names every file in it,
+        so a writer reads it one entry at a time with host_files()."""
+        rows = self.db.execute("SELECT id, ordinal, path, name, kind, description, hashes, stored_hashes, "
+                               "verification, complete FROM evidence ORDER BY ordinal, id").fetchall()
+        out = []
+        for row in rows:
+            item = dict(row)
+            for key in ("description", "hashes", "stored_hashes"):
+                item[key] = json.loads(item[key])
+            item["complete"] = bool(item["complete"])
+            out.append(item)
+        return out
+
+    def host_files(self, evidence_id: str) -> Iterator[dict[str, Any]]:
+        """The host files of one evidence item as evidence() gives them, decoded
+        one at a time straight from the stored JSON array (read in pieces)."""
+        row = self.db.execute("SELECT rowid FROM evidence WHERE id = ?", (evidence_id,)).fetchone()
+        if row is None:
+            return
+        with self.db.blobopen("evidence", "host_files", row[0], readonly=True) as blob:
+            for host in json_array_items(blob.read):
+                _displayable_host_path(host)
+                yield host
 
     def warnings(self) -> list[dict[str, Any]]:
         query = ("SELECT w.evidence_id, w.locator, w.source, w.message FROM warnings w "
