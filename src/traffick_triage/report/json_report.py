@@ -10,7 +10,7 @@ import hashlib
 import json
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, Iterator
 
 from ..atomic import atomic_writer
 from ..store import CaseStore
@@ -73,7 +73,9 @@ def summarise(store: CaseStore) -> dict[str, Any]:
     }
 
 
-def build_report(store: CaseStore, case_dir: Path, inline_limit: int = FILES_INLINE_LIMIT) -> dict[str, Any]:
+def report_parts(store: CaseStore, case_dir: Path, inline_limit: int = FILES_INLINE_LIMIT) -> dict[str, Any]:
+    """The top-level values of report.json; the inventory and the findings are
+    iterators over the store, so they are written without ever being held."""
     identity = store.get_meta("identity", {})
     report: dict[str, Any] = {
         "schema_version": REPORT_SCHEMA_VERSION,
@@ -83,14 +85,14 @@ def build_report(store: CaseStore, case_dir: Path, inline_limit: int = FILES_INL
         "options": store.get_meta("options", {}),
         "plugins": store.get_meta("plugins", []),
         "hashsets": store.get_meta("hashsets", []),
-        "evidence": [evidence_record(row) for row in store.evidence()],
+        "evidence": [evidence_record(row) for row in store.evidence_items()],
         "summary": summarise(store),
     }
     if report["summary"]["entries"] <= inline_limit:
-        report["files"] = [file_record(row) for row in store.files()]
+        report["files"] = (file_record(row) for row in store.file_rows(_FILE_FIELDS))
     else:
         report["files_jsonl"] = _write_files_jsonl(store, case_dir / "files.jsonl")
-    report["findings"] = [finding_record(row) for row in store.findings()]
+    report["findings"] = (finding_record(row) for row in store.findings())
     report["identifier_index"] = identifier_index(store)
     report["warnings"] = store.warnings()
     return report
@@ -99,7 +101,7 @@ def build_report(store: CaseStore, case_dir: Path, inline_limit: int = FILES_INL
 def _write_files_jsonl(store: CaseStore, path: Path) -> dict[str, Any]:
     digest, count = hashlib.sha256(), 0
     with atomic_writer(path) as stream:
-        for row in store.files():
+        for row in store.file_rows(_FILE_FIELDS):
             line = canonical_json(file_record(row), indent=None) + "\n"
             digest.update(line.encode("utf-8"))
             stream.write(line)
@@ -107,14 +109,57 @@ def _write_files_jsonl(store: CaseStore, path: Path) -> dict[str, Any]:
     return {"path": path.name, "records": count, "sha256": digest.hexdigest()}
 
 
+# The C encoder, for scalars only: their text is the same at any indent.
+_scalar_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def canonical_json(value: Any, indent: int | None = 1) -> str:
     separators = (",", ":") if indent is None else (",", ": ")
     return json.dumps(value, sort_keys=True, ensure_ascii=False, indent=indent, separators=separators)
 
 
+def _indented(value: Any, level: int) -> str:
+    """canonical_json(value) as it reads nested ``level`` deep in a canonical_json
+    document, made with the C encoder for every scalar: json.dumps with an indent
+    runs the pure-Python encoder, several times slower on the inventory."""
+    if isinstance(value, (str, int, float)) or value is None:
+        return _scalar_json(value)
+    if isinstance(value, dict) and all(isinstance(key, str) for key in value):
+        if not value:
+            return "{}"
+        inner = "\n" + " " * (level + 1)
+        return ("{" + ",".join(inner + _scalar_json(key) + ": " + _indented(value[key], level + 1)
+                               for key in sorted(value)) + "\n" + " " * level + "}")
+    if isinstance(value, list):
+        if not value:
+            return "[]"
+        inner = "\n" + " " * (level + 1)
+        return "[" + ",".join(inner + _indented(item, level + 1) for item in value) + "\n" + " " * level + "]"
+    # Anything else (tuples, keys that are not text): the reference encoder, re-indented.
+    return canonical_json(value).replace("\n", "\n" + " " * level)
+
+
 def write_report(store: CaseStore, case_dir: Path) -> Path:
+    """report.json: canonical_json of the report_parts dict plus a newline, written
+    a part, and in the long lists an item, at a time."""
     path = case_dir / "report.json"
-    report = build_report(store, case_dir)
+    parts = report_parts(store, case_dir)
     with atomic_writer(path) as stream:
-        stream.write(canonical_json(report) + "\n")
+        for index, key in enumerate(sorted(parts)):
+            stream.write(("," if index else "{") + "\n " + _scalar_json(key) + ": ")
+            value = parts[key]
+            if isinstance(value, Iterator):
+                _write_list(stream, value)
+            else:
+                stream.write(_indented(value, 1))
+        stream.write("\n}\n")
     return path
+
+
+def _write_list(stream: IO[str], items: Iterator[Any]) -> None:
+    """A list one level deep, as canonical_json writes it."""
+    empty = True
+    for item in items:
+        stream.write(("[" if empty else ",") + "\n  " + _indented(item, 2))
+        empty = False
+    stream.write("[]" if empty else "\n ]")
