@@ -37,7 +37,7 @@ import csv
 import io
 import re
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from ..atomic import atomic_writer
 from ..store import CaseStore, dumps
@@ -67,7 +67,12 @@ FILE_COLUMNS = ["evidence_id", "locator", "path", "name", "kind", "size", "alloc
 EVIDENCE_COLUMNS = ["id", "ordinal", "name", "kind", "path", "md5", "sha1", "sha256", "size",
                     "stored_md5", "stored_sha1", "verification", "complete", "host_files", "description"]
 WARNING_COLUMNS = ["evidence_id", "locator", "source", "message"]
+# The store's columns behind FILE_COLUMNS (the others come from "times").
+_FILE_STORE_COLUMNS = ("evidence_id", "locator", "path", "name", "kind", "size", "allocated", "inode", "md5", "sha1",
+                       "sha256", "mime", "extension_mismatch", "suspicious_name", "link_target", "notes", "times")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# What makes csv.writer (QUOTE_MINIMAL) quote a cell: the delimiter, the quote, a line end.
+_QUOTED_IF = (",", '"', "\r", "\n")
 
 
 def kind_file(kind: str) -> str:
@@ -76,7 +81,9 @@ def kind_file(kind: str) -> str:
 
 def cell(value: Any) -> str:
     """One CSV cell: flattened, encodable, formula-neutralised."""
-    if value is None:
+    if isinstance(value, str):
+        text = value
+    elif value is None:
         text = ""
     elif isinstance(value, bool):
         text = "true" if value else "false"
@@ -86,10 +93,54 @@ def cell(value: Any) -> str:
         text = dumps(value)
     else:
         text = str(value)
-    text = _SURROGATE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
+    text = _visible(text)
     if text.startswith(FORMULA_PREFIXES):
         text = "'" + text
     return text
+
+
+def _visible(text: str) -> str:
+    """Lone surrogates (undecodable names) as the escape \\udcXX."""
+    return text if text.isascii() else _SURROGATE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
+
+
+class _HostPaths:
+    """The host_files cell of evidence.csv: the paths of an item's host files,
+    joined with "; ". A folder's are every file in it, so the cell is read from
+    the store and written in pieces, exactly as cell() and csv.writer would
+    write it whole: a first pass learns its first character and whether it
+    needs quotes."""
+
+    def __init__(self, store: CaseStore, evidence_id: str) -> None:
+        self.store, self.evidence_id = store, evidence_id
+
+    def _texts(self) -> Iterator[str]:
+        for index, host in enumerate(self.store.host_files(self.evidence_id)):
+            path = host.get("path")
+            yield ("; " if index else "") + _visible(path if isinstance(path, str) else dumps(path))
+
+    def csv_pieces(self) -> Iterator[str]:
+        first, quoted = "", False
+        for text in self._texts():
+            first = first or text[:1]
+            quoted = quoted or any(char in text for char in _QUOTED_IF)
+        if quoted:
+            yield '"'
+        if first.startswith(FORMULA_PREFIXES):
+            yield "'"
+        for text in self._texts():
+            yield text.replace('"', '""') if quoted else text
+        if quoted:
+            yield '"'
+
+
+def _line_around(row: list[Any], at: int) -> tuple[str, str]:
+    """The CSV line of ``row`` before and after its cell ``at``: csv.writer
+    quotes each cell on its own, so a cell "x" (never quoted) holds the place."""
+    before, after = io.StringIO(), io.StringIO()
+    csv.writer(before, lineterminator="\r\n").writerow([cell(v) for v in row[:at]] + ["x"])
+    csv.writer(after, lineterminator="\r\n").writerow(["x"] + [cell(v) for v in row[at + 1:]])
+    return before.getvalue()[:-len("x\r\n")], after.getvalue()[1:]
 
 
 def _write(path: Path, header: list[str], rows: Iterable[list[Any]]) -> Path:
@@ -99,8 +150,18 @@ def _write(path: Path, header: list[str], rows: Iterable[list[Any]]) -> Path:
         writer = csv.writer(buffer, lineterminator="\r\n")
         writer.writerow([cell(h) for h in header])
         for row in rows:
+            long_cells = [index for index, value in enumerate(row) if isinstance(value, _HostPaths)]
+            if long_cells:
+                stream.write(buffer.getvalue())
+                buffer.seek(0)
+                buffer.truncate()
+                before, after = _line_around(row, long_cells[0])
+                stream.write(before)
+                stream.writelines(row[long_cells[0]].csv_pieces())
+                stream.write(after)
+                continue
             writer.writerow([cell(v) for v in row])
-            if buffer.tell() > 1 << 20:
+            if buffer.tell() > 1 << 16:
                 stream.write(buffer.getvalue())
                 buffer.seek(0)
                 buffer.truncate()
@@ -115,16 +176,16 @@ def write_csv_tables(store: CaseStore, case_dir: str | Path) -> list[Path]:
     written: list[Path] = []
 
     evidence_rows = []
-    for item in store.evidence():
+    for item in store.evidence_items():
         hashes, stored = item.get("hashes") or {}, item.get("stored_hashes") or {}
         evidence_rows.append([item["id"], item["ordinal"], item["name"], item["kind"], item["path"],
                               hashes.get("md5"), hashes.get("sha1"), hashes.get("sha256"), hashes.get("size"),
                               stored.get("md5"), stored.get("sha1"), item.get("verification"), item["complete"],
-                              [h.get("path") for h in item.get("host_files") or []], item.get("description")])
+                              _HostPaths(store, item["id"]), item.get("description")])
     written.append(_write(out_dir / "evidence.csv", EVIDENCE_COLUMNS, evidence_rows))
 
     def file_rows() -> Iterable[list[Any]]:
-        for row in store.files():
+        for row in store.file_rows(_FILE_STORE_COLUMNS):
             times = row.get("times") or {}
             merged = {**row, **{k: v for k, v in times.items()}}
             yield [merged.get(c) for c in FILE_COLUMNS]

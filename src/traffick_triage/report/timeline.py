@@ -10,25 +10,35 @@ from __future__ import annotations
 
 import csv
 import json
+import pickle
+from itertools import chain
 from pathlib import Path
 from typing import Any, Iterator
 
 from ..atomic import atomic_writer
 from ..store import CaseStore
+from .external_sort import ExternalSort
 
 _FS_DESCRIPTIONS = {"created": "File Created", "modified": "Content Modified",
                     "accessed": "Last Accessed", "changed": "Metadata Changed"}
 CSV_COLUMNS = ("datetime", "timestamp_desc", "message", "timezone", "evidence_id", "locator", "source")
+# json.dumps(event, sort_keys=True, ensure_ascii=False) without its per-call set-up.
+_line = json.JSONEncoder(sort_keys=True, ensure_ascii=False).encode
 
 
-def timeline_events(store: CaseStore) -> list[dict[str, Any]]:
-    events = list(_filesystem_events(store)) + list(_finding_events(store))
-    events.sort(key=lambda e: (e["datetime"], e["locator"], e["timestamp_desc"], e["message"]))
-    return events
+def timeline_events(store: CaseStore) -> Iterator[dict[str, Any]]:
+    """Every event, file-system events first, stably sorted by time, locator,
+    description and message; sorted on disk, as there are several a file."""
+    with ExternalSort(4, 1) as events:
+        for event in chain(_filesystem_events(store), _finding_events(store)):
+            events.add((event["datetime"], event["locator"], event["timestamp_desc"], event["message"]),
+                       (pickle.dumps(event, pickle.HIGHEST_PROTOCOL),))
+        for (payload,) in events:
+            yield pickle.loads(payload)
 
 
 def _filesystem_events(store: CaseStore) -> Iterator[dict[str, Any]]:
-    for row in store.files():
+    for row in store.file_rows(("evidence_id", "locator", "sha256", "allocated", "times")):
         times = row["times"] or {}
         for key, description in _FS_DESCRIPTIONS.items():
             value, local = times.get(key), times.get(key + "_local")
@@ -62,14 +72,11 @@ def _finding_events(store: CaseStore) -> Iterator[dict[str, Any]]:
 
 
 def write_timeline(store: CaseStore, case_dir: Path) -> list[Path]:
-    events = timeline_events(store)
     jsonl, table = case_dir / "timeline.jsonl", case_dir / "timeline.csv"
-    with atomic_writer(jsonl) as stream:
-        for event in events:
-            stream.write(json.dumps(event, sort_keys=True, ensure_ascii=False) + "\n")
-    with atomic_writer(table) as stream:
-        writer = csv.writer(stream, lineterminator="\n")
+    with atomic_writer(jsonl) as lines, atomic_writer(table) as rows:
+        writer = csv.writer(rows, lineterminator="\n")
         writer.writerow(CSV_COLUMNS)
-        for event in events:
+        for event in timeline_events(store):
+            lines.write(_line(event) + "\n")
             writer.writerow([event.get(column, "") for column in CSV_COLUMNS])
     return [jsonl, table]
