@@ -55,6 +55,7 @@ import hashlib
 import hmac
 import io
 import json
+import pickle
 import re
 import secrets
 import shlex
@@ -62,13 +63,14 @@ import unicodedata
 from collections import Counter, defaultdict
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
-from ..atomic import write_text
+from ..atomic import atomic_writer
 from ..store import CaseStore
+from .external_sort import ExternalSort
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 TEMPLATE_DIR = PACKAGE_DIR / "templates"
@@ -445,31 +447,26 @@ def build_model(store: CaseStore, case_dir: Path, redactor: Redactor, thumbnails
     for finding in by_kind.get("comms.call", []):
         R.learn_name(finding["data"].get("contact_name"))
 
-    # inventory
-    files_by_locator: dict[str, dict[str, Any]] = {}
+    # inventory: counts, and the first ROW_LIMIT rows of each long table
     counts = Counter()
-    deleted, mismatches, images = [], [], []
-    for row in store.files():
+    deleted, mismatches = [], []
+    for row in store.file_rows(_INVENTORY_COLUMNS):
         if row["kind"] != "file":
             counts["entries_other"] += 1
             continue
         counts["files"] += 1
-        files_by_locator[row["locator"]] = {k: row[k] for k in ("evidence_id", "md5", "sha1", "sha256", "size",
-                                                                 "mime", "allocated")}
-        view = {"evidence_id": row["evidence_id"], "locator": R.text(row["locator"]), "size": row["size"],
-                "mime": row["mime"] or "", "sha256": row["sha256"] or "",
-                "modified": (row["times"] or {}).get("modified") or (row["times"] or {}).get("modified_local") or ""}
+        # Masked for every file, shown or not: a token's length depends on the values masked before it.
+        locator = R.text(row["locator"])
         if not row["allocated"]:
             counts["deleted"] += 1
-            deleted.append(view)
+            if len(deleted) < ROW_LIMIT:
+                deleted.append(_file_view(row, locator))
         if row["extension_mismatch"]:
             counts["mismatch"] += 1
-            mismatches.append(view | {"name": R.text(row["name"])})
-        if (row["mime"] or "").startswith("image/"):
-            images.append(row["locator"])
-
-    def file_hashes(locator: str) -> dict[str, Any]:
-        return files_by_locator.get(locator, {})
+            name = R.text(row["name"])
+            if len(mismatches) < ROW_LIMIT:
+                mismatches.append(_file_view(row, locator) | {"name": name})
+    file_hashes = store.file_hashes
 
     # known files
     known_bad, known_good_locators = [], set()
@@ -620,19 +617,23 @@ def build_model(store: CaseStore, case_dir: Path, redactor: Redactor, thumbnails
     # timeline
     from .timeline import timeline_events
 
-    events = timeline_events(store)
-    timeline = [{"datetime": e["datetime"], "timezone": e.get("timezone") or "", "desc": e["timestamp_desc"],
-                 "message": R.text(e["message"]), "evidence_id": e["evidence_id"],
-                 "locator": R.text(e["locator"]), "source": e["source"], "deleted": bool(e.get("deleted"))}
-                for e in events]
-    timeline_sources = sorted({e["source"] for e in timeline})
+    timeline, timeline_total, sources = [], 0, set()
+    for e in timeline_events(store):
+        timeline_total += 1
+        sources.add(e["source"])
+        message, locator = R.text(e["message"]), R.text(e["locator"])    # every event's (see the inventory)
+        if len(timeline) < ROW_LIMIT:
+            timeline.append({"datetime": e["datetime"], "timezone": e.get("timezone") or "",
+                             "desc": e["timestamp_desc"], "message": message, "evidence_id": e["evidence_id"],
+                             "locator": locator, "source": e["source"], "deleted": bool(e.get("deleted"))})
+    timeline_sources = sorted(sources)
 
     warnings = [{"evidence_id": w["evidence_id"] or "", "locator": R.text(w["locator"]) or "",
                  "source": w["source"], "message": R.text(w["message"])} for w in store.warnings()]
 
     # custody
     evidence = []
-    for item in store.evidence():
+    for item in store.evidence_items():
         description = item["description"] or {}
         headers = description.get("acquisition_headers") or {}
         hashes = {k: v for k, v in sorted((item["hashes"] or {}).items()) if k != "size"}
@@ -642,22 +643,23 @@ def build_model(store: CaseStore, case_dir: Path, redactor: Redactor, thumbnails
                          "headers": sorted((k, str(v)) for k, v in headers.items()),
                          "stored": sorted((item["stored_hashes"] or {}).items()), "hashes": sorted(hashes.items()),
                          "verification": item["verification"], "complete": item["complete"],
-                         "host_files": sorted(item["host_files"] or [], key=lambda h: h.get("path", "")),
+                         "host_files": _HostFilesByPath(store, item["id"]),
                          "volumes": description.get("volumes") or []})
     mismatched = [e["id"] for e in evidence if e["verification"] == "MISMATCH"]
 
     thumbs = []
     if thumbnails:
-        for locator in images:
+        for row in store.file_rows(("evidence_id", "locator", "kind", "mime", "md5", "sha1", "sha256")):
+            if row["kind"] != "file" or not (row["mime"] or "").startswith("image/"):
+                continue
             if len(thumbs) >= THUMBNAIL_LIMIT:
                 break
-            row = file_hashes(locator)
+            locator = row["locator"]
             if locator in matched_locators or {row.get(k) for k in ("md5", "sha1", "sha256")} & banned_hashes:
                 continue
             uri = _thumbnail(case_dir, locator, banned_hashes)
             if uri:
-                thumbs.append({"locator": R.text(locator), "evidence_id": row.get("evidence_id", ""), "uri": uri})
-        counts["images"] = len(images)
+                thumbs.append({"locator": R.text(locator), "evidence_id": row["evidence_id"], "uri": uri})
 
     manifest = _manifest(case_dir)
 
@@ -690,11 +692,41 @@ def build_model(store: CaseStore, case_dir: Path, redactor: Redactor, thumbnails
         "points": _strip(points), "map": geo_map,
         "contacts": contacts, "calls": calls, "messages": messages,
         "identifiers": identifiers, "keywords": keywords,
-        "timeline": timeline[:ROW_LIMIT], "timeline_total": len(timeline), "timeline_sources": timeline_sources,
-        "deleted": deleted[:ROW_LIMIT], "deleted_total": len(deleted),
-        "mismatches": mismatches[:ROW_LIMIT], "mismatches_total": len(mismatches),
+        "timeline": timeline, "timeline_total": timeline_total, "timeline_sources": timeline_sources,
+        "deleted": deleted, "deleted_total": counts["deleted"],
+        "mismatches": mismatches, "mismatches_total": counts["mismatch"],
         "warnings": warnings, "manifest": manifest, "thumbs": thumbs, "row_limit": ROW_LIMIT,
     }
+
+
+# What the page shows of the inventory.
+_INVENTORY_COLUMNS = ("evidence_id", "locator", "name", "kind", "size", "mime", "sha256", "allocated",
+                      "extension_mismatch", "times")
+
+
+def _file_view(row: dict[str, Any], locator: str) -> dict[str, Any]:
+    times = row["times"] or {}
+    return {"evidence_id": row["evidence_id"], "locator": locator, "size": row["size"], "mime": row["mime"] or "",
+            "sha256": row["sha256"] or "", "modified": times.get("modified") or times.get("modified_local") or ""}
+
+
+class _HostFilesByPath:
+    """An evidence item's host files by path, for the custody table: read and
+    sorted (on disk) only when the page is written, as a folder's are every
+    file in it."""
+
+    def __init__(self, store: CaseStore, evidence_id: str) -> None:
+        self.store, self.evidence_id = store, evidence_id
+
+    def __bool__(self) -> bool:
+        return next(self.store.host_files(self.evidence_id), None) is not None
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        with ExternalSort(1, 1) as hosts:
+            for host in self.store.host_files(self.evidence_id):
+                hosts.add((host.get("path", ""),), (pickle.dumps(host, pickle.HIGHEST_PROTOCOL),))
+            for (payload,) in hosts:
+                yield pickle.loads(payload)
 
 
 def _strip(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -770,7 +802,13 @@ def _environment(translations: gettext.NullTranslations) -> Environment:
 def render_html(store: CaseStore, case_dir: str | Path, lang: str = "en", redact: bool = False,
                 thumbnails: bool = False, training: bool = False) -> str:
     """The whole report page as one string (deterministic)."""
-    case_dir = Path(case_dir)
+    return "".join(_render(store, Path(case_dir), lang=lang, redact=redact, thumbnails=thumbnails,
+                           training=training))
+
+
+def _render(store: CaseStore, case_dir: Path, lang: str, redact: bool, thumbnails: bool,
+            training: bool) -> Iterator[str]:
+    """The page in pieces, as Jinja2 renders it."""
     translations = _translations(lang)
     options = store.get_meta("options", {}) or {}
     region = (options.get("plugin_options") or {}).get("region")
@@ -791,17 +829,19 @@ def render_html(store: CaseStore, case_dir: str | Path, lang: str = "en", redact
     assert not set('"<>&') & set(csp)       # made here from fixed parts: safe in the attribute as is
     env = _environment(translations)
     template = env.get_template("report.html.j2")
-    return template.render(m=model, lang=lang, dir="rtl" if lang in RTL_LANGUAGES else "ltr", csp=Markup(csp), css=css,
-                           js=js, page_json=script_json(page_data), redact=redact, fmt_size=_fmt_size)
+    return template.generate(m=model, lang=lang, dir="rtl" if lang in RTL_LANGUAGES else "ltr", csp=Markup(csp),
+                             css=css, js=js, page_json=script_json(page_data), redact=redact, fmt_size=_fmt_size)
 
 
 def write_html(store: CaseStore, case_dir: str | Path, lang: str = "en", redact: bool = False,
                thumbnails: bool = False, training: bool = False) -> Path:
-    """Render and write CASE_DIR/<html_filename(...)> atomically; returns the path."""
+    """Render and write CASE_DIR/<html_filename(...)> atomically, a piece at a
+    time (the custody table lists every host file); returns the path."""
     case_dir = Path(case_dir)
-    text = render_html(store, case_dir, lang=lang, redact=redact, thumbnails=thumbnails, training=training)
     path = case_dir / html_filename(lang, redact, thumbnails)
-    write_text(path, text)
+    with atomic_writer(path) as stream:
+        stream.writelines(_render(store, case_dir, lang=lang, redact=redact, thumbnails=thumbnails,
+                                  training=training))
     return path
 
 
