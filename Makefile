@@ -23,6 +23,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -e '.[$(EXTRAS)]'
+	bash scripts/install-pyewf-zlib.sh $(VENV)
 	touch $(STAMP)
 
 bench: setup

@@ -21,6 +21,7 @@ declare -A NEEDED=(
   [faketime]=faketime        # freezes the clock so the demo E01 is byte-identical for a seed
   [ewfverify]=ewf-tools      # the workshop's E01 exercise
   [mkntfs]=ntfs-3g           # NTFS fixtures (hostile-evidence tests)
+  [gcc]=gcc                  # builds pyewf against zlib (scripts/install-pyewf-zlib.sh)
 )
 
 missing=()
@@ -28,6 +29,10 @@ for command in "${!NEEDED[@]}"; do
   command -v "$command" >/dev/null 2>&1 || missing+=("${NEEDED[$command]}")
 done
 if ! ldconfig -p 2>/dev/null | grep -q libmagic.so.1; then missing+=(libmagic1); fi
+# pyewf built against zlib (scripts/install-pyewf-zlib.sh) needs zlib's and Python's headers.
+[ -e /usr/include/zlib.h ] || missing+=(zlib1g-dev)
+python3 -c 'import os, sysconfig; assert os.path.exists(sysconfig.get_paths()["include"] + "/Python.h")' \
+  2>/dev/null || missing+=(python3-dev)
 # The vpdq extra (video frame hashing) builds against FFmpeg's development files.
 command -v cmake >/dev/null 2>&1 || missing+=(cmake)
 if ! pkg-config --exists libavcodec libavformat libavutil libswscale libswresample libavfilter libavdevice 2>/dev/null; then
