@@ -52,6 +52,7 @@ from __future__ import annotations
 import base64
 import gettext
 import hashlib
+import heapq
 import hmac
 import io
 import json
@@ -614,19 +615,7 @@ def build_model(store: CaseStore, case_dir: Path, redactor: Redactor, thumbnails
                          "evidence_id": finding["evidence_id"], "locator": R.text(finding["locator"])})
     keywords.sort(key=lambda r: (r["term"], r["evidence_id"], r["locator"], r["snippet"]))
 
-    # timeline
-    from .timeline import timeline_events
-
-    timeline, timeline_total, sources = [], 0, set()
-    for e in timeline_events(store):
-        timeline_total += 1
-        sources.add(e["source"])
-        message, locator = R.text(e["message"]), R.text(e["locator"])    # every event's (see the inventory)
-        if len(timeline) < ROW_LIMIT:
-            timeline.append({"datetime": e["datetime"], "timezone": e.get("timezone") or "",
-                             "desc": e["timestamp_desc"], "message": message, "evidence_id": e["evidence_id"],
-                             "locator": locator, "source": e["source"], "deleted": bool(e.get("deleted"))})
-    timeline_sources = sorted(sources)
+    timeline, timeline_total, timeline_sources = _timeline(store, R)
 
     warnings = [{"evidence_id": w["evidence_id"] or "", "locator": R.text(w["locator"]) or "",
                  "source": w["source"], "message": R.text(w["message"])} for w in store.warnings()]
@@ -708,6 +697,39 @@ def _file_view(row: dict[str, Any], locator: str) -> dict[str, Any]:
     times = row["times"] or {}
     return {"evidence_id": row["evidence_id"], "locator": locator, "size": row["size"], "mime": row["mime"] or "",
             "sha256": row["sha256"] or "", "modified": times.get("modified") or times.get("modified_local") or ""}
+
+
+def _timeline(store: CaseStore, R: Redactor) -> tuple[list[dict[str, Any]], int, list[str]]:
+    """The page's first ROW_LIMIT events, how many there are, and their sources."""
+    from .timeline import event_order, timeline_events, unsorted_events
+
+    total, sources = 0, set()
+
+    def counted(events: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        nonlocal total
+        for event in events:
+            total += 1
+            sources.add(event["source"])
+            yield event
+
+    if R.enabled:
+        # Every event masked in timeline order, shown or not (see the inventory).
+        shown = []
+        for event in counted(timeline_events(store)):
+            message, locator = R.text(event["message"]), R.text(event["locator"])
+            if len(shown) < ROW_LIMIT:
+                shown.append(_event_view(event, message, locator))
+    else:
+        # Only the first rows are shown: no need to sort them all.
+        shown = [_event_view(event, event["message"], event["locator"])
+                 for event in heapq.nsmallest(ROW_LIMIT, counted(unsorted_events(store)), key=event_order)]
+    return shown, total, sorted(sources)
+
+
+def _event_view(event: dict[str, Any], message: str, locator: str) -> dict[str, Any]:
+    return {"datetime": event["datetime"], "timezone": event.get("timezone") or "", "desc": event["timestamp_desc"],
+            "message": message, "evidence_id": event["evidence_id"], "locator": locator, "source": event["source"],
+            "deleted": bool(event.get("deleted"))}
 
 
 class _HostFilesByPath:

@@ -26,13 +26,21 @@ CSV_COLUMNS = ("datetime", "timestamp_desc", "message", "timezone", "evidence_id
 _line = json.JSONEncoder(sort_keys=True, ensure_ascii=False).encode
 
 
+def event_order(event: dict[str, Any]) -> tuple[Any, ...]:
+    return event["datetime"], event["locator"], event["timestamp_desc"], event["message"]
+
+
+def unsorted_events(store: CaseStore) -> Iterator[dict[str, Any]]:
+    """Every event in the store's order: file-system events first."""
+    return chain(_filesystem_events(store), _finding_events(store))
+
+
 def timeline_events(store: CaseStore) -> Iterator[dict[str, Any]]:
-    """Every event, file-system events first, stably sorted by time, locator,
-    description and message; sorted on disk, as there are several a file."""
+    """Every event, stably sorted by event_order; sorted on disk, as there are
+    several a file."""
     with ExternalSort(4, 1) as events:
-        for event in chain(_filesystem_events(store), _finding_events(store)):
-            events.add((event["datetime"], event["locator"], event["timestamp_desc"], event["message"]),
-                       (pickle.dumps(event, pickle.HIGHEST_PROTOCOL),))
+        for event in unsorted_events(store):
+            events.add(event_order(event), (pickle.dumps(event, pickle.HIGHEST_PROTOCOL),))
         for (payload,) in events:
             yield pickle.loads(payload)
 
