@@ -6,28 +6,38 @@
 - APFS, which The Sleuth Kit here cannot read: libfsapfs's own Python binding
   (pyfsapfs), walked directly.
 
+Deleted and orphan entries are compared too, deleted flag included: dfVFS
+skips them, and pytsk3 run over dfVFS's volume bytes adds them
+(sources/tsk_over_media.py), with NTFS's named $INDEX_ROOT attributes
+(``$Secure:$SDH``, ``$Extend/$ObjId:$O``...) that dfVFS does not expose.
+
 Differences allowed, each for a stated reason:
-- dfVFS lists no deleted entries (FIELD-NOTES.md): the oracle's deleted
-  entries are left out of the comparison.
-- NTFS: fls also lists named $INDEX_ROOT attributes (``$Secure:$SDH``,
-  ``$Extend/$ObjId:$O``...), which dfVFS does not expose as data streams; a
-  file with nothing else (``$Extend/$ObjId``) is listed by us without content.
+- NTFS: a file whose only content is a named $INDEX_ROOT (``$Extend/$ObjId``)
+  is also listed by dfVFS, without content; fls lists only its stream.
 - HFS+: dfVFS's TSK back-end exposes resource forks as a stream of their own
   (``file:rsrc``); fls lists the data fork only.
+- icat refuses orphans with no data attribute left (ntfs3's
+  OrphanFile-16..23), which The Sleuth Kit in pytsk3 reads as empty: those
+  are compared by name, at size 0 (as in test_tsk_oracle.py).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
 import shutil
 import subprocess
 from collections import Counter
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
-from evidence_builders import load_report, make_ext4, make_fat32, make_partitioned_disk, md5, regular_files, scan
+from evidence_builders import (load_report, make_ext4, make_fat32, make_partitioned_disk, md5, regular_files, run,
+                               scan)
+from traffick_triage.cli import app
 from tsk_oracle import tsk_inventory
 
 pytest.importorskip("dfvfs")
@@ -57,10 +67,30 @@ def _evidence(report: dict, relative: str) -> dict:
 
 
 def _ours(report: dict, relative: str, prefix: str) -> Counter:
+    """(path, size, md5, deleted) of each regular file under the prefix."""
     item = _evidence(report, relative)
     start = f"{item['name']} > {prefix}"
-    return Counter((f["path"], f["size"], f["md5"]) for f in regular_files(report, item["id"])
+    return Counter((f["path"], f["size"], f["md5"], not f["allocated"]) for f in regular_files(report, item["id"])
                    if f["locator"].startswith(start))
+
+
+def _oracle(oracle: list) -> Counter:
+    return Counter((f.path, f.size, f.md5, f.deleted) for f in oracle)
+
+
+def _assert_equals_oracle(ours: Counter, oracle: list) -> None:
+    """``ours`` as from _ours equals fls + icat's listing, but for the
+    differences the module docstring gives."""
+    ours = ours - Counter({k: v for k, v in ours.items() if k[0].endswith(":rsrc")})      # HFS+ resource forks
+    index_only = {f.path.rsplit(":", 1)[0] for f in oracle if "-144-" in f.address}
+    ours -= Counter({k: v for k, v in ours.items() if k[2] is None and k[0] in index_only})
+    unreadable = {f.path for f in oracle if f.md5 is None}
+    assert {k[0] for k in ours if k[0] in unreadable} == unreadable
+    assert all(k[1] == 0 for k in ours if k[0] in unreadable)
+    ours -= Counter({k: v for k, v in ours.items() if k[0] in unreadable})
+    expected = _oracle([f for f in oracle if f.path not in unreadable])
+    assert ours == expected, (f"only TSK: {sorted((expected - ours).elements())[:10]}; "
+                              f"only ours: {sorted((ours - expected).elements())[:10]}")
 
 
 def _to_raw(image: Path, folder: Path) -> Path:
@@ -75,16 +105,10 @@ def _to_raw(image: Path, folder: Path) -> Path:
 def test_container_inventory_equals_fls_icat_on_qemu_raw(dfvfs_case, corpus, tmp_path_factory, relative, offset,
                                                          prefix):
     raw = _to_raw(corpus / relative, tmp_path_factory.mktemp("raw"))
-    oracle = [f for f in tsk_inventory(str(raw), offset) if not f.deleted]
+    # Deleted entries included; these four corpus containers hold none (fls -d lists nothing).
+    oracle = tsk_inventory(str(raw), offset)
     assert oracle, f"fls lists no regular file in {relative}"
-    expected = Counter((f.path, f.size, f.md5) for f in oracle if "-144-" not in f.address)   # $INDEX_ROOT streams
-    ours = _ours(dfvfs_case, relative, prefix)
-    ours -= Counter({k: v for k, v in ours.items() if k[0].endswith(":rsrc")})                 # HFS+ resource forks
-    # NTFS files whose only content is a named $INDEX_ROOT ($Extend/$ObjId:$O): listed, not read.
-    index_only = {f.path.rsplit(":", 1)[0] for f in oracle if "-144-" in f.address}
-    ours -= Counter({k: v for k, v in ours.items() if k[2] is None and k[0] in index_only})
-    assert ours == expected, (f"only TSK: {sorted((expected - ours).elements())[:10]}; "
-                              f"only ours: {sorted((ours - expected).elements())[:10]}")
+    _assert_equals_oracle(_ours(dfvfs_case, relative, prefix), oracle)
     # The evidence hash is the hash of the virtual disk's bytes, as qemu-img sees them.
     hashes = _evidence(dfvfs_case, relative)["hashes"]
     assert hashes["md5"] == _md5_file(raw) and hashes["size"] == raw.stat().st_size
@@ -139,7 +163,7 @@ def test_apfs_inventory_equals_pyfsapfs(dfvfs_case, corpus):
     # FIELD-NOTES.md counts 6; libfsapfs lists 7 regular files here (three under .fseventsd).
     assert sum(expected.values()) == 7
     ours = _ours(dfvfs_case, APFS, "apfs1 > ")
-    assert ours == expected
+    assert ours == Counter({key + (False,): count for key, count in expected.items()})
     item = _evidence(dfvfs_case, APFS)
     assert item["kind"] == "raw"
     assert [(v["label"], v["file_system"]) for v in item["description"]["volumes"]] == [("apfs1", "APFS")]
@@ -258,6 +282,106 @@ def test_unopenable_container_is_one_clear_warning(tmp_path, name, head):
     assert len(messages) == 1 and "\n" not in messages[0], messages
     assert messages[0].startswith("cannot open evidence: ") and "through dfVFS" in messages[0], messages
     assert report["files"] == []
+
+
+# -- deleted and orphan entries inside containers ------------------------------------------------
+
+LIVE = {"a.txt": b"still here\n", "notes/ledger.csv": b"date;amount\n2024-05-01;300\n"}
+DELETED = {"gone.txt": b"deleted but recoverable\n" * 50, "notes/secret.txt": b"secret plan\n" * 100}
+IN_DELETED_FOLDER = {"old/victim.txt": b"inside a folder removed with it\n" * 20}
+
+
+@pytest.fixture(scope="module")
+def deleted_raw(tmp_path_factory) -> tuple[Path, list[int]]:
+    """GPT disk: p1 ext4 with two deleted files and an orphan (its folder
+    removed and the folder's inode cleared, so no name leads to it), p2 FAT32
+    with two deleted files and a deleted folder still holding one."""
+    folder = tmp_path_factory.mktemp("deleted")
+    planted = {**LIVE, **DELETED, **IN_DELETED_FOLDER}
+    ext4 = make_ext4(folder / "ext4.img", planted, delete=[*DELETED, "old/victim.txt"])
+    old_inode = re.search(r"Inode: (\d+)", run("debugfs", "-R", "stat /old", str(ext4)).stdout.decode()).group(1)
+    run("debugfs", "-w", "-R", "rmdir /old", str(ext4))
+    run("debugfs", "-w", "-R", f"clri <{old_inode}>", str(ext4))
+    fat = make_fat32(folder / "fat.img", planted, delete=DELETED)
+    run("mdeltree", "-i", str(fat), "::/old", env={**os.environ, "MTOOLS_SKIP_CHECK": "1"})
+    disk = folder / "disk.raw"
+    starts = make_partitioned_disk(disk, [ext4, fat], label="gpt")
+    return disk, starts
+
+
+@pytest.fixture(scope="module")
+def deleted_oracle(deleted_raw) -> dict[str, Counter]:
+    disk, starts = deleted_raw
+    return {f"p{number}": _oracle(tsk_inventory(str(disk), start)) for number, start in enumerate(starts, start=1)}
+
+
+def test_the_synthetic_disk_holds_what_the_container_tests_expect(deleted_oracle):
+    """The oracle itself: without this, a builder change could leave nothing deleted to find."""
+    deleted = {label: sorted(key[0] for key in found if key[3]) for label, found in deleted_oracle.items()}
+    orphan = deleted["p1"][0]
+    assert orphan.startswith("/$OrphanFiles/OrphanFile-") and deleted["p1"][1:] == ["/gone.txt", "/notes/secret.txt"]
+    assert deleted["p2"] == ["/_ld/_ictim.txt", "/_one.txt", "/notes/_ecret.txt"]
+    contents = {key[0]: key[2] for found in deleted_oracle.values() for key in found}
+    assert contents["/gone.txt"] == contents["/_one.txt"] == md5(DELETED["gone.txt"])
+    assert contents[orphan] == contents["/_ld/_ictim.txt"] == md5(IN_DELETED_FOLDER["old/victim.txt"])
+
+
+@needs_qemu
+@pytest.mark.parametrize("fmt", ["vmdk", "qcow2", "vpc", "vhdx"])
+def test_deleted_entries_in_each_container_equal_fls_icat_on_the_raw_disk(deleted_raw, deleted_oracle, tmp_path,
+                                                                         fmt):
+    disk, _ = deleted_raw
+    image = tmp_path / f"disk.{fmt}"
+    subprocess.run([QEMU_IMG, "convert", "-O", fmt, str(disk), str(image)], check=True, capture_output=True)
+    case = tmp_path / "case"
+    scan([image], case, "--no-plugins", expect_exit=0)
+    report = load_report(case)
+    files = regular_files(report)
+    for label, expected in deleted_oracle.items():
+        ours = Counter((f["path"], f["size"], f["md5"], not f["allocated"]) for f in files
+                       if f["locator"].startswith(f"disk.{fmt} > {label} > "))
+        assert ours == expected, (f"{label} only TSK: {sorted((expected - ours).elements())}; "
+                                  f"only ours: {sorted((ours - expected).elements())}")
+    by_locator = {f["locator"]: f for f in files}
+    gone = by_locator[f"disk.{fmt} > p1 > /gone.txt"]
+    assert gone["notes"] == ["deleted: content may be overwritten"] and gone["times"]["modified"].endswith("+00:00")
+    assert by_locator[f"disk.{fmt} > p2 > /_one.txt"]["times"]["timezone"] == "unknown"
+    # The bytes come back from the locator alone, through a fresh opening of the container.
+    for locator, data in ((f"disk.{fmt} > p1 > /notes/secret.txt", DELETED["notes/secret.txt"]),
+                          (f"disk.{fmt} > p2 > /_ld/_ictim.txt", IN_DELETED_FOLDER["old/victim.txt"])):
+        result = CliRunner().invoke(app, ["cat", str(case), locator])
+        assert result.exit_code == 0 and result.stdout_bytes == data, (locator, result.output)
+
+
+@needs_qemu
+def test_deleted_entries_are_those_the_raw_image_source_gives(deleted_raw, tmp_path):
+    """Same locators, times, notes, inodes and flags as DiskImageSource on the
+    raw disk, and every address reopens the same bytes."""
+    from traffick_triage.sources.detect import open_source
+
+    disk, _ = deleted_raw
+    image = tmp_path / "disk.qcow2"
+    subprocess.run([QEMU_IMG, "convert", "-O", "qcow2", str(disk), str(image)], check=True, capture_output=True)
+    listings = []
+    for path in (disk, image):
+        source = open_source(str(path), display_name="disk")
+        try:
+            listing = {}
+            for entry in source.entries():
+                data = None
+                if entry.opener is not None:
+                    with source.open_address(json.loads(json.dumps(entry.address))) as stream:
+                        data = stream.read()
+                    with entry.opener() as stream:
+                        assert stream.read() == data, entry.path
+                listing[(source.locator(*entry.segments), entry.kind)] = (
+                    entry.allocated, entry.size, entry.inode, entry.times, entry.notes, data)
+            listings.append(listing)
+        finally:
+            source.close()
+    raw, container = listings
+    assert sum(not value[0] for value in raw.values()) == 8        # deleted files, folders, the orphan
+    assert container == raw
 
 
 def _md5_file(path: Path) -> str:

@@ -4,8 +4,10 @@ partitions inside them (GPT, APM, MBR), APFS containers and their volumes
 (libfsapfs), and LVM. Inside a container, file systems TSK reads (NTFS, FAT,
 exFAT, ext, HFS+, ISO 9660) go through dfVFS's TSK back-end, which lists more
 than the libyal ones there (HFS+ system files, exFAT); APFS and XFS through
-libyal. dfVFS lists allocated entries only (see FIELD-NOTES.md): a deleted
-file inside a container is not in this inventory.
+libyal. dfVFS lists allocated entries only (see FIELD-NOTES.md): on each
+volume TSK reads, pytsk3 walks the same volume bytes (tsk_over_media.py) and
+adds what dfVFS left out, deleted and orphan entries above all, as the raw
+image source lists them. APFS and XFS volumes list no deleted entries.
 
 Entries carry their address as (volume key, path-spec attributes, data
 stream), never a host path, so a case stays valid when the evidence moves."""
@@ -25,6 +27,8 @@ from dfvfs.resolver import resolver
 from .. import locator as loc
 from ..timeutil import from_unix_seconds, iso_or_none
 from .base import DIRECTORY, FILE, OTHER, SYMLINK, Entry, EvidenceError, EvidenceSource, RandomAccessReader
+from .tsk_over_media import READER as TSK_READER
+from .tsk_over_media import TskVolume, identity
 
 MAX_DEPTH = 256
 
@@ -111,6 +115,7 @@ class DfvfsSource(EvidenceSource):
                                 "image but it holds no media data (0 bytes)")
         self.scheme: str | None = None
         self.volumes: list[dict[str, Any]] = []
+        self._tsk_volumes: dict[str, TskVolume | None] = {}
         try:
             self._find_volumes()
         except DFVFS_ERRORS as error:
@@ -273,17 +278,53 @@ class DfvfsSource(EvidenceSource):
         for volume in self.volumes:
             if not volume["fs_type"]:
                 continue
-            spec = _new_spec(volume["fs_type"], location="/", parent=volume["fs_parent"])
+            if volume["fs_type"] != _I.TYPE_INDICATOR_TSK:
+                yield from self._walk_volume(volume)
+                continue
+            listed: set[Any] = set()
+            for entry in self._walk_volume(volume):
+                listed.add(identity(entry.address["spec"].get("inode"), entry.address["data_stream"]))
+                yield entry
+            yield from self._entries_only_tsk_lists(volume, listed)
+
+    def _walk_volume(self, volume: dict[str, Any]) -> Iterator[Entry]:
+        spec = _new_spec(volume["fs_type"], location="/", parent=volume["fs_parent"])
+        try:
+            file_system = resolver.Resolver.OpenFileSystem(spec, resolver_context=self._context)
+            root = file_system.GetRootFileEntry()
+        except DFVFS_ERRORS as error:
+            self.warn(f"cannot open the root directory: {_reason(error)}", *volume["segments"])
+            return
+        if root is None:
+            self.warn("cannot open the root directory", *volume["segments"])
+            return
+        yield from self._walk(volume, root, "", 0, ())
+
+    def _entries_only_tsk_lists(self, volume: dict[str, Any], listed: set[Any]) -> Iterator[Entry]:
+        """Deleted and orphan entries (and names dfVFS cannot decode), from
+        pytsk3 over the same volume's bytes."""
+        tsk = self._tsk_volume(volume)
+        if tsk is None:
+            return
+        try:
+            yield from tsk.entries_besides(listed)
+        finally:
+            self.warnings.extend(tsk.take_warnings())
+
+    def _tsk_volume(self, volume: dict[str, Any]) -> TskVolume | None:
+        """The volume as pytsk3 sees it, opened once; None (with one warning)
+        when TSK cannot open the file system dfVFS's TSK back-end opened."""
+        key = volume["key"]
+        if key not in self._tsk_volumes:
             try:
-                file_system = resolver.Resolver.OpenFileSystem(spec, resolver_context=self._context)
-                root = file_system.GetRootFileEntry()
+                # The walk's own (cached) file object is shared safely: every
+                # read, ours and dfVFS's TSK image's, seeks first.
+                data = resolver.Resolver.OpenFileObject(volume["fs_parent"], resolver_context=self._context)
+                self._tsk_volumes[key] = TskVolume(_MediaReader(data, "volume"), self.display_name, volume)
             except DFVFS_ERRORS as error:
-                self.warn(f"cannot open the root directory: {_reason(error)}", *volume["segments"])
-                continue
-            if root is None:
-                self.warn("cannot open the root directory", *volume["segments"])
-                continue
-            yield from self._walk(volume, root, "", 0, ())
+                self._tsk_volumes[key] = None
+                self.warn(f"deleted entries not listed: {_reason(error)}", *volume["segments"])
+        return self._tsk_volumes[key]
 
     def _walk(self, volume: dict[str, Any], directory: Any, parent: str, depth: int,
               ancestors: tuple[Any, ...]) -> Iterator[Entry]:
@@ -369,6 +410,11 @@ class DfvfsSource(EvidenceSource):
         volume = self._volume(address.get("volume"))
         if volume is None:
             raise OSError(f"no readable volume {address.get('volume')!r} in this image")
+        if address.get("reader") == TSK_READER:
+            tsk = self._tsk_volume(volume)
+            if tsk is None:
+                raise OSError("The Sleuth Kit cannot open this volume's file system over dfVFS's bytes")
+            return tsk.open_address(address)
         try:
             file_entry = self._entry_at(volume, address.get("spec") or {})
         except DFVFS_ERRORS as error:
