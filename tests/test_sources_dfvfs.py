@@ -23,6 +23,7 @@ Differences allowed, each for a stated reason:
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
@@ -351,6 +352,48 @@ def test_deleted_entries_in_each_container_equal_fls_icat_on_the_raw_disk(delete
                           (f"disk.{fmt} > p2 > /_ld/_ictim.txt", IN_DELETED_FOLDER["old/victim.txt"])):
         result = CliRunner().invoke(app, ["cat", str(case), locator])
         assert result.exit_code == 0 and result.stdout_bytes == data, (locator, result.output)
+
+
+# Corpus file systems with deleted and orphan entries (fls -r -p marks them "*"),
+# each wrapped in a container by qemu-img: (corpus path, qemu-img format).
+WRAPPED = [
+    ("dfir_ntfs/exfat_win.raw.gz", "vmdk"),
+    ("dfir_ntfs/fat_deleted_dir_2.raw.gz", "qcow2"),
+    ("dfir_ntfs/ntfs3.raw.gz", "vpc"),
+    ("dfvfs/imynd.dd", "vmdk"),
+    ("plaso/syslog_image.dd", "qcow2"),
+    ("pytsk/image.raw", "vpc"),
+]
+
+
+@pytest.fixture(scope="module")
+def wrapped_case(corpus, tmp_path_factory):
+    """(raw copies, report): every WRAPPED image scanned in one case as a container."""
+    work = tmp_path_factory.mktemp("wrapped")
+    raws, containers = [], []
+    for number, (relative, fmt) in enumerate(WRAPPED):
+        source = corpus / relative
+        raw = work / f"{number}.raw"
+        with (gzip.open(source) if source.suffix == ".gz" else open(source, "rb")) as data, open(raw, "wb") as out:
+            shutil.copyfileobj(data, out)
+        container = work / f"{number}-{source.name.split('.')[0]}.{fmt}"
+        subprocess.run([QEMU_IMG, "convert", "-O", fmt, str(raw), str(container)], check=True, capture_output=True)
+        raws.append(raw)
+        containers.append(container)
+    case = tmp_path_factory.mktemp("case")
+    scan(containers, case, "--no-plugins")
+    return raws, load_report(case)
+
+
+@needs_qemu
+@pytest.mark.parametrize("index", range(len(WRAPPED)), ids=[f"{r} in {f}" for r, f in WRAPPED])
+def test_corpus_deleted_entries_inside_a_container_equal_fls_icat(wrapped_case, index):
+    raws, report = wrapped_case
+    item = report["evidence"][index]
+    oracle = tsk_inventory(str(raws[index]))
+    assert any(f.deleted for f in oracle), f"fls lists nothing deleted in {WRAPPED[index][0]}"
+    ours = Counter((f["path"], f["size"], f["md5"], not f["allocated"]) for f in regular_files(report, item["id"]))
+    _assert_equals_oracle(ours, oracle)
 
 
 @needs_qemu
