@@ -29,6 +29,7 @@ from .report.html import ensure_redaction_key, write_html
 from .report.vics_export import write_vics_export
 from .report.json_report import REPORT_SCHEMA_VERSION, write_report
 from .report.manifest import write_manifests
+from .report.side_by_side import run_writers
 from .report.timeline import write_timeline
 from .store import CaseStore
 from .timeutil import iso_utc
@@ -233,15 +234,15 @@ def _jsonable(value: Any) -> Any:
 
 
 def write_outputs(store: CaseStore, case_dir: Path) -> list[Path]:
-    """Every output made from the store (also used by `triage report`)."""
-    written = [write_report(store, case_dir), write_evidence_hashdeep(store, case_dir)]
-    written += write_timeline(store, case_dir)
-    written += _write_geo(store, case_dir)
-    written += [write_case_jsonld(store, case_dir), write_dfxml(store, case_dir),
-                write_vics_export(store, case_dir)]
-    written += write_csv_tables(store, case_dir)
-    written.append(write_html(store, case_dir))
-    return written
+    """Every output made from the store (also used by `triage report`). The
+    writers run side by side in processes of their own, which read the store
+    through their own connections: what `store` has not committed, they do
+    not see (run_writers then runs them here, one after another)."""
+    # Longest first, so the cores finish together.
+    jsonld, html, timeline, report, dfxml, csv_tables, hashdeep, geo, vics = run_writers(store, case_dir, [
+        write_case_jsonld, write_html, write_timeline, write_report, write_dfxml, write_csv_tables,
+        write_evidence_hashdeep, _write_geo, write_vics_export])
+    return [report, hashdeep, *timeline, *geo, jsonld, dfxml, vics, *csv_tables, html]
 
 
 def _write_geo(store: CaseStore, case_dir: Path) -> list[Path]:
@@ -259,14 +260,13 @@ def _write_geo(store: CaseStore, case_dir: Path) -> list[Path]:
 def geotagged_points(store: CaseStore) -> list[dict[str, Any]]:
     """One point per geotag finding: any finding whose data carries numeric
     latitude and longitude (the plugin contract for geotags)."""
-    hashes = {row["locator"]: row for row in store.db.execute("SELECT locator, md5, sha1, sha256 FROM files")}
     points = []
     for finding in store.findings():
         data = finding["data"]
         lat, lon = data.get("latitude"), data.get("longitude")
         if not isinstance(lat, (int, float)) or not isinstance(lon, (int, float)):
             continue
-        file_row = hashes.get(finding["locator"])
+        file_row = store.file_by_locator(finding["locator"])
         points.append({
             "locator": finding["locator"], "latitude": lat, "longitude": lon, "altitude": data.get("altitude"),
             "time": data.get("gps_time_utc") or data.get("capture_time_utc") or data.get("time_utc"),
