@@ -1,17 +1,20 @@
 """Output writers side by side. Each writer only reads the finished case store,
-so each can run in a process of its own (forked, with its own read-only
-connection to the store), as many at once as there are cores: the outputs are
-then limited by the slowest writer, not by the sum of them all.
+so the writers can run in other processes: one forked process per core (a
+"lane", with its own read-only connection to the store), each handed the next
+writer when it is done with one. The outputs then take about the longest
+writer's time, or their sum over the cores, not the sum of them all.
 
 A writer that fails raises its exception here, as if it had run in this
-process (its traceback in the child is added as a note); the writers already
+process (its traceback in the lane is added as a note); the writers already
 running finish first, so none is killed halfway through a file."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import selectors
+import struct
 import sys
 import traceback
 from pathlib import Path
@@ -20,6 +23,8 @@ from typing import Any, Callable, Sequence
 from ..store import CaseStore
 
 Writer = Callable[[CaseStore, Path], Any]
+_INDEX = struct.Struct("!i")        # parent -> lane: the writer to run
+_SIZE = struct.Struct("!Q")         # lane -> parent: the size of the pickled outcome that follows
 
 
 def cores() -> int:
@@ -33,83 +38,123 @@ def cores() -> int:
 def run_writers(store: CaseStore, case_dir: Path, writers: Sequence[Writer]) -> list[Any]:
     """Each writer's result, in the order given (which is also the order they
     start in: longest first keeps the cores busy to the end). In this process,
-    one after another, where forking cannot help or cannot see the data: one
+    one after another, where lanes cannot help or cannot see the data: one
     core, no fork (Windows), or a store with uncommitted changes."""
     if cores() < 2 or not hasattr(os, "fork") or store.db.in_transaction:
         return [writer(store, case_dir) for writer in writers]
-    return _forked(case_dir, writers, cores())
+    return _in_lanes(case_dir, writers, min(cores(), len(writers)))
 
 
-def _forked(case_dir: Path, writers: Sequence[Writer], jobs: int) -> list[Any]:
+def _in_lanes(case_dir: Path, writers: Sequence[Writer], count: int) -> list[Any]:
     results: list[Any] = [None] * len(writers)
     failures: dict[int, BaseException] = {}
-    running: dict[int, tuple[int, int, bytearray]] = {}     # pipe -> (writer index, pid, bytes received)
     waiting = list(range(len(writers)))
-    with selectors.DefaultSelector() as selector:
-        try:
-            while running or (waiting and not failures):
-                while waiting and len(running) < jobs and not failures:
-                    index = waiting.pop(0)
-                    pipe, pid = _start(writers[index], case_dir)
-                    running[pipe] = (index, pid, bytearray())
-                    selector.register(pipe, selectors.EVENT_READ)
+    lanes: list[_Lane] = []
+    try:
+        with selectors.DefaultSelector() as selector:
+            for _ in range(count):
+                lanes.append(_Lane(writers, case_dir, lanes))
+                lanes[-1].run(waiting.pop(0))
+                selector.register(lanes[-1].results, selectors.EVENT_READ, lanes[-1])
+            while selector.get_map():
                 for key, _ in selector.select():
-                    index, pid, received = running[key.fd]
-                    data = os.read(key.fd, 1 << 16)
-                    if data:
-                        received += data
-                        continue
-                    selector.unregister(key.fd)
-                    os.close(key.fd)
-                    del running[key.fd]
-                    os.waitpid(pid, 0)
-                    outcome, value = pickle.loads(received) if received else ("error", _died(writers[index]))
+                    lane = key.data
+                    outcome, value = lane.outcome()
                     if outcome == "ok":
-                        results[index] = value
+                        results[lane.index] = value
                     else:
-                        failures[index] = value
-        finally:
-            # Interrupted here: the writers still running finish their files (never half a file).
-            for pipe, (_, pid, _) in running.items():
-                os.close(pipe)
-                os.waitpid(pid, 0)
+                        failures[lane.index] = value
+                    if waiting and not failures:
+                        lane.run(waiting.pop(0))
+                    else:
+                        selector.unregister(lane.results)
+    finally:
+        for lane in lanes:
+            lane.close()        # a lane still writing finishes its file first
     if failures:
         raise failures[min(failures)]
     return results
 
 
-def _start(writer: Writer, case_dir: Path) -> tuple[int, int]:
-    """Fork a process that runs ``writer`` and sends back a pickled ("ok",
-    result) or ("error", exception) through a pipe; returns (pipe end, pid)."""
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid:
-        os.close(write_end)
-        return read_end, pid
-    try:
-        os.close(read_end)
-        _child(writer, case_dir, write_end)
-    finally:
-        os._exit(0)     # never back into the parent's code, nor its atexit handlers
+class _Lane:
+    """A forked process that runs the writers it is handed, one at a time."""
+
+    def __init__(self, writers: Sequence[Writer], case_dir: Path, others: list[_Lane]) -> None:
+        tasks_out, self.tasks = os.pipe()
+        self.results, results_in = os.pipe()
+        self.writers, self.index = writers, -1
+        self.pid = os.fork()
+        if self.pid:
+            os.close(tasks_out)
+            os.close(results_in)
+            return
+        try:
+            # The other lanes' pipe ends: held here too, they would hide their closing.
+            for other in others:
+                os.close(other.tasks)
+                os.close(other.results)
+            os.close(self.tasks)
+            os.close(self.results)
+            _serve(writers, case_dir, tasks_out, results_in)
+        finally:
+            os._exit(0)     # never back into the parent's code, nor its atexit handlers
+
+    def run(self, index: int) -> None:
+        self.index = index
+        with contextlib.suppress(BrokenPipeError):     # a lane that died: outcome() says so
+            os.write(self.tasks, _INDEX.pack(index))
+
+    def outcome(self) -> tuple[str, Any]:
+        """("ok", result) or ("error", exception) of the writer it was handed."""
+        header = _read(self.results, _SIZE.size)
+        data = _read(self.results, _SIZE.unpack(header)[0]) if len(header) == _SIZE.size else b""
+        if not data:
+            name = getattr(self.writers[self.index], "__name__", "a writer")
+            return "error", RuntimeError(f"the output writer process {self.pid} died running {name}")
+        return pickle.loads(data)
+
+    def close(self) -> None:
+        os.close(self.tasks)        # the lane reads the end of its tasks and exits
+        os.close(self.results)
+        os.waitpid(self.pid, 0)
 
 
-def _child(writer: Writer, case_dir: Path, pipe: int) -> None:
-    try:
-        # Another thread of the parent (a progress display) may have held the
-        # standard streams' locks at the fork: fresh objects over the same files.
+def _read(fd: int, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        piece = os.read(fd, size - len(data))
+        if not piece:
+            break
+        data += piece
+    return data
+
+
+def _serve(writers: Sequence[Writer], case_dir: Path, tasks: int, results: int) -> None:
+    # Another thread of the parent (a progress display) may have held the
+    # standard streams' locks at the fork: fresh objects over the same files.
+    with contextlib.suppress(OSError):
         sys.stdout = open(os.dup(1), "w", encoding="utf-8", errors="backslashreplace")
         sys.stderr = open(os.dup(2), "w", encoding="utf-8", errors="backslashreplace")
-        store = CaseStore(case_dir, readonly=True)
-        try:
-            message = pickle.dumps(("ok", writer(store, case_dir)))
-        finally:
-            store.close()
-    except BaseException as error:  # noqa: BLE001 - every failure goes back to the parent
-        message = _failure(error)
-    with open(pipe, "wb") as stream:
-        stream.write(message)
-    sys.stdout.flush()
-    sys.stderr.flush()
+    store = CaseStore(case_dir, readonly=True)
+    try:
+        while len(task := _read(tasks, _INDEX.size)) == _INDEX.size:
+            writer = writers[_INDEX.unpack(task)[0]]
+            try:
+                message = pickle.dumps(("ok", writer(store, case_dir)))
+            except BaseException as error:  # noqa: BLE001 - every failure goes back to the parent
+                message = _failure(error)
+            os.write(results, _SIZE.pack(len(message)))
+            _write_all(results, message)
+    finally:
+        store.close()
+        sys.stdout.flush()
+        sys.stderr.flush()
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def _failure(error: BaseException) -> bytes:
@@ -123,7 +168,3 @@ def _failure(error: BaseException) -> bytes:
     except Exception:  # noqa: BLE001 - e.g. an exception class whose arguments do not round-trip
         message = pickle.dumps(("error", RuntimeError(f"{type(error).__name__}: {error}\n{details}")))
     return message
-
-
-def _died(writer: Writer) -> BaseException:
-    return RuntimeError(f"the process writing {getattr(writer, '__name__', writer)} died without a result")
