@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 from typing import IO, Any, Callable, Iterator
 
+import pytsk3
 from dfvfs.analyzer import analyzer
 from dfvfs.lib import definitions as dfvfs_definitions
 from dfvfs.lib import errors as dfvfs_errors
@@ -27,6 +28,7 @@ from dfvfs.resolver import resolver
 from .. import locator as loc
 from ..timeutil import from_unix_seconds, iso_or_none
 from .base import DIRECTORY, FILE, OTHER, SYMLINK, Entry, EvidenceError, EvidenceSource, RandomAccessReader
+from .disk import _vs_name
 from .tsk_over_media import READER as TSK_READER
 from .tsk_over_media import TskVolume, identity
 
@@ -42,8 +44,9 @@ _FORMAT_NAMES = {"vmdk": "VMDK", "qcow": "QCOW", "vhd": "VHD/VHDX", "dmg": "DMG 
                  "ewf": "E01 (EWF)"}
 _LIBRARIES = {"vmdk": "libvmdk", "qcow": "libqcow", "vhd": "libvhdi", "dmg": "libmodi", "raw": "libsmraw",
               "ewf": "libewf"}
-# Partition schemes, most specific first (a GPT disk also has a protective MBR).
-_SCHEMES = ((_I.TYPE_INDICATOR_GPT, "GPT"), (_I.TYPE_INDICATOR_APM, "APM"), (_I.TYPE_INDICATOR_TSK_PARTITION, "MBR"))
+# Partition schemes dfVFS's analyzer reports, most specific first (a GPT disk
+# also has a protective MBR). It reports no MBR: _add_tsk_partitions reads those.
+_SCHEMES = ((_I.TYPE_INDICATOR_GPT, "GPT"), (_I.TYPE_INDICATOR_APM, "APM"))
 _LIBYAL_FS_NAMES = {_I.TYPE_INDICATOR_APFS: "APFS", _I.TYPE_INDICATOR_EXT: "ext", _I.TYPE_INDICATOR_FAT: "FAT",
                     _I.TYPE_INDICATOR_HFS: "HFS+", _I.TYPE_INDICATOR_NTFS: "NTFS", _I.TYPE_INDICATOR_XFS: "XFS"}
 _TSK_NATIVE = {_I.TYPE_INDICATOR_EXT, _I.TYPE_INDICATOR_FAT, _I.TYPE_INDICATOR_HFS, _I.TYPE_INDICATOR_NTFS}
@@ -127,7 +130,8 @@ class DfvfsSource(EvidenceSource):
         indicators = self._volume_system_indicators(self._media_spec)
         scheme = next(((indicator, name) for indicator, name in _SCHEMES if indicator in indicators), None)
         if scheme is None:
-            self._add_volume((), self._media_spec, 0, self.media_size, "whole image")
+            if not self._add_tsk_partitions():
+                self._add_volume((), self._media_spec, 0, self.media_size, "whole image")
             return
         indicator, self.scheme = scheme
         root = self._open_entry(_new_spec(indicator, location="/", parent=self._media_spec))
@@ -138,6 +142,36 @@ class DfvfsSource(EvidenceSource):
             offset, length = _partition_extent(partition)
             self._add_volume((f"p{number}",), partition.path_spec, offset, length,
                              f"{self.scheme} partition {getattr(partition.path_spec, 'location', number)}")
+
+    def _add_tsk_partitions(self) -> bool:
+        """The partitions of a table only TSK's volume system reads (MBR above
+        all: no dfVFS analyzer reports one), through dfVFS's TSK partition
+        back-end; False when TSK finds no table or no partition in it.
+
+        Numbered as DiskImageSource numbers a raw image (allocated parts in
+        TSK's order, logical partitions included, tables and gaps left out),
+        so a disk's locators are the same raw or in a container. dfVFS's own
+        names differ ("/p5" for the first logical partition) and its lookup by
+        name can pick the wrong part of a table not in disk order, so each
+        partition is addressed by its index in TSK's list alone."""
+        table = _new_spec(_I.TYPE_INDICATOR_TSK_PARTITION, location="/", parent=self._media_spec)
+        try:
+            tsk_volume = resolver.Resolver.OpenFileSystem(table, resolver_context=self._context).GetTSKVolume()
+            # An explicit list: pytsk3's Volume_Info iterator can stop early or loop (dfVFS says so too).
+            parts = list(tsk_volume)
+        except DFVFS_ERRORS:
+            return False
+        block_size = int(tsk_volume.info.block_size)
+        allocated = [(index, part) for index, part in enumerate(parts) if part.flags & pytsk3.TSK_VS_PART_FLAG_ALLOC]
+        if not allocated:
+            return False
+        self.scheme = _vs_name(tsk_volume.info.vstype)
+        for number, (index, part) in enumerate(allocated, start=1):
+            spec = _new_spec(_I.TYPE_INDICATOR_TSK_PARTITION, part_index=index, parent=self._media_spec)
+            description = part.desc.decode("utf-8", "replace") if isinstance(part.desc, bytes) else str(part.desc)
+            self._add_volume((f"p{number}",), spec, int(part.start) * block_size, int(part.len) * block_size,
+                             f"{self.scheme} partition p{number}: {description}")
+        return True
 
     def _volume_system_indicators(self, spec: Any) -> list[str]:
         try:
