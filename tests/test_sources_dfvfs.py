@@ -292,12 +292,11 @@ DELETED = {"gone.txt": b"deleted but recoverable\n" * 50, "notes/secret.txt": b"
 IN_DELETED_FOLDER = {"old/victim.txt": b"inside a folder removed with it\n" * 20}
 
 
-@pytest.fixture(scope="module")
-def deleted_raw(tmp_path_factory) -> tuple[Path, list[int]]:
-    """GPT disk: p1 ext4 with two deleted files and an orphan (its folder
-    removed and the folder's inode cleared, so no name leads to it), p2 FAT32
-    with two deleted files and a deleted folder still holding one."""
-    folder = tmp_path_factory.mktemp("deleted")
+def _deleted_disk(folder: Path, label: str) -> tuple[Path, list[int]]:
+    """A disk with partition table ``label`` ("gpt" or "dos"): p1 ext4 with
+    two deleted files and an orphan (its folder removed and the folder's
+    inode cleared, so no name leads to it), p2 FAT32 with two deleted files
+    and a deleted folder still holding one. Returns it and its start sectors."""
     planted = {**LIVE, **DELETED, **IN_DELETED_FOLDER}
     ext4 = make_ext4(folder / "ext4.img", planted, delete=[*DELETED, "old/victim.txt"])
     old_inode = re.search(r"Inode: (\d+)", run("debugfs", "-R", "stat /old", str(ext4)).stdout.decode()).group(1)
@@ -306,8 +305,13 @@ def deleted_raw(tmp_path_factory) -> tuple[Path, list[int]]:
     fat = make_fat32(folder / "fat.img", planted, delete=DELETED)
     run("mdeltree", "-i", str(fat), "::/old", env={**os.environ, "MTOOLS_SKIP_CHECK": "1"})
     disk = folder / "disk.raw"
-    starts = make_partitioned_disk(disk, [ext4, fat], label="gpt")
+    starts = make_partitioned_disk(disk, [ext4, fat], label=label)
     return disk, starts
+
+
+@pytest.fixture(scope="module")
+def deleted_raw(tmp_path_factory) -> tuple[Path, list[int]]:
+    return _deleted_disk(tmp_path_factory.mktemp("deleted"), "gpt")
 
 
 @pytest.fixture(scope="module")
@@ -426,6 +430,106 @@ def test_deleted_entries_are_those_the_raw_image_source_gives(deleted_raw, tmp_p
     assert sum(not value[0] for value in raw.values()) == 8        # deleted files, folders, the orphan
     assert container == raw
 
+
+
+# -- MBR disks inside containers (no dfVFS analyzer reports an MBR) ------------------------------
+
+
+def _mmls_offsets(image: Path) -> list[int]:
+    """Byte offsets of the partitions mmls lists, its table and gap rows left out."""
+    listing = subprocess.run(["mmls", str(image)], capture_output=True, text=True, check=True).stdout
+    return [int(line.split()[2]) * 512 for line in listing.splitlines()
+            if line[:4].strip().rstrip(":").isdigit() and line.split()[1] not in ("Meta", "-------")]
+
+
+@pytest.fixture(scope="module")
+def mbr_case(tmp_path_factory) -> tuple[Path, list[int], Path, dict]:
+    """The deleted-entries disk with an MBR, scanned raw (DiskImageSource) and
+    as QCOW2 and VMDK in one case: (raw disk, start sectors, case, report)."""
+    if QEMU_IMG is None:
+        pytest.skip("qemu-img (apt package qemu-utils) is not installed")
+    folder = tmp_path_factory.mktemp("mbr")
+    disk, starts = _deleted_disk(folder, "dos")
+    images = [disk]
+    for fmt in ("qcow2", "vmdk"):
+        images.append(folder / f"disk.{fmt}")
+        subprocess.run([QEMU_IMG, "convert", "-O", fmt, str(disk), str(images[-1])], check=True, capture_output=True)
+    case = tmp_path_factory.mktemp("case")
+    scan(images, case, "--no-plugins", expect_exit=0)
+    return disk, starts, case, load_report(case)
+
+
+def _by_partition(report: dict, index: int) -> dict[str, Counter]:
+    """(path, size, md5, deleted) of each regular file, by partition label."""
+    item = report["evidence"][index]
+    found: dict[str, Counter] = {}
+    for f in regular_files(report, item["id"]):
+        label = f["locator"][len(item["name"]) + 3:].split(" > ", 1)[0]
+        found.setdefault(label, Counter())[(f["path"], f["size"], f["md5"], not f["allocated"])] += 1
+    return found
+
+
+@needs_qemu
+@pytest.mark.parametrize("index,kind", [(1, "qcow"), (2, "vmdk")], ids=["qcow2", "vmdk"])
+def test_mbr_disk_in_a_container_equals_the_raw_disk_and_fls_icat(mbr_case, index, kind):
+    disk, starts, _, report = mbr_case
+    raw_item, item = report["evidence"][0], report["evidence"][index]
+    assert (raw_item["kind"], item["kind"]) == ("raw", kind)
+    oracle = {f"p{number}": _oracle(tsk_inventory(str(disk), start)) for number, start in enumerate(starts, start=1)}
+    assert all(any(key[3] for key in found) for found in oracle.values()), "nothing deleted to compare"
+    assert _by_partition(report, index) == _by_partition(report, 0) == oracle
+    description = item["description"]
+    assert description["partition_scheme"] == raw_item["description"]["partition_scheme"] == "MBR"
+    volumes = [(v["label"], v["offset"], v["file_system"]) for v in description["volumes"]]
+    assert volumes == [("p1", starts[0] * 512, "ext4"), ("p2", starts[1] * 512, "FAT32")]
+    assert volumes == [(v["label"], v["offset"], v["file_system"]) for v in raw_item["description"]["volumes"]]
+    assert not [w for w in report["warnings"] if w["evidence_id"] == item["id"]]
+    assert item["hashes"]["md5"] == raw_item["hashes"]["md5"]
+
+
+@needs_qemu
+def test_mbr_deleted_file_in_a_container_reopens_from_its_locator(mbr_case):
+    case = mbr_case[2]
+    for locator, data in (("disk.vmdk > p1 > /notes/secret.txt", DELETED["notes/secret.txt"]),
+                          ("disk.qcow2 > p2 > /_ld/_ictim.txt", IN_DELETED_FOLDER["old/victim.txt"])):
+        result = CliRunner().invoke(app, ["cat", str(case), locator])
+        assert result.exit_code == 0 and result.stdout_bytes == data, (locator, result.output)
+
+
+@needs_qemu
+def test_corpus_mbr_with_a_logical_partition_in_qcow2_equals_mmls(corpus, tmp_path):
+    """tsk_volume_system.raw: a primary and a logical partition (dfVFS names
+    the logical one /p5; the raw image source and mmls count it second)."""
+    image = corpus / "plaso/tsk_volume_system.raw"
+    qcow2 = tmp_path / "tsk_volume_system.qcow2"
+    subprocess.run([QEMU_IMG, "convert", "-O", "qcow2", str(image), str(qcow2)], check=True, capture_output=True)
+    from traffick_triage.sources.detect import open_source
+
+    described = []
+    for path in (qcow2, image):
+        source = open_source(str(path))
+        try:
+            described.append([(v["label"], v["offset"], v["length"], v["file_system"])
+                              for v in source.describe()["volumes"]])
+        finally:
+            source.close()
+    assert [v[1] for v in described[0]] == _mmls_offsets(image) == [512, 180224]
+    assert described[0] == described[1]
+    assert [v[0] for v in described[0]] == ["p1", "p2"]
+
+
+@needs_qemu
+def test_corpus_ntfs_on_mbr_in_qcow2_equals_fls_icat(corpus, tmp_path):
+    raw = tmp_path / "ntfs_index.raw"
+    with gzip.open(corpus / "dfir_ntfs/ntfs_index.raw.gz") as data, open(raw, "wb") as out:
+        shutil.copyfileobj(data, out)
+    qcow2 = tmp_path / "ntfs_index.qcow2"
+    subprocess.run([QEMU_IMG, "convert", "-O", "qcow2", str(raw), str(qcow2)], check=True, capture_output=True)
+    scan([qcow2], tmp_path / "case", "--no-plugins", expect_exit=0)
+    report = load_report(tmp_path / "case")
+    offsets = _mmls_offsets(raw)
+    assert [v["offset"] for v in report["evidence"][0]["description"]["volumes"]] == offsets == [128 * 512]
+    _assert_equals_oracle(_by_partition(report, 0)["p1"], tsk_inventory(str(raw), offsets[0] // 512))
 
 def _md5_file(path: Path) -> str:
     digest = hashlib.md5()
