@@ -10,6 +10,7 @@ import io
 import json
 import os
 import random
+import threading
 import tracemalloc
 import uuid
 from pathlib import Path
@@ -224,9 +225,10 @@ def test_a_writers_exception_surfaces_from_write_outputs(tmp_path, monkeypatch):
     assert not list(case.glob(".*.partial"))
 
 
-class _TwoPartError(Exception):
-    def __init__(self, what: str, why: str) -> None:
-        super().__init__(f"{what}: {why}")      # pickles as one argument: cannot be rebuilt
+class _LockedError(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.lock = threading.Lock()        # cannot be pickled
 
 
 @pytest.mark.skipif(side_by_side.cores() < 2, reason="writers run in this process on one core")
@@ -234,14 +236,14 @@ def test_a_writer_process_that_fails_oddly_still_says_what_happened(tmp_path):
     case = _case(tmp_path, 5)
 
     def unpicklable(store, case_dir):
-        raise _TwoPartError("DFXML", "disk full")
+        raise _LockedError("DFXML: disk full")
 
     def dying(store, case_dir):
         os._exit(3)
 
     store = CaseStore(case, readonly=True)
     try:
-        with pytest.raises(RuntimeError, match="_TwoPartError: DFXML: disk full"):
+        with pytest.raises(RuntimeError, match="_LockedError: DFXML: disk full"):
             side_by_side.run_writers(store, case, [unpicklable])
         with pytest.raises(RuntimeError, match="process .* died running dying"):
             side_by_side.run_writers(store, case, [dfxml.write_dfxml, dying])
