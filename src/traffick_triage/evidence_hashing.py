@@ -69,6 +69,7 @@ class ItemHashing:
 
     def start(self) -> None:
         if self._beside_walk:
+            # A daemon: a scan stopped by Ctrl-C does not wait for the rest of the image.
             self._thread = threading.Thread(target=self._run, name="evidence-hashes", daemon=True)
             self._thread.start()
 
