@@ -42,10 +42,10 @@ def run_writers(store: CaseStore, case_dir: Path, writers: Sequence[Writer]) -> 
     core, no fork (Windows), or a store with uncommitted changes."""
     if cores() < 2 or not hasattr(os, "fork") or store.db.in_transaction:
         return [writer(store, case_dir) for writer in writers]
-    return _in_lanes(case_dir, writers, min(cores(), len(writers)))
+    return _in_lanes(store.path.parent, case_dir, writers, min(cores(), len(writers)))
 
 
-def _in_lanes(case_dir: Path, writers: Sequence[Writer], count: int) -> list[Any]:
+def _in_lanes(store_dir: Path, case_dir: Path, writers: Sequence[Writer], count: int) -> list[Any]:
     results: list[Any] = [None] * len(writers)
     failures: dict[int, BaseException] = {}
     waiting = list(range(len(writers)))
@@ -53,7 +53,7 @@ def _in_lanes(case_dir: Path, writers: Sequence[Writer], count: int) -> list[Any
     try:
         with selectors.DefaultSelector() as selector:
             for _ in range(count):
-                lanes.append(_Lane(writers, case_dir, lanes))
+                lanes.append(_Lane(store_dir, case_dir, writers, lanes))
                 lanes[-1].run(waiting.pop(0))
                 selector.register(lanes[-1].results, selectors.EVENT_READ, lanes[-1])
             while selector.get_map():
@@ -79,7 +79,7 @@ def _in_lanes(case_dir: Path, writers: Sequence[Writer], count: int) -> list[Any
 class _Lane:
     """A forked process that runs the writers it is handed, one at a time."""
 
-    def __init__(self, writers: Sequence[Writer], case_dir: Path, others: list[_Lane]) -> None:
+    def __init__(self, store_dir: Path, case_dir: Path, writers: Sequence[Writer], others: list[_Lane]) -> None:
         tasks_out, self.tasks = os.pipe()
         self.results, results_in = os.pipe()
         self.writers, self.index = writers, -1
@@ -95,7 +95,7 @@ class _Lane:
                 os.close(other.results)
             os.close(self.tasks)
             os.close(self.results)
-            _serve(writers, case_dir, tasks_out, results_in)
+            _serve(store_dir, case_dir, writers, tasks_out, results_in)
         finally:
             os._exit(0)     # never back into the parent's code, nor its atexit handlers
 
@@ -129,13 +129,13 @@ def _read(fd: int, size: int) -> bytes:
     return data
 
 
-def _serve(writers: Sequence[Writer], case_dir: Path, tasks: int, results: int) -> None:
+def _serve(store_dir: Path, case_dir: Path, writers: Sequence[Writer], tasks: int, results: int) -> None:
     # Another thread of the parent (a progress display) may have held the
     # standard streams' locks at the fork: fresh objects over the same files.
     with contextlib.suppress(OSError):
         sys.stdout = open(os.dup(1), "w", encoding="utf-8", errors="backslashreplace")
         sys.stderr = open(os.dup(2), "w", encoding="utf-8", errors="backslashreplace")
-    store = CaseStore(case_dir, readonly=True)
+    store = CaseStore(store_dir, readonly=True)
     try:
         while len(task := _read(tasks, _INDEX.size)) == _INDEX.size:
             writer = writers[_INDEX.unpack(task)[0]]
