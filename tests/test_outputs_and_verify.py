@@ -99,6 +99,33 @@ def test_run_record_times_each_stage_and_store_indexes_hashes(evidence_folder, t
     assert {"files_md5", "files_sha1", "files_sha256"} <= indexes and "files_sha256" in plan
 
 
+def test_folder_host_files_are_its_inventory_in_path_order(evidence_folder, tmp_path):
+    import hashlib
+    import os
+
+    from traffick_triage.store import CaseStore
+
+    os.makedirs(os.fsencode(evidence_folder) + b"/\xff", exist_ok=True)
+    (Path(os.fsdecode(os.fsencode(evidence_folder) + b"/\xff")) / "z.bin").write_bytes(b"undecodable folder")
+    scan([evidence_folder], tmp_path / "case")
+    expected = []
+    for folder, _dirs, names in os.walk(os.fsencode(evidence_folder)):
+        for name in names:
+            path = os.path.join(folder, name)
+            data = open(path, "rb").read()
+            expected.append((os.fsdecode(path), len(data), hashlib.md5(data).hexdigest(),
+                             hashlib.sha256(data).hexdigest()))
+    store = CaseStore(tmp_path / "case", readonly=True)
+    try:
+        hosts = list(store.host_files("E1"))
+        stored = store.db.execute("SELECT host_files FROM evidence WHERE id = 'E1'").fetchone()[0]
+    finally:
+        store.close()
+    assert [(h.get("path_bytes_hex") and os.fsdecode(bytes.fromhex(h["path_bytes_hex"])) or h["path"],
+             h["size"], h["md5"], h["sha256"]) for h in hosts] == sorted(expected)
+    assert stored == "[]"          # not stored twice: the files table holds them
+
+
 def test_report_validates_against_its_schema(evidence_folder, tmp_path):
     scan([evidence_folder], tmp_path / "case")
     schema = json.loads((REPO / "docs" / "report.schema.json").read_text())

@@ -19,7 +19,7 @@ import pytest
 
 from traffick_triage import scan
 from traffick_triage.report import case_uco, csv_tables, dfxml, hashdeep, html, json_report, side_by_side, timeline
-from traffick_triage.report.external_sort import ExternalSort
+from traffick_triage.external_sort import ExternalSort
 from traffick_triage.store import CaseStore, dumps, json_array_items
 
 _ODD = ["a", "é", "ع", "\U0001F600", ",", '"', "\n", "\r", "=", "+", " ", "\\", "<", "&", "\x01", "\udcff"]
@@ -104,7 +104,6 @@ def _case(root: Path, files: int, seed: int = 1) -> Path:
                            "description": {}})
     run = store.start_run("scan", "2024-05-01T00:00:00+00:00", {})
     store.begin()
-    hosts = []
     for number in range(files):
         name = f"f{number:06d}{_file_text(rng)}.{rng.choice(['jpg', 'txt', 'bin'])}"
         content = hashlib.sha256(name.encode()).hexdigest()
@@ -112,16 +111,16 @@ def _case(root: Path, files: int, seed: int = 1) -> Path:
                "kind": "file", "size": number, "allocated": number % 7 != 0, "md5": content[:32],
                "sha1": content[:40], "sha256": content, "mime": rng.choice(["image/jpeg", "text/plain"]),
                "extension_mismatch": number % 5 == 0, "notes": [_file_text(rng)] if number % 3 == 0 else [],
+               "address": {"relpath": name},      # a folder's host files are its files (CaseStore.host_files)
                "times": {"modified": f"2024-05-{1 + number % 28:02d}T10:00:{number % 60:02d}+00:00",
                          "created_local": "2024-04-01 09:00:00"}}
         store.add_file(row)
-        hosts.append({"path": "/evidence/" + name, "size": number, "md5": row["md5"], "sha256": row["sha256"]})
     store.add_finding("E1", "E1:/" + name, "exif_metadata", "1.0", "exif.gps",
                       {"latitude": 29.37, "longitude": 47.98, "note": _file_text(rng)},
                       [{"datetime": "2024-05-02T00:00:00+00:00", "timestamp_desc": "Photo Taken", "message": "m"}])
     store.add_warning("E1", "E1:/" + name, "inventory", "a warning")
     store.commit()
-    store.update_evidence("E1", hashes={"size": 1}, host_files=hosts, complete=True)
+    store.update_evidence("E1", hashes={"size": 1}, complete=True)
     store.finish_run(run, "2024-05-01T00:01:00+00:00", {"command_line": ["triage", "scan"]})
     store.close()
     return case

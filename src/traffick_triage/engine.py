@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import json
 import os
 import time
 from concurrent.futures import Future
@@ -252,27 +251,13 @@ class Scanner:
 
     def _host_file_hashes(self, source: EvidenceSource, taken: ItemHashes) -> list[dict[str, Any]]:
         """size/md5/sha256 of each evidence file on the host, for evidence.hashdeep.
-        A folder's files were hashed by the inventory already: reuse those."""
-        out = []
+        A folder's are its inventory's files: the store gives them from there
+        (CaseStore.host_files), so none are stored here."""
         if source.kind == "directory":
-            root = os.path.abspath(source.path)
-            rows = self.store.db.execute(
-                "SELECT address, size, md5, sha256 FROM files WHERE evidence_id = ? AND kind = 'file' "
-                "AND md5 IS NOT NULL", (self._evidence_id_of(source),)).fetchall()
-            for row in rows:
-                relpath = json.loads(row["address"])["relpath"]
-                out.append({"path": os.path.join(root, relpath), "size": row["size"],
-                            "md5": row["md5"], "sha256": row["sha256"]})
-            return sorted(out, key=lambda r: r["path"])
+            return []
         for path, message in taken.host_warnings:
             self.store.add_warning(None, path, "evidence", message)
         return taken.host_files
-
-    def _evidence_id_of(self, source: EvidenceSource) -> str:
-        for spec in self.config.evidence:
-            if os.path.abspath(spec.path) == os.path.abspath(source.path):
-                return spec.evidence_id
-        raise KeyError(source.path)
 
 
 def worker_spec(config: ScanConfig, paths: dict[str, str]) -> dict[str, Any]:

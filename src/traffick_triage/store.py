@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import os
 import re
 import sqlite3
 from pathlib import Path
@@ -292,11 +293,10 @@ class CaseStore:
         out = []
         for row in rows:
             item = dict(row)
-            for key in ("description", "hashes", "stored_hashes", "host_files"):
+            for key in ("description", "hashes", "stored_hashes"):
                 item[key] = json.loads(item[key])
             item["complete"] = bool(item["complete"])
-            for host in item["host_files"]:
-                _displayable_host_path(host)
+            item["host_files"] = list(self.host_files(item["id"]))
             out.append(item)
         return out
 
@@ -377,15 +377,40 @@ class CaseStore:
         return out
 
     def host_files(self, evidence_id: str) -> Iterator[dict[str, Any]]:
-        """The host files of one evidence item as evidence() gives them, decoded
-        one at a time straight from the stored JSON array (read in pieces)."""
-        row = self.db.execute("SELECT rowid FROM evidence WHERE id = ?", (evidence_id,)).fetchone()
+        """The host files of one evidence item (path, size, md5, sha256), sorted
+        by path, one at a time. A folder's are the files of its inventory, read
+        from the files table rather than stored again as one JSON list, which
+        would grow the scan's memory with every file; an image's are decoded
+        from the stored JSON array in pieces."""
+        row = self.db.execute("SELECT rowid, kind, path FROM evidence WHERE id = ?", (evidence_id,)).fetchone()
         if row is None:
             return
-        with self.db.blobopen("evidence", "host_files", row[0], readonly=True) as blob:
+        if row["kind"] == "directory":
+            yield from self._folder_host_files(evidence_id, row["path"])
+            return
+        with self.db.blobopen("evidence", "host_files", row["rowid"], readonly=True) as blob:
             for host in json_array_items(blob.read):
                 _displayable_host_path(host)
                 yield host
+
+    def _folder_host_files(self, evidence_id: str, root: str) -> Iterator[dict[str, Any]]:
+        from .external_sort import ExternalSort
+
+        by_path = ExternalSort(key_width=1, payload_width=4)
+        try:
+            for address, size, md5, sha256 in self.db.execute(
+                    "SELECT address, size, md5, sha256 FROM files WHERE evidence_id = ? AND kind = 'file' "
+                    "AND md5 IS NOT NULL", (evidence_id,)):
+                path = os.path.join(root, json.loads(address)["relpath"])
+                # The path as bytes: an undecodable name (surrogates) cannot be SQLite text.
+                by_path.add((path,), (path.encode("utf-8", "surrogatepass"), size, md5, sha256))
+            for path_bytes, size, md5, sha256 in by_path:
+                host = {"path": path_bytes.decode("utf-8", "surrogatepass"), "size": size, "md5": md5,
+                        "sha256": sha256}
+                _displayable_host_path(host)
+                yield host
+        finally:
+            by_path.close()
 
     def warnings(self) -> list[dict[str, Any]]:
         query = ("SELECT w.evidence_id, w.locator, w.source, w.message FROM warnings w "

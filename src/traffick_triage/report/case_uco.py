@@ -56,7 +56,7 @@ from typing import Any, Iterator
 
 from ..atomic import atomic_writer
 from ..store import CaseStore, dumps
-from .external_sort import ExternalSort
+from ..external_sort import ExternalSort
 
 CASE_JSONLD = "case.jsonld"
 DEFAULT_KB = "http://example.org/kb/"

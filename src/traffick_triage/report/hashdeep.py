@@ -9,7 +9,7 @@ from typing import Iterator
 
 from ..atomic import atomic_writer
 from ..store import CaseStore
-from .external_sort import ExternalSort
+from ..external_sort import ExternalSort
 
 HEADER = "%%%% HASHDEEP-1.0\n%%%% size,md5,sha256,filename\n"
 

@@ -71,7 +71,7 @@ from markupsafe import Markup
 
 from ..atomic import atomic_writer
 from ..store import CaseStore
-from .external_sort import ExternalSort
+from ..external_sort import ExternalSort
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 TEMPLATE_DIR = PACKAGE_DIR / "templates"

@@ -17,7 +17,7 @@ from typing import Any, Iterator
 
 from ..atomic import atomic_writer
 from ..store import CaseStore
-from .external_sort import ExternalSort
+from ..external_sort import ExternalSort
 
 _FS_DESCRIPTIONS = {"created": "File Created", "modified": "Content Modified",
                     "accessed": "Last Accessed", "changed": "Metadata Changed"}

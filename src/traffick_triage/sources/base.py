@@ -115,7 +115,7 @@ class EvidenceSource(abc.ABC):
 
     def host_files(self) -> list[str]:
         """Host paths of the evidence files themselves (segments of an image,
-        the archive) for the hashdeep manifest; a folder lists its files."""
+        the archive) for the hashdeep manifest; a folder's come from its inventory."""
         return [self.path]
 
     def close(self) -> None:

@@ -59,10 +59,8 @@ class DirectorySource(EvidenceSource):
     def __init__(self, path: str, display_name: str) -> None:
         super().__init__(path, display_name)
         self._root = os.fsencode(os.path.abspath(path))
-        self._host_files: list[str] = []
 
     def entries(self) -> Iterator[Entry]:
-        self._host_files = []
         yield from self._walk(b"")
 
     def _walk(self, relative: bytes) -> Iterator[Entry]:
@@ -96,7 +94,6 @@ class DirectorySource(EvidenceSource):
                 entry.kind = FILE
                 entry.size = info.st_size
                 entry.opener = (lambda target=host: open_readonly(target))
-                self._host_files.append(os.fsdecode(host))
                 yield entry
             else:
                 entry.notes.append("special file (device, FIFO or socket): not read")
@@ -134,7 +131,9 @@ class DirectorySource(EvidenceSource):
                      address={"relpath": relative}, opener=lambda: open_readonly(host))
 
     def host_files(self) -> list[str]:
-        return list(self._host_files)
+        # A folder's host files are its inventory's files: the scan takes them
+        # (with their hashes) from the case store rather than keeping a list here.
+        return []
 
     def describe(self) -> dict[str, Any]:
         return {"format": self.kind}
