@@ -256,7 +256,7 @@ def test_html_report_never_shows_evidence_strings_unescaped(tmp_path_factory, ht
                         "name": loc.escape_segment(hostile), "kind": "file", "size": 1, "allocated": False,
                         "md5": "0" * 32, "sha1": "0" * 40, "sha256": "0" * 64, "mime": "image/jpeg",
                         "extension_mismatch": True, "times": {"modified": "2024-05-01T12:00:00+00:00"},
-                        "notes": [hostile]})
+                        "notes": [hostile], "address": {"relpath": hostile}})   # a folder's host file too
         store.add_finding("E1", locator, "android_mmssms", "1.0", "comms.message",
                           {"body": hostile, "sender": hostile, "recipients": [hostile], "time_utc": None,
                            "direction": "incoming", "source_app": hostile}, [])
