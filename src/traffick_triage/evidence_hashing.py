@@ -2,11 +2,13 @@
 against the hashes an E01 stores) and each of its files on the host (for
 evidence.hashdeep).
 
-Taken in a thread of the scanning process while the walk runs, where the
+Taken in threads of the scanning process while the walk runs, where the
 source allows it (``hash_beside_walk``): file reads, libewf and hashlib all
 release the GIL, and the scanning process mostly waits for its workers, so the
-image is read beside the walk instead of once more after it. A raw image's
-media bytes are its host files' bytes, so one read gives both."""
+image is read beside the walk instead of once more after it. The media and the
+host files (an E01's segments) have a thread each: what is left of them when
+the walk ends then takes both cores. A raw image's media bytes are its host
+files' bytes, so one read gives both."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import hashlib
 import os
 import threading
 from dataclasses import dataclass, field
-from typing import IO, Any, Iterator
+from typing import IO, Any, Callable, Iterator
 
 from .sources.base import READ_CHUNK, EvidenceSource
 from .sources.directory import open_readonly
@@ -33,17 +35,22 @@ class ItemHashes:
 
 
 class _Digests:
-    def __init__(self) -> None:
+    """MD5, SHA-1 and SHA-256 of the media; a host file needs no SHA-1."""
+
+    def __init__(self, sha1: bool = True) -> None:
         self.size = 0
-        self._md5, self._sha1, self._sha256 = hashlib.md5(), hashlib.sha1(), hashlib.sha256()
+        self._md5, self._sha256 = hashlib.md5(), hashlib.sha256()
+        self._sha1 = hashlib.sha1() if sha1 else None
 
     def update(self, chunk: bytes) -> None:
         self.size += len(chunk)
         self._md5.update(chunk)
-        self._sha1.update(chunk)
+        if self._sha1 is not None:
+            self._sha1.update(chunk)
         self._sha256.update(chunk)
 
     def media(self) -> dict[str, Any]:
+        assert self._sha1 is not None
         return {"size": self.size, "md5": self._md5.hexdigest(), "sha1": self._sha1.hexdigest(),
                 "sha256": self._sha256.hexdigest()}
 
@@ -61,49 +68,57 @@ class ItemHashing:
         self._streams = source.evidence_streams()
         self._host_paths = source.host_files() if host_files else []
         media_files = source.media_host_files()
-        self._fused = (len(self._streams) == 1 and bool(media_files) and media_files == self._host_paths)
+        if len(self._streams) == 1 and media_files and media_files == self._host_paths:
+            self._jobs = [self._hash_fused]
+        else:
+            self._jobs = [job for job, wanted in ((self._hash_media, self._streams),
+                                                  (self._hash_host_files, self._host_paths)) if wanted]
         self._beside_walk = source.hash_beside_walk
+        self._taken = ItemHashes()        # each job fills fields of its own
+        self._errors: list[BaseException] = []
         self._stop = threading.Event()
-        self._outcome: ItemHashes | BaseException | None = None
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
         if self._beside_walk:
-            # A daemon: a scan stopped by Ctrl-C does not wait for the rest of the image.
-            self._thread = threading.Thread(target=self._run, name="evidence-hashes", daemon=True)
-            self._thread.start()
+            # Daemons: a scan stopped by Ctrl-C does not wait for the rest of the image.
+            self._threads = [threading.Thread(target=self._run, args=(job,), name="evidence-hashes", daemon=True)
+                             for job in self._jobs]
+            for thread in self._threads:
+                thread.start()
 
     def cancel(self) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
+        for thread in self._threads:
+            thread.join()
 
     def result(self) -> ItemHashes:
-        if self._thread is None:
-            self._run()
+        if self._beside_walk:
+            for thread in self._threads:
+                thread.join()
         else:
-            self._thread.join()
-        if isinstance(self._outcome, BaseException):
-            raise self._outcome
-        assert self._outcome is not None
-        return self._outcome
+            for job in self._jobs:
+                self._run(job)
+        if self._errors:
+            raise self._errors[0]
+        return self._taken
 
-    def _run(self) -> None:
+    def _run(self, job: Callable[[], None]) -> None:
         try:
-            self._outcome = (self._fused and self._hash_fused()) or self._hash_separately()
+            job()
         except Cancelled:
-            self._outcome = ItemHashes()
-        except BaseException as error:  # noqa: BLE001 - handed to the caller's thread by result()
-            self._outcome = error
+            pass
+        except BaseException as error:  # noqa: BLE001 - raised again in the caller's thread by result()
+            self._errors.append(error)
 
-    def _hash_fused(self) -> ItemHashes | None:
-        """Media and host files in one read of the files; None when any read
-        fails, so the separate passes word the warnings as they always have."""
+    def _hash_fused(self) -> None:
+        """Media and host files in one read of the files. When a read fails,
+        the separate passes run instead and word the warnings as they always have."""
         whole = _Digests()
         hosts = []
         try:
             for path in self._host_paths:
-                own = _Digests() if len(self._host_paths) > 1 else whole
+                own = _Digests(sha1=False) if len(self._host_paths) > 1 else whole
                 with open_readonly(path) as stream:
                     for chunk in self._chunks(stream):
                         whole.update(chunk)
@@ -111,27 +126,28 @@ class ItemHashing:
                             own.update(chunk)
                 hosts.append(own.host_file(path))
         except OSError:
-            return None
-        return ItemHashes(media=whole.media(), host_files=hosts)
+            self._hash_media()
+            self._hash_host_files()
+            return
+        self._taken.media, self._taken.host_files = whole.media(), hosts
 
-    def _hash_separately(self) -> ItemHashes:
-        out = ItemHashes()
+    def _hash_media(self) -> None:
         for label, opener in self._streams:
             try:
                 with opener() as stream:
-                    out.media = self._digest(stream).media()
+                    self._taken.media = self._digest(stream, _Digests()).media()
             except (OSError, ValueError, RuntimeError) as error:
-                out.media_warnings.append(f"{label} bytes not readable to the end: {error}")
+                self._taken.media_warnings.append(f"{label} bytes not readable to the end: {error}")
+
+    def _hash_host_files(self) -> None:
         for path in self._host_paths:
             try:
                 with open_readonly(path) as stream:
-                    out.host_files.append(self._digest(stream).host_file(path))
+                    self._taken.host_files.append(self._digest(stream, _Digests(sha1=False)).host_file(path))
             except OSError as error:
-                out.host_warnings.append((path, f"cannot hash evidence file: {error.strerror}"))
-        return out
+                self._taken.host_warnings.append((path, f"cannot hash evidence file: {error.strerror}"))
 
-    def _digest(self, stream: IO[bytes]) -> _Digests:
-        digests = _Digests()
+    def _digest(self, stream: IO[bytes], digests: _Digests) -> _Digests:
         for chunk in self._chunks(stream):
             digests.update(chunk)
         return digests
