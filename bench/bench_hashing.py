@@ -46,32 +46,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import benchlib as B  # noqa: E402
 
 
-def _hash_file(path: str) -> int:
-    md5, sha1, sha256 = hashlib.md5(), hashlib.sha1(), hashlib.sha256()
-    n = 0
-    with open(path, "rb", buffering=0) as f:
-        while True:
-            chunk = f.read(1 << 20)
-            if not chunk:
-                break
-            md5.update(chunk)
-            sha1.update(chunk)
-            sha256.update(chunk)
-            n += len(chunk)
-    md5.hexdigest(), sha1.hexdigest(), sha256.hexdigest()
-    return n
-
-
-_MAGIC = None
-
-
-def _hash_and_type_file(path: str) -> int:
-    """_hash_file plus the libmagic MIME of the first 64 KiB, as the inventory does."""
-    global _MAGIC
-    if _MAGIC is None:
-        import magic
-
-        _MAGIC = magic.Magic(mime=True)
+def _hash_file(path: str, typed: bool = False) -> int:
+    """One pass MD5+SHA-1+SHA-256; with ``typed`` also the libmagic MIME of the
+    first 64 KiB, as the inventory does."""
     md5, sha1, sha256 = hashlib.md5(), hashlib.sha1(), hashlib.sha256()
     n, head = 0, b""
     with open(path, "rb", buffering=0) as f:
@@ -86,9 +63,24 @@ def _hash_and_type_file(path: str) -> int:
                 head = chunk[:65536]
             n += len(chunk)
     md5.hexdigest(), sha1.hexdigest(), sha256.hexdigest()
-    if head:
-        _MAGIC.from_buffer(head)
+    if typed and head:
+        _magic().from_buffer(head)
     return n
+
+
+def _hash_and_type_file(path: str) -> int:
+    return _hash_file(path, typed=True)
+
+
+_MAGIC: list = []
+
+
+def _magic():
+    if not _MAGIC:
+        import magic
+
+        _MAGIC.append(magic.Magic(mime=True))
+    return _MAGIC[0]
 
 
 def file_list(root: Path) -> list[str]:

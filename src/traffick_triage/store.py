@@ -289,16 +289,7 @@ class CaseStore:
     # -- reading (deterministic order everywhere) ------------------------------------
 
     def evidence(self) -> list[dict[str, Any]]:
-        rows = self.db.execute("SELECT * FROM evidence ORDER BY ordinal, id").fetchall()
-        out = []
-        for row in rows:
-            item = dict(row)
-            for key in ("description", "hashes", "stored_hashes"):
-                item[key] = json.loads(item[key])
-            item["complete"] = bool(item["complete"])
-            item["host_files"] = list(self.host_files(item["id"]))
-            out.append(item)
-        return out
+        return [{**item, "host_files": list(self.host_files(item["id"]))} for item in self.evidence_items()]
 
     def files(self) -> Iterator[dict[str, Any]]:
         query = ("SELECT f.* FROM files f JOIN evidence e ON e.id = f.evidence_id "
