@@ -19,7 +19,7 @@ import pytest
 
 from traffick_triage import scan
 from traffick_triage.report import case_uco, csv_tables, dfxml, hashdeep, html, json_report, side_by_side, timeline
-from traffick_triage.external_sort import ExternalSort
+from traffick_triage.external_sort import ExternalSort, keep_sqlite_scratch_in
 from traffick_triage.store import CaseStore, dumps, json_array_items
 
 _ODD = ["a", "é", "ع", "\U0001F600", ",", '"', "\n", "\r", "=", "+", " ", "\\", "<", "&", "\x01", "\udcff"]
@@ -248,3 +248,32 @@ def test_a_writer_process_that_fails_oddly_still_says_what_happened(tmp_path):
             side_by_side.run_writers(store, case, [dfxml.write_dfxml, dying])
     finally:
         store.close()
+
+
+def _open_deleted_files() -> list[str]:
+    fd_dir = Path("/proc/self/fd")
+    links = []
+    for fd in fd_dir.iterdir():
+        try:
+            links.append(os.readlink(fd))
+        except OSError:
+            pass
+    return [link for link in links if link.endswith(" (deleted)")]
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs Linux /proc")
+def test_sqlite_scratch_goes_to_the_case_folder_and_leaves_nothing(tmp_path):
+    scratch = tmp_path / "case"
+    scratch.mkdir()
+    keep_sqlite_scratch_in(scratch)
+    try:
+        with ExternalSort(1, 1) as rows:
+            # More than SQLite's page cache holds (2 MB): only then is a file opened.
+            for index in range(40_000):
+                rows.add((f"k{index % 7}",), ("x" * 100,))
+            assert sum(1 for _ in rows) == 40_000
+            held = [link for link in _open_deleted_files() if link.startswith(str(scratch))]
+            assert held, "the sort's database is not in the scratch folder"
+        assert list(scratch.iterdir()) == []
+    finally:
+        keep_sqlite_scratch_in(None)

@@ -4,16 +4,35 @@ files by path): the rows go to a private temporary SQLite database and come
 back in order. SQLite keeps a few MiB of it in memory and the rest on disk,
 so a writer's memory stays flat whatever the number of files.
 
+Where SQLite puts such scratch files (these databases, and the sorts of big
+queries and index builds on the case store) is set for the whole process by
+``keep_sqlite_scratch_in``: a scan puts them beside its case store, not in
+$TMPDIR, which is often a small root partition or RAM (tmpfs), while the case
+folder is where the examiner made room for this case.
+
 The order is exactly Python's ``sorted(rows, key=...)``: text is compared as
 UTF-8 bytes (surrogates included), which is code-point order; numbers as
 numbers; rows with equal keys keep the order they were added in (stable)."""
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+from pathlib import Path
 from typing import Any, Iterator
 
 _BATCH = 500
+
+
+def keep_sqlite_scratch_in(directory: Path | str | None) -> None:
+    """SQLite's temporary files, for every connection of this process (and of
+    processes it forks later), go to ``directory``; SQLite unlinks each as soon
+    as it is open, so nothing is left there, even after a kill. The pragma is
+    deprecated but the only way besides the environment, which SQLite reads
+    once, when it first starts. None: back to SQLite's own choice."""
+    quoted = "" if directory is None else str(directory).replace("'", "''")
+    with contextlib.closing(sqlite3.connect(":memory:")) as db:
+        db.execute(f"PRAGMA temp_store_directory = '{quoted}'")
 
 
 def _sortable(value: Any) -> Any:

@@ -16,6 +16,7 @@ from typing import Any
 from . import __version__
 from .engine import ScanConfig, ScanOutcome, ScanProgress, ScanRefused, Scanner, refuse_output_inside_evidence
 from .audit import append_audit, audit_head
+from .external_sort import keep_sqlite_scratch_in
 from .export_matches import ExportError, export_matches
 from .matching import describe_hashsets, load_hashsets
 from .signing import sign_manifest
@@ -95,6 +96,7 @@ def run_scan(config: ScanConfig, plugins: list[LoadedPlugin] | None = None, argv
     started = now_utc()
     hashsets = load_hashsets(config.hashset_paths) if config.hashset_paths else None
     store = CaseStore(case_dir)
+    keep_sqlite_scratch_in(store.path.parent)
     try:
         _check_resume_compatible(store, config, plugins, hashsets)
         run_id = store.start_run("scan", started, {"argv": argv or sys.argv, "case_dir": str(case_dir.resolve())})
@@ -178,6 +180,7 @@ def rerender_case(case_dir: Path, argv: list[str], sign_key: str | None = None, 
     """`triage report`: every output again from the store alone, plus the
     HTML variant asked for (another language, redacted, with thumbnails)."""
     store = CaseStore(case_dir)
+    keep_sqlite_scratch_in(store.path.parent)
     try:
         written = write_outputs(store, case_dir)
         if (lang, redact, thumbnails) != ("en", False, False):
