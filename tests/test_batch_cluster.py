@@ -91,6 +91,20 @@ def test_bad_case_file_is_one_clear_error(tmp_path):
     assert result.exit_code == 2 and "needs a 'path'" in result.output
 
 
+def test_case_file_media_hash_is_a_yes_or_no(tmp_path):
+    from traffick_triage.batch import CaseFileError, load_case_file
+
+    (tmp_path / "e").mkdir()
+    for value, expected in (("false", False), ("true", True), (None, True)):
+        case_file = tmp_path / "case.yaml"
+        case_file.write_text("output: out\n" + (f"media_hash: {value}\n" if value else "")
+                             + "evidence:\n  - id: A\n    path: e\n")
+        assert load_case_file(case_file).media_hash is expected
+    case_file.write_text("output: out\nmedia_hash: 'no'\nevidence:\n  - id: A\n    path: e\n")
+    with pytest.raises(CaseFileError, match="media_hash must be true or false"):
+        load_case_file(case_file)
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from evidence_builders import (load_report, make_e01, make_ext4, make_fat32, make_partitioned_disk, make_tar,
@@ -141,6 +143,40 @@ def test_e01_with_corrupted_media_is_a_loud_mismatch(ext4_image, tmp_path):
     assert report["evidence"][0]["verification"] == "MISMATCH"
     assert any("MISMATCH" in w["message"] for w in report["warnings"])
     assert "MISMATCH" in result.output
+
+
+def test_no_media_hash_leaves_an_e01_not_checked_but_still_hashes_its_files_and_segments(ext4_image, tmp_path):
+    intact = make_e01(ext4_image, tmp_path / "intact")
+    damaged = make_e01(ext4_image, tmp_path / "damaged", compression="none")
+    data = bytearray(damaged.read_bytes())
+    data[data.find(b"hello evidence")] ^= 0xFF
+    damaged.write_bytes(bytes(data))
+    raw = tmp_path / "disk.raw"
+    shutil.copyfile(ext4_image, raw)
+    scan([intact, damaged, raw], tmp_path / "case", "--no-media-hash", expect_exit=0)
+    report = load_report(tmp_path / "case")
+    e01s, raw_item = report["evidence"][:2], report["evidence"][2]
+    for item in e01s:
+        # The media was not read to its end: nothing to compare the stored hashes with.
+        assert item["verification"] == "not checked"
+        assert item["hashes"] == {}
+        assert item["stored_hashes"]["md5"] == md5(ext4_image.read_bytes())
+    _assert_planted(regular_files(report, "E1"), {"gone.txt"})
+    # A raw image's hash comes with the read of its file on the host: still taken.
+    assert raw_item["hashes"]["md5"] == md5(ext4_image.read_bytes()) and raw_item["verification"] is None
+    manifest = (tmp_path / "case" / "evidence.hashdeep").read_text()
+    for path in (intact, damaged, raw):
+        assert f"{md5(path.read_bytes())}," in manifest and str(path) in manifest
+    assert report["options"]["media_hash"] is False
+    jsonschema.validate(report, json.loads((Path(__file__).parents[1] / "docs" / "report.schema.json").read_text()))
+    html = (tmp_path / "case" / "report.html").read_text()
+    assert "its acquisition hash was not checked" in html
+    # The same damaged image without the option: the check runs and says so.
+    scan([damaged], tmp_path / "checked", expect_exit=1)
+    assert load_report(tmp_path / "checked")["evidence"][0]["verification"] == "MISMATCH"
+    # A case folder holds one scan: the other setting is another scan.
+    refused = scan([intact, damaged, raw], tmp_path / "case")
+    assert refused.exit_code == 2 and "already holds a scan" in refused.output
 
 
 def test_e01_with_missing_segment_is_a_warning_not_a_crash(ext4_image, tmp_path):

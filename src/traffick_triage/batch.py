@@ -34,12 +34,19 @@ import yaml
 from .engine import EvidenceSpec, ScanConfig, ScanRefused
 
 _ITEM_OPTIONS = {"region", "dihedral"}
-_TOP_KEYS = {"case_number", "examiner", "agency", "output", "region", "hashsets", "plugins", "workers",
+_TOP_KEYS = {"case_number", "examiner", "agency", "output", "region", "hashsets", "plugins", "workers", "media_hash",
              "evidence", "plugin_timeout", "max_member_bytes"}
 
 
 class CaseFileError(Exception):
     pass
+
+
+def _flag(case_file: Path, data: dict[str, Any], key: str, default: bool) -> bool:
+    value = data.get(key, default)
+    if not isinstance(value, bool):
+        raise CaseFileError(f"{case_file}: {key} must be true or false, not {value!r}")
+    return value
 
 
 def _resolve(base: Path, value: str) -> str:
@@ -93,7 +100,7 @@ def load_case_file(path: str | Path, output: str | None = None, scheduler: str |
         source_options={"max_member_bytes": int(data.get("max_member_bytes", 64 << 30))},
         plugin_timeout=float(data.get("plugin_timeout", 60.0)),
         hashset_paths=[_resolve(base, p) for p in data.get("hashsets") or []],
-        workers=workers, scheduler=scheduler,
+        workers=workers, scheduler=scheduler, media_hash=_flag(case_file, data, "media_hash", True),
         plugin_selection={"dirs": [_resolve(base, d) for d in plugins.get("dirs") or []],
                           "only": list(plugins.get("only") or []), "skip": list(plugins.get("skip") or []),
                           "none": bool(plugins.get("none", False))})

@@ -65,6 +65,11 @@ def scan(
     phash_threshold: int = typer.Option(8, "--phash-threshold", min=0, max=32, help="pHash match distance (of 64 bits), a secondary signal."),
     dihedral: bool = typer.Option(False, "--dihedral", help="Also match the 8 rotations/flips of each image's PDQ."),
     workers: int = typer.Option(0, "--workers", help="Processes hashing and running plugins (0: all cores)."),
+    no_media_hash: bool = typer.Option(
+        False, "--no-media-hash",
+        help="Do not read an image (E01, VMDK...) to its end for its own hash: an E01 is then 'not checked' "
+             "against its stored acquisition hashes instead of verified. For an image verified when it was "
+             "acquired; its segment files are still hashed, a raw image's hash is still taken."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler (tcp://HOST:PORT): process on that cluster; evidence must be at the same paths on every worker."),
     sign: Optional[Path] = typer.Option(None, "--sign", help="Ed25519 private key (PEM, from `triage keygen`): write a detached signature of the manifest."),
     export_matches: bool = typer.Option(False, "--export-matches", help="Copy files that match known-bad sets into CASE_DIR/EXPORTED-MATCHES-handle-with-care (never done without this option)."),
@@ -101,7 +106,7 @@ def scan(
                         plugin_timeout=plugin_timeout, hashset_paths=[str(p) for p in hashset or []],
                         workers=workers if workers > 0 else (os.cpu_count() or 1),
                         perceptual=PerceptualSettings(pdq_threshold, phash_threshold, pdq_threshold),
-                        scheduler=scheduler,
+                        scheduler=scheduler, media_hash=not no_media_hash,
                         plugin_selection={"dirs": [str(d) for d in plugin_dir or []], "only": list(only or []),
                                           "skip": list(skip or []), "none": no_plugins})
     if sign and not sign.is_file():

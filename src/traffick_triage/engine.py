@@ -54,6 +54,9 @@ class ScanConfig:
     plugin_selection: dict[str, Any] = field(default_factory=lambda: {"dirs": [], "only": [], "skip": [],
                                                                        "none": False})
     perceptual: PerceptualSettings = field(default_factory=PerceptualSettings)
+    # False: an image's media is not read to its end for its own hash, so an
+    # E01 is not checked against its stored acquisition hashes (--no-media-hash).
+    media_hash: bool = True
 
 
 @dataclass
@@ -228,7 +231,7 @@ class Scanner:
     def _hash_evidence_item(self, source: EvidenceSource, evidence_id: str) -> Iterator[None]:
         """The item's own hashes (media, host files), taken while the walk in
         the with-block runs (evidence_hashing) and recorded after it."""
-        hashing = ItemHashing(source, host_files=source.kind != "directory")
+        hashing = ItemHashing(source, host_files=source.kind != "directory", media=self.config.media_hash)
         hashing.start()
         try:
             yield
@@ -240,7 +243,10 @@ class Scanner:
             self.store.add_warning(evidence_id, source.display_name, "evidence", message)
         hashes = taken.media
         stored = source.stored_hashes()
-        verification = verify_stored_hashes(hashes, stored)
+        if taken.media_skipped and stored:
+            verification = NOT_CHECKED      # the examiner's choice, recorded, not a warning
+        else:
+            verification = verify_stored_hashes(hashes, stored)
         if verification == "MISMATCH":
             message = ("MISMATCH: the image's bytes do not match the acquisition hashes stored in it "
                        f"(stored {stored}, computed md5 {hashes.get('md5')}, sha1 {hashes.get('sha1')})")
@@ -270,6 +276,9 @@ def worker_spec(config: ScanConfig, paths: dict[str, str]) -> dict[str, Any]:
             "no_plugins": bool(selection.get("none")), "plugin_options": config.plugin_options,
             "plugin_timeout": config.plugin_timeout,
             "hashset_paths": [os.path.abspath(p) for p in config.hashset_paths]}
+
+
+NOT_CHECKED = "not checked"     # --no-media-hash: the media was not read to its end
 
 
 def verify_stored_hashes(computed: dict[str, Any], stored: dict[str, str]) -> str | None:

@@ -32,6 +32,7 @@ class ItemHashes:
     media_warnings: list[str] = field(default_factory=list)
     host_files: list[dict[str, Any]] = field(default_factory=list)   # path, size, md5, sha256
     host_warnings: list[tuple[str, str]] = field(default_factory=list)   # (path, message)
+    media_skipped: bool = False     # not asked for, and not free from the host files' read
 
 
 class _Digests:
@@ -64,17 +65,20 @@ class ItemHashing:
     start(), then result() (waits) or cancel(). The source is only asked for
     its streams and file names here, in the calling thread."""
 
-    def __init__(self, source: EvidenceSource, host_files: bool) -> None:
+    def __init__(self, source: EvidenceSource, host_files: bool, media: bool = True) -> None:
         self._streams = source.evidence_streams()
         self._host_paths = source.host_files() if host_files else []
+        self._taken = ItemHashes()        # each job fills fields of its own
         media_files = source.media_host_files()
         if len(self._streams) == 1 and media_files and media_files == self._host_paths:
-            self._jobs = [self._hash_fused]
+            self._jobs = [self._hash_fused]     # a raw image: its media hash costs nothing more
         else:
-            self._jobs = [job for job, wanted in ((self._hash_media, self._streams),
+            # Without ``media`` (--no-media-hash) an E01 or a VMDK is not
+            # inflated a second time beside the walk; its segment files still are hashed.
+            self._jobs = [job for job, wanted in ((self._hash_media, self._streams and media),
                                                   (self._hash_host_files, self._host_paths)) if wanted]
+            self._taken.media_skipped = bool(self._streams) and not media
         self._beside_walk = source.hash_beside_walk
-        self._taken = ItemHashes()        # each job fills fields of its own
         self._errors: list[BaseException] = []
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []

@@ -213,6 +213,8 @@ def _check_resume_compatible(store: CaseStore, config: ScanConfig, plugins: list
         "perceptual": vars(config.perceptual),
         "plugin_timeout": config.plugin_timeout,
     }
+    if not config.media_hash:       # recorded only when asked: earlier cases resume and read as before
+        options["media_hash"] = False
     plugin_list = [{"name": p.name, "version": p.version, "description": p.plugin.DESCRIPTION,
                     "selector": p.plugin.SELECTOR.describe()} for p in plugins]
     identity = {"tool": {"name": "traffick-triage", "version": __version__},
