@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from evidence_builders import load_report, make_e01, make_ext4, scan
+from evidence_builders import load_report, make_e01, make_ext4, make_tar, make_zip, scan
 from traffick_triage import evidence_hashing
 from traffick_triage.evidence_hashing import ItemHashing
 from traffick_triage.sources.detect import open_source
@@ -95,6 +95,26 @@ def test_e01_media_hashes_verify_and_segments_are_hashed_as_files(ext4, tmp_path
     segments = sorted(tmp_path.glob("disk.E*"))
     assert len(segments) > 1
     assert result.host_files == [host_entry(s) for s in segments]
+
+
+@pytest.mark.parametrize("kind", ["zip", "tar.gz"])
+def test_an_archive_is_hashed_once_beside_the_walk(kind, tmp_path, monkeypatch):
+    members = {f"sdcard/DCIM/{n:03d}.bin": random.Random(n).randbytes(3000 + n) for n in range(50)}
+    archive = (make_zip if kind == "zip" else make_tar)(tmp_path / f"phone.{kind}", members)
+    opened, readers = [], set()
+    real_open, real_chunks = evidence_hashing.open_readonly, ItemHashing._chunks
+    monkeypatch.setattr(evidence_hashing, "open_readonly", lambda p: opened.append(p) or real_open(p))
+
+    def chunks(self, stream):
+        readers.add(threading.current_thread().name)
+        yield from real_chunks(self, stream)
+
+    monkeypatch.setattr(ItemHashing, "_chunks", chunks)
+    result = taken(archive)
+    assert result.media == digests(archive.read_bytes())
+    assert result.host_files == [host_entry(archive)]
+    assert opened == [str(archive)]                 # one read for both
+    assert readers == {"evidence-hashes"}           # in its thread, not after the walk
 
 
 def test_a_failed_walk_stops_the_hashing_thread(ext4, monkeypatch):

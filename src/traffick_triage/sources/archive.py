@@ -89,8 +89,16 @@ class _ArchiveSource(EvidenceSource):
             entry.notes.append(message + ": recorded, not followed")
             self.warn(message + "; recorded, not followed", *entry.segments)
 
+    # The opener below opens a handle of its own: the archive's hashes can be
+    # taken in a thread while the walk reads its members.
+    hash_beside_walk = True
+
     def evidence_streams(self):
         return [("archive", lambda: open_readonly(self.path))]
+
+    def media_host_files(self) -> list[str]:
+        """The archive's bytes are its file's: one read hashes both."""
+        return [self.path]
 
 
 class ZipSource(_ArchiveSource):
