@@ -11,13 +11,14 @@ import io
 import os
 import random
 import shutil
-import sqlite3
 import subprocess
 import tempfile
 import zipfile
 from pathlib import Path
 
 from PIL import Image, ImageDraw
+
+from .android import _sms_db
 
 SECTOR = 512
 FAKE_TIME = "1714564800"     # 2024-05-01T12:00:00Z: file systems built at a fixed time
@@ -128,25 +129,6 @@ def _disk(path: Path, volumes: list[Path]) -> None:
         for s, volume in zip(starts, volumes):
             disk.seek(s * SECTOR)
             disk.write(volume.read_bytes())
-
-
-def _sms_db(path: Path, messages: list[tuple[str, int, str, int]]) -> None:
-    db = sqlite3.connect(path)
-    db.executescript("""
-        CREATE TABLE sms (_id INTEGER PRIMARY KEY, thread_id INTEGER, address TEXT, person INTEGER,
-            date INTEGER, date_sent INTEGER, protocol INTEGER, read INTEGER, status INTEGER, type INTEGER,
-            reply_path_present INTEGER, subject TEXT, body TEXT, service_center TEXT, locked INTEGER,
-            error_code INTEGER, seen INTEGER);
-        CREATE TABLE threads (_id INTEGER PRIMARY KEY, date INTEGER, message_count INTEGER, recipient_ids TEXT);
-        CREATE TABLE pdu (_id INTEGER PRIMARY KEY, thread_id INTEGER, date INTEGER, msg_box INTEGER, read INTEGER);
-        CREATE TABLE addr (_id INTEGER PRIMARY KEY, msg_id INTEGER, address TEXT, type INTEGER);
-        CREATE TABLE part (_id INTEGER PRIMARY KEY, mid INTEGER, ct TEXT, text TEXT);
-    """)
-    for index, (address, when_ms, body, kind) in enumerate(messages, start=1):
-        db.execute("INSERT INTO sms (_id, thread_id, address, date, date_sent, read, type, body, seen) "
-                   "VALUES (?, 1, ?, ?, ?, 1, ?, ?, 1)", (index, address, when_ms, when_ms, kind, body))
-    db.commit()
-    db.close()
 
 
 def build_minimal_demo(directory: str | Path, seed: int = 7) -> dict[str, Path]:
