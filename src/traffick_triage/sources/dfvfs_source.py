@@ -28,7 +28,8 @@ from dfvfs.resolver import resolver
 from .. import locator as loc
 from ..timeutil import from_unix_seconds, iso_or_none
 from .base import DIRECTORY, FILE, OTHER, SYMLINK, Entry, EvidenceError, EvidenceSource, RandomAccessReader
-from .disk import _vs_name
+from . import volume_checks as checks
+from .disk import _TskImage, _tsk_reason, _vs_name
 from .tsk_over_media import READER as TSK_READER
 from .tsk_over_media import TskVolume, identity
 
@@ -79,9 +80,10 @@ def _new_spec(type_indicator: str, **kwargs: Any) -> Any:
 class _MediaReader:
     """Random access over a dfVFS file object (the virtual disk, a file's data)."""
 
-    def __init__(self, file_object: Any, what: str) -> None:
+    def __init__(self, file_object: Any, what: str, tsk: bool = False) -> None:
         self._file_object = file_object
         self._what = what
+        self._tsk = tsk           # a file's content read by TSK: its errors worded as the raw image source's
         self.size = int(file_object.get_size())
 
     def read(self, offset: int, length: int) -> bytes:
@@ -89,6 +91,9 @@ class _MediaReader:
             self._file_object.seek(offset, os.SEEK_SET)
             return self._file_object.read(length) or b""
         except DFVFS_ERRORS as error:
+            if self._tsk:
+                raise OSError(f"The Sleuth Kit cannot read the {self._what} at offset {offset}: "
+                              f"{_tsk_reason(error)}") from error
             raise OSError(f"{self._what} not readable at offset {offset}: {_reason(error)}") from error
 
     def stream(self) -> IO[bytes]:
@@ -109,7 +114,10 @@ class DfvfsSource(EvidenceSource):
         self._media_spec = _new_spec(_MEDIA_TYPES[kind], parent=self._os_spec)
         try:
             media = resolver.Resolver.OpenFileObject(self._media_spec, resolver_context=self._context)
-            self.media_size = int(media.get_size())
+            # The virtual disk's bytes, for the checks disk.py makes on a raw disk (volume_checks).
+            # The walk's cached file object is shared safely: every read seeks first.
+            self._media = _MediaReader(media, f"{_FORMAT_NAMES[kind]} media")
+            self.media_size = self._media.size
         except DFVFS_ERRORS as error:
             raise EvidenceError(f"{_LIBRARIES[kind]} (through dfVFS) cannot open this "
                                 f"{_FORMAT_NAMES[kind]} image: {_reason(error)}") from error
@@ -118,6 +126,8 @@ class DfvfsSource(EvidenceSource):
                                 "image but it holds no media data (0 bytes)")
         self.scheme: str | None = None
         self.volumes: list[dict[str, Any]] = []
+        # The partition table's entries (label, offset, length), for volume_checks.partition_table.
+        self._partitions: list[dict[str, Any]] = []
         self._tsk_volumes: dict[str, TskVolume | None] = {}
         try:
             self._find_volumes()
@@ -129,24 +139,79 @@ class DfvfsSource(EvidenceSource):
     def _find_volumes(self) -> None:
         indicators = self._volume_system_indicators(self._media_spec)
         scheme = next(((indicator, name) for indicator, name in _SCHEMES if indicator in indicators), None)
-        if scheme is None:
-            if not self._add_tsk_partitions():
+        block_size = None
+        if scheme is not None:
+            indicator, name = scheme
+            root = self._open_entry(_new_spec(indicator, location="/", parent=self._media_spec))
+            if root is not None:
+                self.scheme = name
+                for number, partition in enumerate(root.sub_file_entries, start=1):
+                    offset, length = _partition_extent(partition)
+                    self._add_partition(f"p{number}", partition.path_spec, offset, length,
+                                        f"{self.scheme} partition {getattr(partition.path_spec, 'location', number)}")
+            else:
+                # libvsgpt refuses a GPT whose backup header is gone (a truncated
+                # disk); TSK reads the primary one, as it does in a raw image.
+                block_size = self._add_tsk_partitions()
+                if block_size is None:
+                    self.warn(f"{name} partition table found but not readable")
+                    return
+        else:
+            block_size = self._add_tsk_partitions()
+            if block_size is None:
+                # No partition table TSK reads (an MBR with no partition in it
+                # included): a file system over the whole disk, as the raw
+                # image source tries, and its words when there is none.
                 self._add_volume((), self._media_spec, 0, self.media_size, "whole image")
-            return
-        indicator, self.scheme = scheme
-        root = self._open_entry(_new_spec(indicator, location="/", parent=self._media_spec))
-        if root is None:
-            self.warn(f"{self.scheme} partition table found but not readable")
-            return
-        for number, partition in enumerate(root.sub_file_entries, start=1):
-            offset, length = _partition_extent(partition)
-            self._add_volume((f"p{number}",), partition.path_spec, offset, length,
-                             f"{self.scheme} partition {getattr(partition.path_spec, 'location', number)}")
+                return
+        self._check_partition_table(block_size)
 
-    def _add_tsk_partitions(self) -> bool:
+    def _add_partition(self, label: str, spec: Any, offset: int | None, length: int | None,
+                       description: str) -> None:
+        if offset is not None and length is not None:
+            self._partitions.append({"label": label, "offset": offset, "length": length})
+            if offset + length > self.media_size and 0 < offset < self.media_size:
+                # A partition that runs past the end of the disk (a truncated
+                # image): its file system is read over the bytes the disk
+                # holds, so TSK knows where they end, as in a raw image, and
+                # fails the reads past it instead of the back-ends returning
+                # zeros there as if they were content.
+                spec = _new_spec(_I.TYPE_INDICATOR_DATA_RANGE, range_offset=offset,
+                                 range_size=self.media_size - offset, parent=self._media_spec)
+        self._add_volume((label,), spec, offset, length, description)
+
+    def _check_partition_table(self, block_size: int | None) -> None:
+        """The checks DiskImageSource makes on a raw disk's partition table
+        (past the end, overlaps, GPT checksums), on the disk in the container."""
+        if block_size is None:
+            block_size = self._tsk_block_size()
+        for message, segments in checks.partition_table(self._partitions, self.media_size, self.scheme,
+                                                         self._read_media, block_size):
+            self.warn(message, *segments)
+
+    def _read_media(self, offset: int, length: int) -> bytes:
+        try:
+            return self._media.read(offset, length)
+        except OSError:
+            return b""
+
+    def _open_tsk_partition_table(self) -> Any:
+        table = _new_spec(_I.TYPE_INDICATOR_TSK_PARTITION, location="/", parent=self._media_spec)
+        return resolver.Resolver.OpenFileSystem(table, resolver_context=self._context).GetTSKVolume()
+
+    def _tsk_block_size(self) -> int:
+        """The sector size TSK's volume system uses for this disk (what the raw
+        image source reads the GPT with), 512 when TSK reads no table."""
+        try:
+            return int(self._open_tsk_partition_table().info.block_size)
+        except DFVFS_ERRORS + (AttributeError,):
+            return 512
+
+    def _add_tsk_partitions(self) -> int | None:
         """The partitions of a table only TSK's volume system reads (MBR above
         all: no dfVFS analyzer reports one), through dfVFS's TSK partition
-        back-end; False when TSK finds no table or no partition in it.
+        back-end; TSK's block size, or None when TSK finds no table or no
+        partition in it.
 
         Numbered as DiskImageSource numbers a raw image (allocated parts in
         TSK's order, logical partitions included, tables and gaps left out),
@@ -154,24 +219,23 @@ class DfvfsSource(EvidenceSource):
         names differ ("/p5" for the first logical partition) and its lookup by
         name can pick the wrong part of a table not in disk order, so each
         partition is addressed by its index in TSK's list alone."""
-        table = _new_spec(_I.TYPE_INDICATOR_TSK_PARTITION, location="/", parent=self._media_spec)
         try:
-            tsk_volume = resolver.Resolver.OpenFileSystem(table, resolver_context=self._context).GetTSKVolume()
+            tsk_volume = self._open_tsk_partition_table()
             # An explicit list: pytsk3's Volume_Info iterator can stop early or loop (dfVFS says so too).
             parts = list(tsk_volume)
         except DFVFS_ERRORS:
-            return False
+            return None
         block_size = int(tsk_volume.info.block_size)
         allocated = [(index, part) for index, part in enumerate(parts) if part.flags & pytsk3.TSK_VS_PART_FLAG_ALLOC]
         if not allocated:
-            return False
+            return None
         self.scheme = _vs_name(tsk_volume.info.vstype)
         for number, (index, part) in enumerate(allocated, start=1):
             spec = _new_spec(_I.TYPE_INDICATOR_TSK_PARTITION, part_index=index, parent=self._media_spec)
             description = part.desc.decode("utf-8", "replace") if isinstance(part.desc, bytes) else str(part.desc)
-            self._add_volume((f"p{number}",), spec, int(part.start) * block_size, int(part.len) * block_size,
-                             f"{self.scheme} partition p{number}: {description}")
-        return True
+            self._add_partition(f"p{number}", spec, int(part.start) * block_size, int(part.len) * block_size,
+                                f"{self.scheme} partition p{number}: {description}")
+        return block_size
 
     def _volume_system_indicators(self, spec: Any) -> list[str]:
         try:
@@ -263,13 +327,19 @@ class DfvfsSource(EvidenceSource):
 
     def _open_file_system(self, volume: dict[str, Any], spec: Any, where: str | None) -> None:
         """TSK first (it lists HFS+ system files and reads exFAT where libyal
-        does not); then the libyal back-end the analyzer names (APFS, XFS...)."""
+        does not); then the libyal back-end the analyzer names (APFS, XFS...).
+
+        A volume on the disk itself (a partition, or the whole disk) gets the
+        raw image source's checks and words (volume_checks): a file system
+        larger than the disk holds, and no file system TSK recognises."""
         try:
             libyal = list(analyzer.Analyzer.GetFileSystemTypeIndicators(spec, resolver_context=self._context))
         except DFVFS_ERRORS:
             libyal = []
         candidates = [] if _I.TYPE_INDICATOR_APFS in libyal or _I.TYPE_INDICATOR_XFS in libyal else [_I.TYPE_INDICATOR_TSK]
         candidates += [t for t in libyal if t != _I.TYPE_INDICATOR_TSK]
+        on_disk = len(volume["segments"]) <= 1 and volume["offset"] is not None
+        label = volume["segments"][0] if volume["segments"] else ""
         failures = []
         for type_indicator in candidates:
             fs_spec = _new_spec(type_indicator, location="/", parent=spec)
@@ -284,6 +354,8 @@ class DfvfsSource(EvidenceSource):
             volume.update(fs_type=type_indicator, fs_parent=spec,
                           fs_name=_file_system_name(type_indicator, file_system))
             volume["local_times"] = volume["fs_name"] in _LOCAL_TIME_FS
+            if type_indicator == _I.TYPE_INDICATOR_TSK and on_disk:
+                self._check_file_system_size(file_system, label, volume["offset"])
             if type_indicator in _TSK_NATIVE and failures:
                 # A file system TSK reads, refused by TSK but opened by a libyal
                 # back-end: not cross-checked (libfsfat opens dfir_ntfs
@@ -294,9 +366,35 @@ class DfvfsSource(EvidenceSource):
                           f"listed through dfVFS's {type_indicator} back-end instead, which may list less",
                           *volume["segments"])
             return
+        reason = self._tsk_refusal(volume["offset"]) if on_disk and _I.TYPE_INDICATOR_TSK in candidates else None
+        if reason is not None:
+            # TSK's reason on the same bytes, as the raw image source gives it.
+            message, segments = checks.no_file_system(label, volume["offset"], reason)
+            self.warn(message, *segments)
+            return
         place = f"partition {where}" if where else "the image"
         detail = f": {'; '.join(failures)}" if failures else ""
         self.warn(f"no file system dfVFS recognises in {place}{detail}", *volume["segments"])
+
+    def _check_file_system_size(self, file_system: Any, label: str, offset: int) -> None:
+        try:
+            info = file_system.GetFsInfo().info
+            declared = int(info.block_count) * int(info.block_size)
+        except DFVFS_ERRORS + (AttributeError,):
+            return
+        problem = checks.file_system_size(label, offset, declared, self.media_size)
+        if problem:
+            message, segments = problem
+            self.warn(message, *segments)
+
+    def _tsk_refusal(self, offset: int) -> str | None:
+        """Why pytsk3 opens no file system at ``offset`` of the disk, in the
+        raw image source's words; None if it opens one after all."""
+        try:
+            pytsk3.FS_Info(_TskImage(self._media), offset=offset)
+        except (OSError, IOError, RuntimeError) as error:
+            return _tsk_reason(error)
+        return None
 
     def has_file_systems(self) -> bool:
         """True when a file system was opened by a back-end that is the right
@@ -420,17 +518,17 @@ class DfvfsSource(EvidenceSource):
             address = dict(base, data_stream=stream_name or None, size=size)
             entry = Entry(segments=prefix + (shown,), path=shown, kind=FILE, size=size, inode=inode,
                           times=times, address=address)
-            entry.opener = (lambda c=child, s=stream_name, w=shown: self._open_data(c, s, w))
+            entry.opener = (lambda c=child, s=stream_name, t=volume["fs_type"]: self._open_data(c, s, t))
             yield entry
 
-    def _open_data(self, file_entry: Any, stream_name: str, shown: str) -> IO[bytes]:
+    def _open_data(self, file_entry: Any, stream_name: str, fs_type: str | None) -> IO[bytes]:
         try:
             file_object = file_entry.GetFileObject(data_stream_name=stream_name or "")
         except DFVFS_ERRORS as error:
             raise OSError(f"dfVFS cannot open the content: {_reason(error)}") from error
         if file_object is None:
             raise OSError(f"dfVFS has no data stream {stream_name or '(default)'} for this entry")
-        return _MediaReader(file_object, "content").stream()
+        return _MediaReader(file_object, "content", tsk=fs_type == _I.TYPE_INDICATOR_TSK).stream()
 
     def _volume(self, key: Any) -> dict[str, Any] | None:
         return next((v for v in self.volumes if v["key"] == key and v["fs_type"]), None)
@@ -455,7 +553,7 @@ class DfvfsSource(EvidenceSource):
             raise OSError(f"dfVFS cannot find the entry again: {_reason(error)}") from error
         if file_entry is None:
             raise OSError("dfVFS cannot find the entry again")
-        return self._open_data(file_entry, address.get("data_stream") or "", str(address.get("spec")))
+        return self._open_data(file_entry, address.get("data_stream") or "", volume["fs_type"])
 
     def find_sibling(self, entry: Entry, name: str) -> Entry | None:
         volume = self._volume(entry.address.get("volume"))
@@ -475,7 +573,7 @@ class DfvfsSource(EvidenceSource):
                    "spec": spec, "data_stream": None, "size": size}
         return Entry(segments=volume["segments"] + (path,), path=path, kind=FILE, size=size,
                      inode=_inode(spec), address=address,
-                     opener=lambda: self._open_data(sibling, "", path))
+                     opener=lambda: self._open_data(sibling, "", volume["fs_type"]))
 
     # -- whole-item facts -------------------------------------------------------------------
 

@@ -10,8 +10,6 @@ import bisect
 import glob
 import os
 import re
-import struct
-import zlib
 from typing import IO, Any, Iterator
 
 import pytsk3
@@ -20,6 +18,7 @@ from .. import locator as loc
 from ..timeutil import from_unix_seconds, iso_or_none
 from .base import (DIRECTORY, FILE, OTHER, SYMLINK, Entry, EvidenceError, EvidenceSource,
                    RandomAccessReader)
+from . import volume_checks as checks
 from .directory import open_readonly
 
 MAX_DEPTH = 256          # deeper trees are cut with a warning (cyclic directories)
@@ -241,37 +240,22 @@ class DiskImageSource(EvidenceSource):
         return _mark_local_time_volumes(volumes)
 
     def _check_partition_table(self, volumes: list[dict[str, Any]], scheme: str, block_size: int) -> None:
-        """What TSK accepts silently but an examiner must know: partitions that
-        overlap (hidden or tampered data, or a damaged table), partitions that
-        run past the end of the image, and a GPT whose checksums are wrong."""
-        for index, first in enumerate(volumes):
-            first_end = first["offset"] + first["length"]
-            if first_end > self.reader.size:
-                self.warn(f"partition {first['label']} ends at byte {first_end} but the image holds only "
-                          f"{self.reader.size} bytes (truncated image?)", first["label"])
-            for second in volumes[index + 1:]:
-                if first["offset"] < second["offset"] + second["length"] and second["offset"] < first_end:
-                    self.warn(f"partitions {first['label']} and {second['label']} overlap "
-                              f"(bytes {max(first['offset'], second['offset'])}-"
-                              f"{min(first_end, second['offset'] + second['length'])}): "
-                              "a damaged or tampered partition table; both are read")
-        if scheme == "GPT":
-            for problem in _gpt_crc_problems(self.reader, block_size):
-                self.warn(problem)
+        """What TSK accepts silently but an examiner must know (volume_checks:
+        the same checks a disk inside a container gets)."""
+        for message, segments in checks.partition_table(volumes, self.reader.size, scheme, self.reader.read,
+                                                         block_size):
+            self.warn(message, *segments)
 
     def _open_fs(self, offset: int, label: str) -> Any:
-        where = f"partition {label} at offset {offset}" if label else "the image"
         try:
             fs = pytsk3.FS_Info(self._image, offset=offset)
         except (OSError, IOError, RuntimeError) as error:
-            self.warn(f"no file system The Sleuth Kit recognises in {where}: {_tsk_reason(error)}",
-                      *([label] if label else []))
+            self.warn(*_message(checks.no_file_system(label, offset, _tsk_reason(error))))
             return None
         declared = int(fs.info.block_count) * int(fs.info.block_size)
-        if offset + declared > self.reader.size:
-            self.warn(f"the file system in {where} declares {declared} bytes but the image ends "
-                      f"{self.reader.size - offset} bytes in (truncated image?): files past the end "
-                      "are read short or not at all", *([label] if label else []))
+        problem = checks.file_system_size(label, offset, declared, self.reader.size)
+        if problem:
+            self.warn(*_message(problem))
         return fs
 
     # -- walking -------------------------------------------------------------------
@@ -445,27 +429,10 @@ class DiskImageSource(EvidenceSource):
         self.reader.close()
 
 
-def _gpt_crc_problems(reader: _ImageReader, block_size: int) -> list[str]:
-    """CRC32 checks of the primary GPT header and its partition entry array
-    (UEFI spec 5.3.2), which TSK does not verify."""
-    header = reader.read(block_size, block_size)
-    if len(header) < 92 or header[:8] != b"EFI PART":
-        return ["GPT header missing at LBA 1"]
-    size = struct.unpack_from("<I", header, 12)[0]
-    if not 92 <= size <= len(header):
-        return [f"GPT header size {size} is invalid"]
-    problems = []
-    stored = struct.unpack_from("<I", header, 16)[0]
-    if zlib.crc32(header[:16] + b"\0\0\0\0" + header[20:size]) != stored:
-        problems.append("GPT header CRC32 does not match: the partition table is damaged or was altered")
-    entries_lba, count, entry_size, entries_crc = struct.unpack_from("<QIII", header, 72)
-    length = count * entry_size
-    if 0 < length <= 1 << 20:
-        entries = reader.read(entries_lba * block_size, length)
-        if len(entries) == length and zlib.crc32(entries) != entries_crc:
-            problems.append("GPT partition entry array CRC32 does not match: "
-                            "the partition table is damaged or was altered")
-    return problems
+def _message(problem: checks.Problem) -> tuple[str, ...]:
+    """A volume_checks problem as warn()'s arguments."""
+    message, segments = problem
+    return (message, *segments)
 
 
 def _tsk_reason(error: Exception) -> str:
