@@ -263,6 +263,10 @@ def main() -> None:
             ratio_rows.append([label, f"{r:.2f}x" if unit == "x" else f"{100 * r:.0f}%", "(no target)", ""])
 
     add_info("limit+magic / limit (what typing costs)", "limit+magic", "limit")
+    # The ceilings: no inventory that hashes with hashlib beats `limit`, none that
+    # also types with libmagic beats `limit+magic`.
+    add_info("limit / hashdeep (ceiling of any inventory against hashdeep)", "limit", "hashdeep", "x")
+    add_info("limit+magic / hashdeep (ceiling with libmagic typing)", "limit+magic", "hashdeep", "x")
     add_info("folder inventory / limit+magic", "triage-folder inventory", "limit+magic")
     add_info("folder whole command / limit", "triage-folder", "limit")
     add_info("folder whole command / hashdeep", "triage-folder", "hashdeep", "x")
