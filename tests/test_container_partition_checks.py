@@ -4,6 +4,11 @@ a file system larger than the disk holds, overlapping partitions, a GPT
 whose CRC32 is wrong, an MBR with no partition in it (sources/volume_checks.py,
 called by both routes).
 
+The same disk's partitions are numbered alike too: a GPT whose entries are
+not in disk order gets p1, p2... in The Sleuth Kit's order (by start
+sector, as mmls lists them) inside a container as in the raw image, not in
+partition-table order as dfVFS's libvsgpt lists them.
+
 Oracles: each container's raw equivalent (``qemu-img convert -O raw``)
 scanned by the raw image source (DiskImageSource), and The Sleuth Kit's
 ``mmls`` on that raw file for the partitions the raw warnings name. The
@@ -20,9 +25,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from evidence_builders import (SECTOR, load_report, make_ext4, make_fat32, make_partitioned_disk, md5, regular_files,
-                               scan)
+                               run, scan)
+from traffick_triage.cli import app
 
 pytest.importorskip("dfvfs")
 QEMU_IMG = shutil.which("qemu-img")
@@ -112,23 +119,28 @@ def cases(tmp_path_factory):
     def get(name: str) -> tuple[dict, dict, list[Path]]:
         if name not in built:
             folder = tmp_path_factory.mktemp(name)
-            disk = DISKS[name](folder)
-            containers, raws = [], []
-            for fmt, _ in FORMATS:
-                container = folder / f"disk.{fmt}"
-                subprocess.run([QEMU_IMG, "convert", "-O", fmt, str(disk), str(container)], check=True,
-                               capture_output=True)
-                raw = folder / f"disk-{fmt}.raw"          # the oracle: the container's bytes as qemu-img reads them
-                subprocess.run([QEMU_IMG, "convert", "-O", "raw", str(container), str(raw)], check=True,
-                               capture_output=True)
-                containers.append(container)
-                raws.append(raw)
-            scan(containers, folder / "case-containers", "--no-plugins", expect_exit=1)
-            scan(raws, folder / "case-raw", "--no-plugins", expect_exit=1)
-            built[name] = load_report(folder / "case-containers"), load_report(folder / "case-raw"), raws
+            built[name] = _scan_in_each_container(folder, DISKS[name](folder), expect_exit=1)
         return built[name]
 
     return get
+
+
+def _scan_in_each_container(folder: Path, disk: Path, expect_exit: int) -> tuple[dict, dict, list[Path]]:
+    """The disk in each of FORMATS and each container's raw equivalent, scanned
+    in two cases: (containers' report, raw equivalents' report, raw paths)."""
+    containers, raws = [], []
+    for fmt, _ in FORMATS:
+        container = folder / f"disk.{fmt}"
+        subprocess.run([QEMU_IMG, "convert", "-O", fmt, str(disk), str(container)], check=True,
+                       capture_output=True)
+        raw = folder / f"disk-{fmt}.raw"          # the oracle: the container's bytes as qemu-img reads them
+        subprocess.run([QEMU_IMG, "convert", "-O", "raw", str(container), str(raw)], check=True,
+                       capture_output=True)
+        containers.append(container)
+        raws.append(raw)
+    scan(containers, folder / "case-containers", "--no-plugins", expect_exit=expect_exit)
+    scan(raws, folder / "case-raw", "--no-plugins", expect_exit=expect_exit)
+    return load_report(folder / "case-containers"), load_report(folder / "case-raw"), raws
 
 
 def _warnings(report: dict, item: dict) -> list[tuple[str, str, str]]:
@@ -244,3 +256,147 @@ def test_truncated_disk_content_past_the_end_is_not_invented(cases):
             assert big["md5"] is None or big["size"] < len(FAT_FILES["big.bin"])
             assert not by_path[" > p2 > /_one.txt"]["allocated"]
             assert by_path[" > p1 > /notes/ledger.csv"]["md5"] == md5(EXT4_FILES["notes/ledger.csv"])
+
+
+# -- a GPT whose entries are not in disk order ---------------------------------------------------
+
+START_FILES = {"start.txt": b"first on the disk, second in the table\n"}
+MIDDLE_FILES = {"middle.txt": b"second on the disk, third in the table\n"}
+END_FILES = {"end.txt": b"last on the disk, first in the table\n", "gone.txt": b"deleted at the end\n" * 40}
+ZERO_GUID = "00000000-0000-0000-0000-000000000000"
+
+
+def _unordered_gpt(folder: Path, unused_entry: bool = False) -> Path:
+    """ext4, FAT32, ext4 in disk order, whose GPT entries are not: entry 1 is
+    the ext4 at the end of the disk (named END, a deleted file in it), entry
+    2 the ext4 at the start (START), entry 3 the FAT32 between them. With
+    ``unused_entry``, entry 4 has a zero type GUID (an unused entry to UEFI
+    and libvsgpt) and a range, in the gap before the FAT32: TSK lists it as a
+    partition, with no file system in it."""
+    start = make_ext4(folder / "start.img", START_FILES)
+    middle = make_fat32(folder / "middle.img", MIDDLE_FILES)
+    end = make_ext4(folder / "end.img", END_FILES, delete=["gone.txt"])
+    volumes = [start, middle, end]
+    sectors = [volume.stat().st_size // SECTOR for volume in volumes]
+    starts = [2048]
+    for count in sectors[:-1]:
+        starts.append(starts[-1] + count + 2048)
+    disk = folder / "disk.raw"
+    with open(disk, "wb") as stream:
+        stream.truncate((starts[-1] + sectors[-1] + 2048) * SECTOR)
+    entries = [(2, 'name="END"'), (0, 'name="START"'), (1, "")]
+    script = "label: gpt\n" + "".join(f"start={starts[i]}, size={sectors[i]}, type=L, {name}\n"
+                                      for i, name in entries)
+    if unused_entry:
+        script += f"start={starts[1] - 2048}, size=2048, type={ZERO_GUID}\n"
+    run("sfdisk", "--no-reread", "--no-tell-kernel", str(disk), input=script.encode())
+    with open(disk, "r+b") as stream:
+        for first, volume in zip(starts, volumes):
+            stream.seek(first * SECTOR)
+            stream.write(volume.read_bytes())
+    return disk
+
+
+# disk name: (builder, exit code of its scans, labels of the start, middle and end partitions)
+UNORDERED = {"gpt-unordered": (_unordered_gpt, 0, ("p1", "p2", "p3")),
+             "gpt-unordered-unused-entry": (lambda f: _unordered_gpt(f, unused_entry=True), 1, ("p1", "p3", "p4"))}
+
+
+@pytest.fixture(scope="module")
+def unordered_cases(tmp_path_factory):
+    built: dict[str, tuple[dict, dict, list[Path]]] = {}
+
+    def get(name: str) -> tuple[dict, dict, list[Path]]:
+        if name not in built:
+            folder = tmp_path_factory.mktemp(name)
+            builder, expect_exit, _ = UNORDERED[name]
+            built[name] = _scan_in_each_container(folder, builder(folder), expect_exit)
+        return built[name]
+
+    return get
+
+
+def _table_starts(image: Path) -> list[int]:
+    """Start sector of each GPT entry, in table order (sfdisk --dump)."""
+    dump = run("sfdisk", "--dump", str(image)).stdout.decode()
+    return [int(match) for match in re.findall(r"start=\s*(\d+)", dump)]
+
+
+def test_the_unordered_gpt_is_out_of_order(tmp_path):
+    """The oracle itself: the table lists the partitions in another order than
+    mmls (which lists them by start sector), and mmls lists the unused entry."""
+    disk = _unordered_gpt(tmp_path, unused_entry=True)
+    table = _table_starts(disk)
+    listed = [start // SECTOR for start, _ in _mmls(disk)]
+    assert table[:3] != sorted(table[:3]) and listed == sorted(table) and len(listed) == 4
+
+
+@pytest.mark.parametrize("fmt,kind", FORMATS, ids=[f for f, _ in FORMATS])
+@pytest.mark.parametrize("name", list(UNORDERED))
+def test_gpt_not_in_disk_order_is_numbered_as_in_the_raw_image(unordered_cases, name, fmt, kind):
+    containers, raws, raw_paths = unordered_cases(name)
+    index = [f for f, _ in FORMATS].index(fmt)
+    item, raw_item = containers["evidence"][index], raws["evidence"][index]
+    assert (item["kind"], raw_item["kind"]) == (kind, "raw")
+    assert item["hashes"]["md5"] == raw_item["hashes"]["md5"], "not the same disk bytes"
+
+    # The raw route numbers the partitions as mmls lists them; the container as the raw route.
+    partitions = _mmls(raw_paths[index])
+    assert [(v["offset"], v["length"]) for v in raw_item["description"]["volumes"]] == partitions
+    assert item["description"]["partition_scheme"] == raw_item["description"]["partition_scheme"] == "GPT"
+    assert _volumes_of(item) == _volumes_of(raw_item)
+    # Same files (deleted included) and warnings, at the same locators.
+    files = _files(containers, item)
+    assert files == _files(raws, raw_item)
+    assert _warnings(containers, item) == _warnings(raws, raw_item)
+
+    start, middle, end = UNORDERED[name][2]
+    readable = {where: (digest, deleted) for where, _, digest, deleted in files}
+    for label, planted in ((start, START_FILES), (middle, MIDDLE_FILES), (end, END_FILES)):
+        for path, data in planted.items():
+            assert readable[f" > {label} > /{path}"] == (md5(data), path == "gone.txt"), (label, path)
+    descriptions = {v["label"]: v["description"] for v in item["description"]["volumes"]}
+    assert descriptions[start] == f"GPT partition {start}, table entry 2: START"
+    assert descriptions[middle] == f"GPT partition {middle}, table entry 3"
+    assert descriptions[end] == f"GPT partition {end}, table entry 1: END"
+    if name.endswith("unused-entry"):
+        assert descriptions["p2"] == "GPT partition p2, table entry 4"
+        assert [(where, message) for where, message, _ in _warnings(containers, item)] == [
+            (" > p2", f"no file system The Sleuth Kit recognises in partition p2 at offset {partitions[1][0]}: "
+                      "Cannot determine file system type")]
+
+
+def test_unordered_gpt_locators_reopen_in_the_container(unordered_cases):
+    """A locator from the containers' case reads the file the raw image's same locator names."""
+    containers, _, raw_paths = unordered_cases("gpt-unordered")
+    case = raw_paths[0].parent / "case-containers"          # as _scan_in_each_container names it
+    item = containers["evidence"][[f for f, _ in FORMATS].index("qcow2")]
+    for locator, data in ((f"{item['name']} > p1 > /start.txt", START_FILES["start.txt"]),
+                          (f"{item['name']} > p3 > /gone.txt", END_FILES["gone.txt"])):
+        result = CliRunner().invoke(app, ["cat", str(case), locator])
+        assert result.exit_code == 0 and result.stdout_bytes == data, (locator, result.output)
+
+
+def test_gpt_partitions_tsk_does_not_read_are_kept_in_disk_order(tmp_path):
+    """A GPT behind an MBR whose first entry is a Linux partition (0x83) over
+    the whole disk instead of the protective 0xEE: TSK reads the MBR there
+    (mmls: one DOS partition), libvsgpt the GPT. The container lists the GPT's
+    partitions, numbered in disk order as mmls lists them on the disk before
+    the MBR was changed."""
+    disk = _unordered_gpt(tmp_path)
+    expected = _mmls(disk)
+    sectors = disk.stat().st_size // SECTOR
+    _write_mbr(disk, [(1, sectors - 1, 0x83)])
+    assert _mmls(disk) == [(SECTOR, (sectors - 1) * SECTOR)], "TSK still reads the GPT"
+    image = tmp_path / "disk.qcow2"
+    subprocess.run([QEMU_IMG, "convert", "-O", "qcow2", str(disk), str(image)], check=True, capture_output=True)
+    scan([image], tmp_path / "case", "--no-plugins", expect_exit=0)
+    report = load_report(tmp_path / "case")
+    item = report["evidence"][0]
+    assert item["description"]["partition_scheme"] == "GPT"
+    assert [(v["label"], v["offset"], v["length"], v["file_system"]) for v in item["description"]["volumes"]] == [
+        (f"p{number}", start, length, system)
+        for number, ((start, length), system) in enumerate(zip(expected, ("ext4", "FAT32", "ext4")), start=1)]
+    readable = {where: digest for where, _, digest, _ in _files(report, item)}
+    for label, planted in (("p1", START_FILES), ("p2", MIDDLE_FILES), ("p3", END_FILES)):
+        assert readable[f" > {label} > /{next(iter(planted))}"] == md5(next(iter(planted.values()))), label

@@ -145,10 +145,14 @@ class DfvfsSource(EvidenceSource):
             root = self._open_entry(_new_spec(indicator, location="/", parent=self._media_spec))
             if root is not None:
                 self.scheme = name
-                for number, partition in enumerate(root.sub_file_entries, start=1):
-                    offset, length = _partition_extent(partition)
-                    self._add_partition(f"p{number}", partition.path_spec, offset, length,
-                                        f"{self.scheme} partition {getattr(partition.path_spec, 'location', number)}")
+                if name == "GPT":
+                    block_size = self._add_gpt_partitions(root)
+                else:
+                    for number, partition in enumerate(root.sub_file_entries, start=1):
+                        offset, length = _partition_extent(partition)
+                        self._add_partition(f"p{number}", partition.path_spec, offset, length,
+                                            f"{self.scheme} partition "
+                                            f"{getattr(partition.path_spec, 'location', number)}")
             else:
                 # libvsgpt refuses a GPT whose backup header is gone (a truncated
                 # disk); TSK reads the primary one, as it does in a raw image.
@@ -207,6 +211,32 @@ class DfvfsSource(EvidenceSource):
         except DFVFS_ERRORS + (AttributeError,):
             return 512
 
+    def _tsk_partitions(self) -> tuple[int, str, list[tuple[int, Any]]] | None:
+        """The partition table as TSK's volume system reads it from the disk
+        in the container, as the raw image source does: (block size, scheme,
+        [(index in TSK's list, part)] of the allocated parts in TSK's order,
+        which is by start sector, logical partitions included, tables and
+        gaps left out); None when TSK finds no table or no partition in it."""
+        try:
+            tsk_volume = self._open_tsk_partition_table()
+            # An explicit list: pytsk3's Volume_Info iterator can stop early or loop (dfVFS says so too).
+            parts = list(tsk_volume)
+            block_size = int(tsk_volume.info.block_size)
+            scheme = _vs_name(tsk_volume.info.vstype)
+        except DFVFS_ERRORS + (AttributeError,):
+            return None
+        allocated = [(index, part) for index, part in enumerate(parts) if part.flags & pytsk3.TSK_VS_PART_FLAG_ALLOC]
+        return (block_size, scheme, allocated) if allocated else None
+
+    def _add_tsk_partition(self, number: int, index: int, part: Any, block_size: int, entry: str = "") -> None:
+        """Part ``index`` of TSK's list as partition p<number>, read through
+        dfVFS's TSK partition back-end, addressed by that index alone (dfVFS's
+        names differ, "/p5" for the first logical partition, and its lookup by
+        name can pick the wrong part of a table not in disk order)."""
+        spec = _new_spec(_I.TYPE_INDICATOR_TSK_PARTITION, part_index=index, parent=self._media_spec)
+        self._add_partition(f"p{number}", spec, int(part.start) * block_size, int(part.len) * block_size,
+                            _partition_description(self.scheme, number, entry, _tsk_text(part.desc)))
+
     def _add_tsk_partitions(self) -> int | None:
         """The partitions of a table only TSK's volume system reads (MBR above
         all: no dfVFS analyzer reports one), through dfVFS's TSK partition
@@ -215,26 +245,60 @@ class DfvfsSource(EvidenceSource):
 
         Numbered as DiskImageSource numbers a raw image (allocated parts in
         TSK's order, logical partitions included, tables and gaps left out),
-        so a disk's locators are the same raw or in a container. dfVFS's own
-        names differ ("/p5" for the first logical partition) and its lookup by
-        name can pick the wrong part of a table not in disk order, so each
-        partition is addressed by its index in TSK's list alone."""
-        try:
-            tsk_volume = self._open_tsk_partition_table()
-            # An explicit list: pytsk3's Volume_Info iterator can stop early or loop (dfVFS says so too).
-            parts = list(tsk_volume)
-        except DFVFS_ERRORS:
+        so a disk's locators are the same raw or in a container."""
+        listed = self._tsk_partitions()
+        if listed is None:
             return None
-        block_size = int(tsk_volume.info.block_size)
-        allocated = [(index, part) for index, part in enumerate(parts) if part.flags & pytsk3.TSK_VS_PART_FLAG_ALLOC]
-        if not allocated:
-            return None
-        self.scheme = _vs_name(tsk_volume.info.vstype)
+        block_size, self.scheme, allocated = listed
         for number, (index, part) in enumerate(allocated, start=1):
-            spec = _new_spec(_I.TYPE_INDICATOR_TSK_PARTITION, part_index=index, parent=self._media_spec)
-            description = part.desc.decode("utf-8", "replace") if isinstance(part.desc, bytes) else str(part.desc)
-            self._add_partition(f"p{number}", spec, int(part.start) * block_size, int(part.len) * block_size,
-                                f"{self.scheme} partition p{number}: {description}")
+            entry = _gpt_entry(part.slot_num) if self.scheme == "GPT" else ""
+            self._add_tsk_partition(number, index, part, block_size, entry)
+        return block_size
+
+    def _add_gpt_partitions(self, root: Any) -> int | None:
+        """The GPT partitions libvsgpt lists, numbered as the raw image source
+        numbers the same disk: in TSK's order (by start sector), not in
+        libvsgpt's (partition-table order), so a table whose entries are not
+        in disk order gives the same p1, p2... and locators whichever
+        container holds the disk. TSK's block size, or None when TSK reads
+        no GPT on this disk.
+
+        Each partition TSK lists is read through libvsgpt's entry for it (the
+        same table entry, offset and length), or through dfVFS's TSK partition
+        back-end when libvsgpt has none (an entry with a zero type GUID and a
+        range, which TSK lists). What libvsgpt lists and TSK does not is kept,
+        numbered after TSK's partitions, in disk order; when TSK reads no GPT
+        here at all, libvsgpt's partitions are numbered in disk order, TSK's
+        convention."""
+        found = []
+        for position, partition in enumerate(root.sub_file_entries):
+            offset, length = _partition_extent(partition)
+            found.append({"spec": partition.path_spec, "offset": offset, "length": length,
+                          "entry": _gpt_entry_index(partition), "position": position})
+        listed = self._tsk_partitions()
+        number, block_size = 0, None
+        if listed is not None and listed[1] == "GPT":
+            block_size, _, allocated = listed
+            for index, part in allocated:
+                number += 1
+                start, size = int(part.start) * block_size, int(part.len) * block_size
+                match = next((f for f in found if (f["entry"], f["offset"], f["length"]) ==
+                              (int(part.slot_num), start, size)), None)
+                if match is None:
+                    self._add_tsk_partition(number, index, part, block_size, _gpt_entry(part.slot_num))
+                    continue
+                found.remove(match)
+                self._add_partition(f"p{number}", match["spec"], start, size,
+                                    _partition_description("GPT", number, _gpt_entry(match["entry"]),
+                                                           _tsk_text(part.desc)))
+            note = "not in The Sleuth Kit's listing"
+        else:
+            note = ""
+        found.sort(key=lambda f: (f["offset"] is None, f["offset"] or 0, f["position"]))
+        for partition in found:
+            number += 1
+            self._add_partition(f"p{number}", partition["spec"], partition["offset"], partition["length"],
+                                _partition_description("GPT", number, _gpt_entry(partition["entry"]), note))
         return block_size
 
     def _volume_system_indicators(self, spec: Any) -> list[str]:
@@ -639,6 +703,34 @@ def _partition_extent(partition: Any) -> tuple[int | None, int | None]:
     except DFVFS_ERRORS:
         length = None
     return (int(offset) if offset is not None else None), (int(length) if length is not None else None)
+
+
+def _gpt_entry_index(partition: Any) -> int | None:
+    """libvsgpt's index of the partition's entry in the table (0 for the first)."""
+    try:
+        return int(partition.GetGPTPartition().entry_index)
+    except DFVFS_ERRORS + (AttributeError,):
+        return None
+
+
+def _gpt_entry(index: int | None) -> str:
+    """A GPT table entry as gdisk and fdisk number it (mmls's slot + 1)."""
+    return f"table entry {int(index) + 1}" if index is not None and int(index) >= 0 else ""
+
+
+def _tsk_text(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value or "")
+
+
+def _partition_description(scheme: str | None, number: int, entry: str, text: str) -> str:
+    """"GPT partition p1, table entry 2: name": the label, for a GPT the
+    table entry (gdisk's and fdisk's partition number, which is not the
+    label's when the entries are not in disk order), and TSK's description
+    (an MBR partition's type, a GPT partition's name)."""
+    description = f"{scheme} partition p{number}"
+    if entry:
+        description += f", {entry}"
+    return f"{description}: {text}" if text else description
 
 
 def _file_system_name(type_indicator: str, file_system: Any) -> str:
