@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
@@ -82,6 +83,20 @@ def test_same_scan_gives_byte_identical_report(evidence_folder, tmp_path):
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
     manifest = json.loads((tmp_path / "one" / "manifest.json").read_text())
     assert manifest["started_utc"].endswith("+00:00") and manifest["command_line"]
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").is_file(), reason="needs Linux /proc")
+def test_run_record_peak_memory_is_the_scans_own_not_its_launchers(evidence_folder, tmp_path):
+    """A lab's batch driver may be a large process: the scan it starts must not
+    report the driver's peak (getrusage's survives exec; VmHWM does not)."""
+    triage = Path(sys.executable).with_name("triage")
+    launcher = ("import subprocess, sys; ballast = bytearray(600 << 20); ballast[::4096] = b'x' * len(ballast[::4096]);"
+                "sys.exit(subprocess.run(sys.argv[1:]).returncode)")
+    done = subprocess.run([sys.executable, "-c", launcher, str(triage), "scan", str(evidence_folder),
+                           "-o", str(tmp_path / "case"), "--quiet", "--no-plugins", "--workers", "1"])
+    assert done.returncode in (0, 1)
+    manifest = json.loads((tmp_path / "case" / "manifest.json").read_text())
+    assert 20 << 20 < manifest["peak_rss_bytes"] < 400 << 20
 
 
 def test_run_record_times_each_stage_and_store_indexes_hashes(evidence_folder, tmp_path):

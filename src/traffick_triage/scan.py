@@ -298,7 +298,19 @@ def run_record(store: CaseStore, argv: list[str] | None, started: str, finished:
 
 def _peak_rss(who: str = "self") -> int | None:
     """Peak resident memory in bytes: of this process, or ("children") of the
-    largest worker process that has ended."""
+    largest worker process that has ended.
+
+    For this process, Linux's VmHWM: getrusage's figure survives exec, so a
+    scan started by a large process (a lab's Python batch driver, a test
+    runner) would report that process's peak instead of its own."""
+    if who == "self":
+        try:
+            with open("/proc/self/status", encoding="ascii") as status:
+                for line in status:
+                    if line.startswith("VmHWM:"):
+                        return int(line.split()[1]) * 1024
+        except (OSError, ValueError, IndexError):
+            pass
     try:
         import resource
 
