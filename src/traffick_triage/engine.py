@@ -17,6 +17,7 @@ from . import __version__
 from .entry_processing import EntryResult, EntryTask, Processing, process_entry
 from .evidence_hashing import ItemHashes, ItemHashing
 from .executors import DaskPool, LocalPool
+from .finding_spool import remove_leftovers
 from .perceptual_matching import PerceptualSettings
 from .plugin_host import DEFAULT_PLUGIN_TIMEOUT
 from .registry import LoadedPlugin
@@ -94,8 +95,10 @@ class Scanner:
         self.store = store
         self.progress = progress or ScanProgress()
         self.outcome = ScanOutcome()
+        # One file's findings beyond a few wait in the case folder, not in memory (finding_spool).
         self.processing = Processing(plugins=plugins, hashsets=hashsets,
-                                     plugin_options=config.plugin_options, plugin_timeout=config.plugin_timeout)
+                                     plugin_options=config.plugin_options, plugin_timeout=config.plugin_timeout,
+                                     spool_dir=config.case_dir)
         self.workers = max(1, config.workers)
         self.pool: Any = None
         self._uncommitted = 0
@@ -105,6 +108,7 @@ class Scanner:
     # -- evidence items -----------------------------------------------------------------
 
     def run(self) -> ScanOutcome:
+        remove_leftovers(self.config.case_dir)      # spooled findings of a killed scan: redone on resume
         paths = {s.evidence_id: os.path.abspath(s.path) for s in self.config.evidence}
         if self.config.scheduler:
             self.pool = DaskPool(self.config.scheduler, worker_spec(self.config, paths))
@@ -205,7 +209,7 @@ class Scanner:
         """Only the scanning process writes the store: one writer, no locks."""
         row = result.row
         self.store.add_file(row)
-        for plugin, version, kind, data, timeline in result.findings:
+        for plugin, version, kind, data, timeline in result.findings.drain():
             self.store.add_finding(row["evidence_id"], row["locator"], plugin, version, kind, data, timeline)
         for source_name, message in result.warnings:
             self.store.add_warning(row["evidence_id"], row["locator"], source_name, message)

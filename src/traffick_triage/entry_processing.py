@@ -12,6 +12,7 @@ from typing import Any, Callable, IO
 
 from . import locator as loc
 from .filetype import extension_mismatch, sniff_mime
+from .finding_spool import FindingSpool
 from .hashing import hash_stream
 from .plugin_host import EvidenceFileView, run_plugin
 from .sources.base import FILE, Entry, EvidenceSource
@@ -55,7 +56,9 @@ class EntryTask:
 @dataclass
 class EntryResult:
     row: dict[str, Any]
-    findings: list[tuple[str, str, str, dict[str, Any], list[dict[str, Any]]]] = field(default_factory=list)
+    # (plugin, version, kind, data, timeline) of each finding, spooled: one file's
+    # findings need not all be in memory (finding_spool).
+    findings: FindingSpool = field(default_factory=FindingSpool)
     warnings: list[tuple[str, str]] = field(default_factory=list)      # (source, message)
     bytes_read: int = 0
 
@@ -68,6 +71,7 @@ class Processing:
     hashsets: Any
     plugin_options: dict[str, Any]
     plugin_timeout: float
+    spool_dir: str | None = None     # where one file's many findings wait for the store (finding_spool)
 
 
 def process_entry(task: EntryTask, source: EvidenceSource, processing: Processing,
@@ -81,7 +85,7 @@ def process_entry(task: EntryTask, source: EvidenceSource, processing: Processin
         "address": task.address, "link_target": None if task.link_target is None else loc.escape_segment(task.link_target), "notes": list(task.notes),
         "suspicious_name": loc.is_suspicious_name(name),
     }
-    result = EntryResult(row=row)
+    result = EntryResult(row=row, findings=FindingSpool(processing.spool_dir))
     if row["suspicious_name"]:
         result.warnings.append(("inventory", "file name holds control, bidirectional or undecodable characters "
                                              "(shown escaped): possible disguised name"))
@@ -136,12 +140,35 @@ def _run_plugins(source: EvidenceSource, entry: Entry, row: dict[str, Any], cont
         opener=(lambda: io.BytesIO(content)) if content is not None else opener,
         allocated=entry.allocated, sibling_lookup=lambda name: _sibling_view(source, entry, name))
     for loaded in wanted:
-        outcome = run_plugin(loaded.plugin, view, options, processing.plugin_timeout)
-        for finding in outcome.findings:
-            events = [_event_dict(e) for e in finding.timeline_events()]
-            result.findings.append((loaded.name, loaded.version, finding.KIND, finding.to_dict(), events))
+        spooled = _Spooler(result.findings, loaded.name, loaded.version)
+        outcome = run_plugin(loaded.plugin, view, options, processing.plugin_timeout, on_finding=spooled)
+        spooled.raise_if_failed()
         for message in outcome.warnings:
             result.warnings.append((f"plugin:{loaded.name}", message))
+
+
+class _Spooler:
+    """Turns each finding a plugin yields into the stored tuple and appends it
+    to the entry's spool, as it comes. A spool that cannot be written (a full
+    disk) must fail the scan, not pass for the plugin's own error (run_plugin
+    turns those into a warning and goes on): the error is kept and raised
+    again once the plugin has returned."""
+
+    def __init__(self, spool: Any, name: str, version: str) -> None:
+        self.spool, self.name, self.version = spool, name, version
+        self.error: OSError | None = None
+
+    def __call__(self, finding: Any) -> None:
+        events = [_event_dict(e) for e in finding.timeline_events()]
+        try:
+            self.spool.append((self.name, self.version, finding.KIND, finding.to_dict(), events))
+        except OSError as error:
+            self.error = error
+            raise
+
+    def raise_if_failed(self) -> None:
+        if self.error is not None:
+            raise self.error
 
 
 def _sibling_view(source: EvidenceSource, entry: Entry, name: str) -> EvidenceFileView | None:

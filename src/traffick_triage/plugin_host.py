@@ -172,18 +172,24 @@ class PluginRun:
 
 
 def run_plugin(plugin: Plugin, file: Any, options: dict[str, Any] | None = None,
-               timeout: float | None = DEFAULT_PLUGIN_TIMEOUT) -> PluginRun:
+               timeout: float | None = DEFAULT_PLUGIN_TIMEOUT,
+               on_finding: Callable[[Finding], None] | None = None) -> PluginRun:
     """Run ``plugin`` on ``file``; never raises for plugin errors. Findings
-    yielded before an error are kept; the error is one warning line."""
+    yielded before an error are kept; the error is one warning line.
+
+    ``on_finding``: each finding is handed to it as the plugin yields it, and
+    not kept in the PluginRun: the scan passes its spool, as one file can hold
+    more findings than should be in memory at once (a phone's messages)."""
     ctx = PluginContext(options=dict(options or {}))
     findings: list[Finding] = []
+    keep = findings.append if on_finding is None else on_finding
     label = f"plugin {plugin.NAME} {plugin.VERSION} on {file.locator}"
     try:
         with _time_limit(timeout):
             for finding in plugin.extract(file, ctx):
                 if not isinstance(finding, Finding):
                     raise TypeError(f"yielded {type(finding).__name__}, not a Finding")
-                findings.append(finding)
+                keep(finding)
     except PluginTimeout:
         ctx.warn(f"{label}: timed out after {timeout:g} s; findings so far kept")
     except MemoryError:
