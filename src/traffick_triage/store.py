@@ -11,7 +11,7 @@ import os
 import re
 import sqlite3
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 STORE_NAME = "case.sqlite"
 STORE_SCHEMA_VERSION = 1
@@ -310,10 +310,16 @@ class CaseStore:
         item["address"] = json.loads(item["address"])
         return item
 
-    def findings(self) -> Iterator[dict[str, Any]]:
-        query = ("SELECT f.* FROM findings f JOIN evidence e ON e.id = f.evidence_id "
+    def findings(self, kinds: Iterable[str] | None = None) -> Iterator[dict[str, Any]]:
+        """Every finding, or those of ``kinds`` (a writer that shows messages need
+        not decode every other finding), in one order whatever the kinds."""
+        where, params = "", ()
+        if kinds is not None:
+            params = tuple(sorted(set(kinds)))
+            where = f"WHERE f.kind IN ({', '.join('?' * len(params))}) "
+        query = (f"SELECT f.* FROM findings f JOIN evidence e ON e.id = f.evidence_id {where}"
                  "ORDER BY e.ordinal, f.locator, f.plugin, f.kind, f.data")
-        for row in self.db.execute(query):
+        for row in self.db.execute(query, params):
             item = dict(row)
             item["data"] = json.loads(item["data"])
             item["timeline"] = json.loads(item["timeline"])
@@ -403,11 +409,13 @@ class CaseStore:
         finally:
             by_path.close()
 
-    def warnings(self) -> list[dict[str, Any]]:
+    def warnings(self) -> Iterator[dict[str, Any]]:
+        """One at a time: an item with many unreadable files has a warning for each."""
         query = ("SELECT w.evidence_id, w.locator, w.source, w.message FROM warnings w "
                  "LEFT JOIN evidence e ON e.id = w.evidence_id "
                  "ORDER BY COALESCE(e.ordinal, -1), w.locator, w.source, w.message")
-        return [dict(row) for row in self.db.execute(query)]
+        for row in self.db.execute(query):
+            yield dict(row)
 
     def runs(self) -> list[dict[str, Any]]:
         return [dict(row) | {"record": json.loads(row["record"])}

@@ -7,6 +7,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Iterable
 
 from .audit import check_audit
 from .hashing import hash_stream
@@ -81,23 +82,28 @@ def verify_case(case_dir: str | Path, evidence: bool = False, public_key: str | 
 
 
 def _verify_evidence(case: Path, result: VerifyResult) -> None:
-    report = json.loads((case / "report.json").read_text(encoding="utf-8"))
     from .store import CaseStore
 
+    # The host files one at a time from the store (a folder item's are every file
+    # in it), not report.json loaded whole (it lists every finding too).
     store = CaseStore(case, readonly=True)
     try:
-        items = store.evidence()
+        items = store.evidence_items()
+        for item in items:
+            _verify_host_files(store.host_files(item["id"]), result)
     finally:
         store.close()
-    for item in items:
-        for host in item["host_files"]:
-            path = host["path"]
-            if not os.path.isfile(path):
-                result.problems.append(f"evidence missing: {path}")
-                continue
-            with open_readonly(path) as stream:
-                computed = hash_stream(stream)
-            result.checked += 1
-            if (computed.md5, computed.sha256, computed.size) != (host["md5"], host["sha256"], host["size"]):
-                result.problems.append(f"evidence changed: {path} (hashes differ from the scan)")
-    result.notes.append(f"evidence items in report: {len(report.get('evidence', []))}")
+    result.notes.append(f"evidence items in report: {len(items)}")
+
+
+def _verify_host_files(hosts: Iterable[dict[str, Any]], result: VerifyResult) -> None:
+    for host in hosts:
+        path = host["path"]
+        if not os.path.isfile(path):
+            result.problems.append(f"evidence missing: {path}")
+            continue
+        with open_readonly(path) as stream:
+            computed = hash_stream(stream)
+        result.checked += 1
+        if (computed.md5, computed.sha256, computed.size) != (host["md5"], host["sha256"], host["size"]):
+            result.problems.append(f"evidence changed: {path} (hashes differ from the scan)")

@@ -18,13 +18,20 @@ canonicalise is kept as written (stripped).
 
 Rows are sorted by (kind, value), sources by (evidence_id, locator), so the
 same findings always give the same index.
+
+``iter_index`` gives the rows one at a time: the mentions are sorted on disk
+(ExternalSort), so the index of a phone with half a million messages needs
+memory for one row, not for every mention. ``build_index`` is its list.
 """
 
 from __future__ import annotations
 
+import pickle
 import re
-from typing import Any, Iterable, Mapping
+from itertools import groupby
+from typing import Any, Iterable, Iterator, Mapping
 
+from ..external_sort import ExternalSort
 from .domains import normalise_domain
 from .emails import normalise_email
 from .phones import normalise_phone
@@ -57,24 +64,53 @@ def build_index(findings: Iterable[Mapping[str, Any]], region: str | None = None
     """One row per (kind, value): ``{"kind", "value", "wallet_type",
     "occurrences", "evidence_count", "sources": [{"evidence_id", "locator"}]}``.
     Findings without a kind or a value/raw are skipped."""
-    rows: dict[tuple[str, str], dict[str, Any]] = {}
-    for finding in findings:
-        kind = finding.get("kind")
-        raw = finding.get("value") or finding.get("raw")
-        if not isinstance(kind, str) or not isinstance(raw, str) or not raw.strip():
-            continue
-        kind, value, wallet_type = canonical(kind, raw, finding.get("region") or region)
-        row = rows.setdefault((kind, value), {"kind": kind, "value": value, "wallet_type": None,
-                                              "occurrences": 0, "_sources": set()})
-        row["wallet_type"] = row["wallet_type"] or wallet_type or finding.get("wallet_type")
-        count = finding.get("count", 1)
-        row["occurrences"] += count if isinstance(count, int) and count > 0 else 1
-        row["_sources"].add((str(finding.get("evidence_id", "")), str(finding.get("locator", ""))))
-    result = []
-    for key in sorted(rows):
-        row = rows[key]
-        sources = sorted(row.pop("_sources"))
-        row["evidence_count"] = len({evidence for evidence, _ in sources})
-        row["sources"] = [{"evidence_id": evidence, "locator": locator} for evidence, locator in sources]
-        result.append(row)
-    return result
+    return list(iter_index(findings, region))
+
+
+def iter_index(findings: Iterable[Mapping[str, Any]], region: str | None = None) -> Iterator[dict[str, Any]]:
+    """build_index's rows, one at a time, in its order."""
+    with ExternalSort(key_width=4, payload_width=7) as mentions:
+        for seq, finding in enumerate(findings):
+            kind = finding.get("kind")
+            raw = finding.get("value") or finding.get("raw")
+            if not isinstance(kind, str) or not isinstance(raw, str) or not raw.strip():
+                continue
+            kind, value, wallet_type = canonical(kind, raw, finding.get("region") or region)
+            count = finding.get("count", 1)
+            occurrences = count if isinstance(count, int) and count > 0 else 1
+            source = (str(finding.get("evidence_id", "")), str(finding.get("locator", "")))
+            wallet = wallet_type or finding.get("wallet_type")
+            key = (kind, value, *source)
+            # Text as UTF-8 bytes: a value may hold lone surrogates, which SQLite text cannot.
+            mentions.add(key, (*(_bytes(text) for text in key), seq, occurrences, pickle.dumps(wallet)))
+        for (kind, value), rows in groupby(mentions, key=lambda row: (row[0], row[1])):
+            yield _index_row(_text(kind), _text(value), rows)
+
+
+def _bytes(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", "surrogatepass")
+
+
+def _index_row(kind: str, value: str, mentions: Iterable[tuple[Any, ...]]) -> dict[str, Any]:
+    """The row of one (kind, value) from its mentions, sorted by source. Its
+    wallet type is the first true one in the order the mentions were given,
+    else the last mention's (what ``a or b`` leaves)."""
+    occurrences, sources, evidence = 0, [], set()
+    first_true: tuple[int, Any] | None = None
+    last: tuple[int, Any] = (-1, None)
+    for _kind, _value, evidence_id, locator, seq, count, wallet in mentions:
+        evidence_id, locator, wallet = _text(evidence_id), _text(locator), pickle.loads(wallet)
+        occurrences += count
+        if wallet and (first_true is None or seq < first_true[0]):
+            first_true = (seq, wallet)
+        if seq > last[0]:
+            last = (seq, wallet)
+        if not sources or (sources[-1]["evidence_id"], sources[-1]["locator"]) != (evidence_id, locator):
+            sources.append({"evidence_id": evidence_id, "locator": locator})
+            evidence.add(evidence_id)
+    return {"kind": kind, "value": value, "wallet_type": (first_true or last)[1], "occurrences": occurrences,
+            "evidence_count": len(evidence), "sources": sources}

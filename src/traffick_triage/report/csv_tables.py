@@ -73,6 +73,7 @@ _FILE_STORE_COLUMNS = ("evidence_id", "locator", "path", "name", "kind", "size",
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # What makes csv.writer (QUOTE_MINIMAL) quote a cell: the delimiter, the quote, a line end.
 _QUOTED_IF = (",", '"', "\r", "\n")
+WRITE_EVERY = 1 << 16       # characters of rows gathered before they are written out
 
 
 def kind_file(kind: str) -> str:
@@ -161,7 +162,7 @@ def _write(path: Path, header: list[str], rows: Iterable[list[Any]]) -> Path:
                 stream.write(after)
                 continue
             writer.writerow([cell(v) for v in row])
-            if buffer.tell() > 1 << 16:
+            if buffer.tell() > WRITE_EVERY:
                 stream.write(buffer.getvalue())
                 buffer.seek(0)
                 buffer.truncate()
@@ -208,10 +209,9 @@ def write_csv_tables(store: CaseStore, case_dir: str | Path) -> list[Path]:
 
         def finding_rows(kind_set: set[str] = kind_set, keys: list[str] = keys,
                          multi: bool = len(kinds) > 1) -> Iterable[list[Any]]:
-            for finding in store.findings():
-                if finding["kind"] in kind_set:
-                    base = [finding[c] for c in FINDING_BASE] + ([finding["kind"]] if multi else [])
-                    yield base + [finding["data"].get(k) for k in keys]
+            for finding in store.findings(kind_set):
+                base = [finding[c] for c in FINDING_BASE] + ([finding["kind"]] if multi else [])
+                yield base + [finding["data"].get(k) for k in keys]
 
         written.append(_write(out_dir / name, header, finding_rows()))
 

@@ -1,17 +1,22 @@
 """The identifier index across all evidence items of a case: for each
 normalised phone number, e-mail, URL, domain and wallet, every item and
 locator where it appears. A number in a phone's contacts, a laptop's ledger
-and an SMS is one row with three sources: that is what ties a network together."""
+and an SMS is one row with three sources: that is what ties a network together.
+
+Made one row at a time (identifiers.index.iter_index sorts the mentions on
+disk): a phone's messages can name hundreds of thousands of numbers."""
 
 from __future__ import annotations
 
 import re
 from typing import Any, Iterator
 
-from ..identifiers.index import build_index
+from ..identifiers.index import iter_index
 from ..store import CaseStore
 
 _EMAIL_LIKE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# The finding kinds identifier_mentions takes identifiers from.
+_MENTIONING_KINDS = ("identifier", "comms.contact", "comms.call", "comms.message")
 
 
 def _address_kind(text: str) -> str:
@@ -19,14 +24,14 @@ def _address_kind(text: str) -> str:
 
 
 def identifier_mentions(store: CaseStore) -> Iterator[dict[str, Any]]:
-    """Every identifier any plugin recorded, as build_index takes them: the
+    """Every identifier any plugin recorded, as iter_index takes them: the
     identifier scanner's normalised values, and the numbers and addresses of
     contacts, calls and messages as they were stored (with the item's region)."""
     options = store.get_meta("options", {}) or {}
     default_region = (options.get("plugin_options") or {}).get("region")
     regions = {item["id"]: (item.get("plugin_options") or {}).get("region", default_region)
                for item in options.get("evidence", [])}
-    for finding in store.findings():
+    for finding in store.findings(_MENTIONING_KINDS):
         data, base = finding["data"], {"evidence_id": finding["evidence_id"], "locator": finding["locator"]}
         region = regions.get(finding["evidence_id"], default_region)
         kind = finding["kind"]
@@ -47,7 +52,8 @@ def identifier_mentions(store: CaseStore) -> Iterator[dict[str, Any]]:
                            "region": region}
 
 
-def identifier_index(store: CaseStore) -> list[dict[str, Any]]:
+def identifier_index(store: CaseStore) -> Iterator[dict[str, Any]]:
+    """The index's rows in order, one at a time."""
     options = store.get_meta("options", {}) or {}
     region = (options.get("plugin_options") or {}).get("region")
-    return build_index(identifier_mentions(store), region=region)
+    return iter_index(identifier_mentions(store), region=region)

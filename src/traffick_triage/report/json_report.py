@@ -15,6 +15,7 @@ from typing import IO, Any, Iterator
 from ..atomic import atomic_writer
 from ..store import CaseStore
 from .identifier_index import identifier_index
+from .match_counts import hashset_match_counts
 
 REPORT_SCHEMA_VERSION = "1.0.0"
 FILES_INLINE_LIMIT = 100_000     # larger inventories go to files.jsonl beside the report
@@ -41,20 +42,12 @@ def evidence_record(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def summarise(store: CaseStore) -> dict[str, Any]:
+    """Counts only, each made by SQLite (the matches too: match_counts)."""
     db = store.db
     kinds = Counter(dict(db.execute("SELECT kind, COUNT(*) FROM files GROUP BY kind").fetchall()))
     findings = dict(db.execute("SELECT kind, COUNT(*) FROM findings GROUP BY kind ORDER BY kind").fetchall())
-    matches = [json.loads(row[0]) | {"locator": row[1]} for row in db.execute(
-        "SELECT data, locator FROM findings WHERE kind = 'hashset.match' ORDER BY locator, data")]
-    known_good = {m["locator"] for m in matches if m["known_good"]}
-    known_bad = [m for m in matches if not m["known_good"]]
-    by_category: dict[str, set[str]] = {}
-    for match in known_bad:
-        by_category.setdefault(match.get("category") or "(no category)", set()).add(match["locator"])
     return {
-        "known_good_files": len(known_good - {m["locator"] for m in known_bad}),
-        "known_bad_files": len({m["locator"] for m in known_bad}),
-        "known_bad_by_category": {k: len(v) for k, v in sorted(by_category.items())},
+        **hashset_match_counts(store),
         "evidence_items": store.count("evidence"),
         "entries": sum(kinds.values()),
         "files": kinds.get("file", 0),
@@ -74,8 +67,9 @@ def summarise(store: CaseStore) -> dict[str, Any]:
 
 
 def report_parts(store: CaseStore, case_dir: Path, inline_limit: int = FILES_INLINE_LIMIT) -> dict[str, Any]:
-    """The top-level values of report.json; the inventory and the findings are
-    iterators over the store, so they are written without ever being held."""
+    """The top-level values of report.json; the inventory, the findings, the
+    identifier index and the warnings are iterators over the store, so they
+    are written without ever being held."""
     identity = store.get_meta("identity", {})
     report: dict[str, Any] = {
         "schema_version": REPORT_SCHEMA_VERSION,

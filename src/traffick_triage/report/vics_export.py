@@ -42,11 +42,14 @@ thumbnail is ever written: hashes and metadata only.
 from __future__ import annotations
 
 import json
+import pickle
 from collections import Counter
+from itertools import groupby
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
-from ..atomic import write_text
+from ..atomic import atomic_writer
+from ..external_sort import ExternalSort
 from ..store import CaseStore
 
 VICS_EXPORT = "vics-export.json"
@@ -66,52 +69,68 @@ def _upper(value: Any) -> str | None:
     return value.upper() if isinstance(value, str) and value else None
 
 
-def collect_matches(store: CaseStore) -> list[dict[str, Any]]:
-    """Exportable findings with the file row each refers to, in store order."""
-    out = []
-    for finding in store.findings():
-        data = finding["data"]
-        if finding["kind"] == "hashset.match":
-            if data.get("known_good"):
-                continue
-        elif finding["kind"] != "perceptual.match":
+def exportable_matches(store: CaseStore) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """(finding, file row) of each exportable finding, in store order."""
+    for finding in store.findings(("hashset.match", "perceptual.match")):
+        if finding["kind"] == "hashset.match" and finding["data"].get("known_good"):
             continue
-        row = store.file_by_locator(finding["locator"])
+        row = _file_row(store, finding["locator"])
         if row is None or _content_key(row) is None:
             continue
-        out.append({"finding": finding, "file": row})
-    return out
+        yield finding, row
 
 
-def build_export(store: CaseStore) -> dict[str, Any]:
-    matches = collect_matches(store)
-    schemes = Counter(m["finding"]["data"].get("scheme") for m in matches
-                      if m["finding"]["kind"] == "hashset.match"
-                      and m["finding"]["data"].get("scheme") in VICS_SCHEMES)
-    file_scheme = sorted(schemes.items(), key=lambda kv: (-kv[1], kv[0]))[0][0] if schemes else "vics-us"
+def _file_row(store: CaseStore, locator: str) -> dict[str, Any] | None:
+    """What a Media object says of a file (its row kept on disk until written)."""
+    row = store.db.execute("SELECT locator, name, size, md5, sha1, sha256 FROM files WHERE locator = ?",
+                           (locator,)).fetchone()
+    return None if row is None else dict(row)
 
-    groups: dict[str, dict[str, Any]] = {}
-    for match in matches:
-        row = match["file"]
-        group = groups.setdefault(_content_key(row), {"file": row, "exact": [], "perceptual": [], "files": {}})
-        group["files"][row["locator"]] = row
-        kind = "exact" if match["finding"]["kind"] == "hashset.match" else "perceptual"
-        group[kind].append(match["finding"]["data"])
 
-    media = []
-    for media_id, key in enumerate(sorted(groups), start=1):
-        media.append(_media(media_id, groups[key], file_scheme))
-
+def _case_object(store: CaseStore) -> dict[str, Any]:
+    """The case object, its Media list left empty."""
     case = store.get_meta("case", {}) or {}
     runs = store.runs()
     tool = (runs[-1]["record"].get("tool") if runs else None) or \
         (store.get_meta("identity", {}) or {}).get("tool") or {"name": "traffick-triage"}
-    case_object: dict[str, Any] = {"CaseID": str(case.get("case_number") or ""),
-                                   "SourceApplicationName": tool.get("name"),
-                                   "SourceApplicationVersion": tool.get("version"),
-                                   "Media": media}
-    return {"@odata.context": ODATA_CONTEXT, "@TrafficTriage.CategoryScheme": file_scheme,
-            "value": [case_object]}
+    return {"CaseID": str(case.get("case_number") or ""), "SourceApplicationName": tool.get("name"),
+            "SourceApplicationVersion": tool.get("version"), "Media": []}
+
+
+class _MatchesByContent:
+    """The exportable matches sorted on disk by the content they matched (stably,
+    so each content's matches keep store order), with the VICS schemes of the
+    exact matches counted on the way: NSRL-sized cases have more matches than
+    belong in memory."""
+
+    def __init__(self, store: CaseStore) -> None:
+        self.schemes: Counter = Counter()
+        self._sorted = ExternalSort(key_width=1, payload_width=1)
+        for finding, row in exportable_matches(store):
+            scheme = finding["data"].get("scheme")
+            if finding["kind"] == "hashset.match" and scheme in VICS_SCHEMES:
+                self.schemes[scheme] += 1
+            self._sorted.add((_content_key(row),), (pickle.dumps((finding["kind"], finding["data"], row)),))
+
+    def file_scheme(self) -> str:
+        """The VICS scheme most exact matches use (ties: by name); vics-us without any."""
+        return sorted(self.schemes.items(), key=lambda kv: (-kv[1], kv[0]))[0][0] if self.schemes else "vics-us"
+
+    def groups(self) -> Iterator[dict[str, Any]]:
+        """One group per content, in content-key order: the first match's file
+        row, every file with that content by locator, the exact and the
+        perceptual matches' data."""
+        matches = (pickle.loads(payload) for (payload,) in self._sorted)
+        for _key, same_content in groupby(matches, key=lambda match: _content_key(match[2])):
+            group: dict[str, Any] = {"file": None, "exact": [], "perceptual": [], "files": {}}
+            for kind, data, row in same_content:
+                group["file"] = group["file"] or row
+                group["files"][row["locator"]] = row
+                group["exact" if kind == "hashset.match" else "perceptual"].append(data)
+            yield group
+
+    def close(self) -> None:
+        self._sorted.close()
 
 
 def _sort_key(data: dict[str, Any]) -> tuple:
@@ -172,7 +191,33 @@ def _media(media_id: int, group: dict[str, Any], file_scheme: str) -> dict[str, 
 def write_vics_export(store: CaseStore, case_dir: str | Path) -> Path:
     """Write CASE_DIR/vics-export.json and return its path (written even when
     there is nothing to export, with an empty Media list, so its absence never
-    has to be interpreted)."""
+    has to be interpreted). The document is json.dumps(indent=2) of the whole,
+    written one Media object at a time."""
     target = Path(case_dir) / VICS_EXPORT
-    write_text(target, json.dumps(build_export(store), indent=2, ensure_ascii=False) + "\n")
+    matches = _MatchesByContent(store)
+    try:
+        file_scheme = matches.file_scheme()
+        document = {"@odata.context": ODATA_CONTEXT, "@TrafficTriage.CategoryScheme": file_scheme,
+                    "value": [_case_object(store)]}
+        # Media is the last key of the last object: the document ends with its empty list.
+        text = json.dumps(document, indent=2, ensure_ascii=False)
+        assert text.endswith(_EMPTY_MEDIA_END)
+        head, tail = text[:-len(_EMPTY_MEDIA_END)], _EMPTY_MEDIA_END[2:]
+        with atomic_writer(target) as stream:
+            stream.write(head)
+            media_id = 0
+            for media_id, group in enumerate(matches.groups(), start=1):
+                item = json.dumps(_media(media_id, group, file_scheme), indent=2, ensure_ascii=False)
+                stream.write(("[\n" if media_id == 1 else ",\n") + _MEDIA_INDENT
+                             + item.replace("\n", "\n" + _MEDIA_INDENT))
+            stream.write("[]" if media_id == 0 else "\n" + _MEDIA_INDENT[:-2] + "]")
+            stream.write(tail + "\n")
+    finally:
+        matches.close()
     return target
+
+
+# json.dumps(indent=2) of the document: how it ends when Media is empty, and
+# how deep Media's items sit (document > "value" list > case object > "Media" list).
+_EMPTY_MEDIA_END = "[]\n    }\n  ]\n}"
+_MEDIA_INDENT = " " * 8
