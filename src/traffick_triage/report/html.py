@@ -12,6 +12,12 @@ and U+2029 escaped, so ``</script>`` in a file name cannot break out.
 Deterministic: the same store (and options) gives byte-identical HTML; the
 page holds no time of rendering, and every list is sorted.
 
+Memory: the page lists every finding (messages, contacts, matches...); each
+table is made one row at a time, kept on disk in its order until the page is
+written (html_findings), and written as Jinja2 generates it, so rendering
+does not hold the case's findings. A redacted page holds, besides, one token
+per distinct value it masks and the contacts' names (Redactor).
+
 Examiner safety: the content of an image that matched a known-bad hash set
 or a perceptual set is never put in the page, nor that of any file with the
 same MD5/SHA-1/SHA-256, nor of members of a cluster holding such a file.
@@ -50,6 +56,7 @@ lists its items.
 from __future__ import annotations
 
 import base64
+import contextlib
 import gettext
 import hashlib
 import heapq
@@ -61,22 +68,25 @@ import re
 import secrets
 import shlex
 import unicodedata
-from collections import Counter, defaultdict
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Container, Iterator
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from ..atomic import atomic_writer
+from ..disk_set import DiskSet
 from ..store import CaseStore
 from ..external_sort import ExternalSort
+from . import html_findings as sections
+from .html_map import build_map
+from .json_pieces import json_pieces
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 TEMPLATE_DIR = PACKAGE_DIR / "templates"
 LOCALE_DIR = PACKAGE_DIR / "locale"
-WORLD_DATA = PACKAGE_DIR / "data" / "world-110m.json"
 DOMAIN = "traffick_triage"
 RTL_LANGUAGES = {"ar", "fa", "he", "ur"}
 REDACTION_KEY_META = "redaction_key"
@@ -282,10 +292,6 @@ class Redactor:
 # -- the data model of the page ----------------------------------------------------
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def bidi_dir(value: Any) -> str:
     """"rtl" when the value's first strong character is right-to-left, else
     "ltr": like dir="auto", but numbers, phone numbers and hashes (no strong
@@ -304,13 +310,6 @@ def _fmt_size(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _cluster_id(data: dict[str, Any]) -> str:
-    for key in ("cluster_id", "cluster", "id", "series"):
-        if data.get(key) not in (None, ""):
-            return str(data[key])
-    return "?"
-
-
 def _latest_scan(runs: list[dict[str, Any]]) -> dict[str, Any]:
     scans = [run for run in runs if run.get("command") == "scan"] or runs
     if not scans:
@@ -325,82 +324,7 @@ def _latest_scan(runs: list[dict[str, Any]]) -> dict[str, Any]:
             "count": len(scans)}
 
 
-def _world_path() -> tuple[str, int, str]:
-    data = _world_data()
-    return data["path"], int(data["scale"]), data["source"]
-
-
-@lru_cache(maxsize=1)
-def _world_data() -> dict[str, Any]:
-    return json.loads(WORLD_DATA.read_text(encoding="utf-8"))
-
-
-def _nice_step(span: float) -> float:
-    for step in (1, 2, 5, 10, 15, 30):
-        if span / step <= 8:
-            return float(step)
-    return 45.0
-
-
-def build_map(points: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """Equirectangular map around the points: viewBox in the outline data's
-    units (1/scale degree, y = -latitude), graticule, grid-clustered points."""
-    if not points:
-        return None
-    path, scale, source = _world_path()
-    lats = [p["lat"] for p in points]
-    lons = [p["lon"] for p in points]
-    min_lon, max_lon, min_lat, max_lat = min(lons), max(lons), min(lats), max(lats)
-    span_lon = max(max_lon - min_lon, 8.0) * 1.3
-    span_lat = max(max_lat - min_lat, 4.0) * 1.3
-    # 2:1 frame
-    if span_lon < 2 * span_lat:
-        span_lon = 2 * span_lat
-    else:
-        span_lat = span_lon / 2
-    span_lon, span_lat = min(span_lon, 360.0), min(span_lat, 180.0)
-    center_lon, center_lat = (min_lon + max_lon) / 2, (min_lat + max_lat) / 2
-    west = min(max(center_lon - span_lon / 2, -180.0), 180.0 - span_lon)
-    north = max(min(center_lat + span_lat / 2, 90.0), -90.0 + span_lat)
-    east, south = west + span_lon, north - span_lat
-    cell = span_lon / 40
-    groups: dict[tuple[int, int], list[dict[str, Any]]] = defaultdict(list)
-    for point in points:
-        groups[(int((point["lon"] - west) // cell), int((north - point["lat"]) // cell))].append(point)
-    clusters = []
-    for key in sorted(groups):
-        members = sorted(groups[key], key=lambda p: (p["locator"], p["source"], p["lat"], p["lon"]))
-        lat = sum(p["lat"] for p in members) / len(members)
-        lon = sum(p["lon"] for p in members) / len(members)
-        clusters.append({"lat": round(lat, 6), "lon": round(lon, 6), "count": len(members),
-                         "x": round(lon * scale, 2), "y": round(-lat * scale, 2),
-                         "items": [{k: p[k] for k in ("locator", "evidence_id", "time", "source", "camera",
-                                                      "lat", "lon")} for p in members]})
-    for index, cluster in enumerate(clusters):
-        cluster["id"] = index
-    step = _nice_step(span_lon)
-    graticule = []
-    value = (west // step) * step
-    while value <= east:
-        if value >= west:
-            graticule.append({"kind": "lon", "value": value, "pos": round(value * scale, 2),
-                              "label": f"{abs(value):g}°{'E' if value > 0 else 'W' if value < 0 else ''}"})
-        value += step
-    value = (south // step) * step
-    while value <= north:
-        if value >= south:
-            graticule.append({"kind": "lat", "value": value, "pos": round(-value * scale, 2),
-                              "label": f"{abs(value):g}°{'N' if value > 0 else 'S' if value < 0 else ''}"})
-        value += step
-    width = span_lon * scale
-    return {"path": path, "source": source, "clusters": clusters, "graticule": graticule,
-            "x": round(west * scale, 2), "y": round(-north * scale, 2),
-            "w": round(width, 2), "h": round(span_lat * scale, 2),
-            "r": round(width / 110, 2), "font": round(width / 65, 2),
-            "x2": round(east * scale, 2), "y2": round(-south * scale, 2)}
-
-
-def _thumbnail(case_dir: Path, locator: str, banned: set[str]) -> str | None:
+def _thumbnail(case_dir: Path, locator: str, banned: Container[str]) -> str | None:
     """A small JPEG data: URI of an image, or None (unreadable, or its bytes
     hash to a matched file's hash)."""
     from PIL import Image, ImageOps
@@ -429,24 +353,22 @@ def _thumbnail(case_dir: Path, locator: str, banned: set[str]) -> str | None:
 
 
 def build_model(store: CaseStore, case_dir: Path, redactor: Redactor, thumbnails: bool = False,
-                training: bool = False) -> dict[str, Any]:
+                training: bool = False, scratch: contextlib.ExitStack | None = None) -> dict[str, Any]:
+    """What the page shows. Its long tables are read from disk while the page
+    is written (html_findings): ``scratch`` closes them after (without it, the
+    garbage collector does)."""
     R = redactor
+    keep = (scratch or contextlib.ExitStack()).enter_context
     case = store.get_meta("case", {}) or {}
     options = store.get_meta("options", {}) or {}
     identity = store.get_meta("identity", {}) or {}
     plugin_options = options.get("plugin_options") or {}
     training = bool(training or plugin_options.get("training"))
 
-    # findings, bucketed by kind (already in the store's stable order)
-    by_kind: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for finding in store.findings():
-        by_kind[finding["kind"]].append(finding)
-
-    # names first, so free text anywhere can be masked with them
-    for finding in by_kind.get("comms.contact", []):
-        R.learn_name(finding["data"].get("name"))
-    for finding in by_kind.get("comms.call", []):
-        R.learn_name(finding["data"].get("contact_name"))
+    # Every step below masks values in the order the page has always masked them
+    # (a token's length depends on what was masked before it): names first, so
+    # free text anywhere can be masked with them.
+    sections.learn_names(store, R)
 
     # inventory: counts, and the first ROW_LIMIT rows of each long table
     counts = Counter()
@@ -467,158 +389,26 @@ def build_model(store: CaseStore, case_dir: Path, redactor: Redactor, thumbnails
             name = R.text(row["name"])
             if len(mismatches) < ROW_LIMIT:
                 mismatches.append(_file_view(row, locator) | {"name": name})
-    file_hashes = store.file_hashes
 
-    # known files
-    known_bad, known_good_locators = [], set()
-    bad_by_category: Counter = Counter()
-    bad_by_series: Counter = Counter()
-    for finding in by_kind.get("hashset.match", []):
-        data = finding["data"]
-        if data.get("known_good"):
-            known_good_locators.add(finding["locator"])
-            continue
-        category = data.get("category") or (f"#{data['category_code']}" if data.get("category_code") is not None
-                                            else "")
-        series = data.get("series") or ""
-        known_bad.append({"category": category, "series": series, "set": data.get("set_name") or data.get("set") or "",
-                          "hash_type": data.get("hash_type") or "", "label": data.get("label") or "",
-                          "evidence_id": finding["evidence_id"], "locator": R.text(finding["locator"]),
-                          "sha256": file_hashes(finding["locator"]).get("sha256") or "",
-                          "_raw_locator": finding["locator"]})
-    known_bad.sort(key=lambda r: (r["category"], r["series"], r["set"], r["evidence_id"], r["locator"]))
-    bad_locators_by_category: dict[str, set] = defaultdict(set)
-    bad_locators_by_series: dict[tuple[str, str], set] = defaultdict(set)
-    for row in known_bad:
-        bad_locators_by_category[row["category"]].add(row["_raw_locator"])
-        bad_locators_by_series[(row["category"], row["series"])].add(row["_raw_locator"])
-    bad_by_category = {k: len(v) for k, v in sorted(bad_locators_by_category.items())}
-    bad_by_series = [{"category": c, "series": s, "files": len(v)} for (c, s), v in sorted(bad_locators_by_series.items())]
-
-    perceptual = []
-    for finding in by_kind.get("perceptual.match", []):
-        data = finding["data"]
-        perceptual.append({"algorithm": data.get("algorithm") or "", "distance": data.get("distance"),
-                           "threshold": data.get("threshold"), "set": data.get("set") or data.get("set_name") or "",
-                           "label": data.get("label") or "", "category": data.get("category") or "",
-                           "evidence_id": finding["evidence_id"], "locator": R.text(finding["locator"]),
-                           "sha256": file_hashes(finding["locator"]).get("sha256") or "",
-                           "_raw_locator": finding["locator"]})
-    perceptual.sort(key=lambda r: (r["category"], r["set"], r["evidence_id"], r["locator"], str(r["distance"])))
-
-    matched_locators = {r["_raw_locator"] for r in known_bad} | {r["_raw_locator"] for r in perceptual}
-    cluster_members: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for finding in by_kind.get("perceptual.cluster", []):
-        data = finding["data"]
-        extra = {k: v for k, v in sorted(data.items())
-                 if k not in ("cluster_id", "cluster", "id", "keys", "members") and not isinstance(v, (dict, list))}
-        cluster_members[_cluster_id(data)].append({
-            "evidence_id": finding["evidence_id"], "locator": R.text(finding["locator"]),
-            "_raw_locator": finding["locator"],
-            "sha256": file_hashes(finding["locator"]).get("sha256") or "",
-            "details": ", ".join(f"{k}={v}" for k, v in extra.items())})
-    clusters = []
-    for cid in sorted(cluster_members):
-        members = sorted(cluster_members[cid], key=lambda r: (r["evidence_id"], r["locator"]))
-        holds_match = any(m["_raw_locator"] in matched_locators for m in members)
-        clusters.append({"id": cid, "size": len(members), "members": members, "holds_match": holds_match})
-        if holds_match:
-            matched_locators |= {m["_raw_locator"] for m in members}
-    banned_hashes = set()
-    for locator in matched_locators:
-        row = file_hashes(locator)
-        banned_hashes |= {row.get(k) for k in ("md5", "sha1", "sha256") if row.get(k)}
-
-    # geotags
-    points = []
-    camera_by_locator = {}
-    for kind in ("exif.metadata", "media.metadata"):
-        for finding in by_kind.get(kind, []):
-            data = finding["data"]
-            label = " ".join(str(data[k]) for k in ("make", "model") if data.get(k))
-            if label:
-                camera_by_locator.setdefault(finding["locator"], label)
-    time_by_locator = {}
-    for kind in ("exif.metadata", "media.metadata"):
-        for finding in by_kind.get(kind, []):
-            data = finding["data"]
-            moment = data.get("capture_time_utc") or data.get("capture_time_local") or data.get("creation_time")
-            if moment:
-                time_by_locator.setdefault(finding["locator"], str(moment))
-    for kind in sorted(by_kind):
-        for finding in by_kind[kind]:
-            data = finding["data"]
-            lat, lon = data.get("latitude"), data.get("longitude")
-            if not (_is_number(lat) and _is_number(lon)) or not (-90 <= lat <= 90 and -180 <= lon <= 180):
-                continue
-            points.append({"lat": round(float(lat), 6), "lon": round(float(lon), 6), "evidence_id": finding["evidence_id"],
-                           "locator": R.text(finding["locator"]), "_raw_locator": finding["locator"],
-                           "source": f"{finding['plugin']}:{finding['kind']}",
-                           "time": str(data.get("gps_time_utc") or data.get("time_utc")
-                                       or time_by_locator.get(finding["locator"]) or ""),
-                           "camera": R.text(camera_by_locator.get(finding["locator"], ""))})
-    points.sort(key=lambda p: (p["evidence_id"], p["locator"], p["source"], p["lat"], p["lon"]))
-    geo_map = build_map(points)
-
-    # communications
-    contacts = []
-    for finding in by_kind.get("comms.contact", []):
-        data = finding["data"]
-        contacts.append({"name": R.name(data.get("name")) or "",
-                         "phones": [R.phone(v) for v in data.get("phone_numbers") or []],
-                         "emails": [R.email(v) for v in data.get("emails") or []],
-                         "handles": [R.address(v) for v in data.get("identifiers") or []],
-                         "organisation": R.text(data.get("organisation")) or "",
-                         "app": data.get("source_app") or "", "deleted": data.get("deleted"),
-                         "evidence_id": finding["evidence_id"], "locator": R.text(finding["locator"])})
-    calls = []
-    for finding in by_kind.get("comms.call", []):
-        data = finding["data"]
-        calls.append({"time": data.get("start_time") or "", "direction": data.get("direction") or "",
-                      "number": R.phone(data.get("number")) or "", "name": R.name(data.get("contact_name")) or "",
-                      "duration": data.get("duration_s"), "type": data.get("call_type") or "",
-                      "app": data.get("source_app") or "",
-                      "evidence_id": finding["evidence_id"], "locator": R.text(finding["locator"])})
-    calls.sort(key=lambda r: (r["time"], r["evidence_id"], r["locator"], r["number"]))
-    messages = []
-    for finding in by_kind.get("comms.message", []):
-        data = finding["data"]
-        messages.append({"time": data.get("time") or data.get("sent_time") or "",
-                         "direction": data.get("direction") or "", "app": data.get("app") or "",
-                         "thread": R.text(data.get("thread_id")) or "",
-                         "sender": R.address(data.get("sender")) or "",
-                         "recipients": [R.address(v) for v in data.get("recipients") or []],
-                         "subject": R.text(data.get("subject")) or "", "body": R.text(data.get("body")) or "",
-                         "attachments": data.get("attachments") or 0,
-                         "evidence_id": finding["evidence_id"], "locator": R.text(finding["locator"])})
-    messages.sort(key=lambda r: (r["time"], r["evidence_id"], r["locator"], r["thread"], r["body"]))
-
-    # identifier index
-    identifier_findings = [f["data"] | {"evidence_id": f["evidence_id"], "locator": f["locator"]}
-                           for f in by_kind.get("identifier", [])]
+    # Files whose content the page must never show: matched, or in a cluster with a match.
+    matched = keep(DiskSet())
+    known = sections.known_files(store, R, keep, matched)
+    perceptual = sections.perceptual_matches(store, R, keep, matched)
+    clusters = sections.image_clusters(store, R, keep, matched)
+    geotags = sections.geotags(store, R, keep)
+    geo_map, map_items = build_map(geotags["rows"])
+    if map_items is not None:
+        keep(contextlib.closing(map_items))
+    contacts = sections.contacts(store, R, keep)
+    calls = sections.calls(store, R, keep)
+    messages = sections.messages(store, R, keep)
     region = plugin_options.get("region")
-    index_rows = _identifier_index(identifier_findings, region)
-    identifiers = []
-    for row in index_rows:
-        identifiers.append({"kind": row["kind"], "value": R.identifier(row["kind"], row["value"]),
-                            "occurrences": row["occurrences"], "evidence_count": row["evidence_count"],
-                            "sources": [{"evidence_id": s["evidence_id"], "locator": R.text(s["locator"])}
-                                        for s in row["sources"]]})
-    identifiers.sort(key=lambda r: (r["kind"], r["value"]))
-
-    keywords = []
-    for finding in by_kind.get("keyword", []):
-        data = finding["data"]
-        keywords.append({"term": data.get("term") or "", "matched": R.text(data.get("matched")) or "",
-                         "list": data.get("list_name") or "", "language": data.get("language") or "",
-                         "count": data.get("count") or 1, "snippet": R.text(data.get("snippet")) or "",
-                         "evidence_id": finding["evidence_id"], "locator": R.text(finding["locator"])})
-    keywords.sort(key=lambda r: (r["term"], r["evidence_id"], r["locator"], r["snippet"]))
+    identifiers = sections.identifiers(store, R, keep, region)
+    keywords = sections.keywords(store, R, keep)
 
     timeline, timeline_total, timeline_sources = _timeline(store, R)
 
-    warnings = [{"evidence_id": w["evidence_id"] or "", "locator": R.text(w["locator"]) or "",
-                 "source": w["source"], "message": R.text(w["message"])} for w in store.warnings()]
+    warnings = sections.warnings(store, R, keep)
 
     # custody
     evidence = []
@@ -636,30 +426,18 @@ def build_model(store: CaseStore, case_dir: Path, redactor: Redactor, thumbnails
                          "volumes": description.get("volumes") or []})
     mismatched = [e["id"] for e in evidence if e["verification"] == "MISMATCH"]
 
-    thumbs = []
-    if thumbnails:
-        for row in store.file_rows(("evidence_id", "locator", "kind", "mime", "md5", "sha1", "sha256")):
-            if row["kind"] != "file" or not (row["mime"] or "").startswith("image/"):
-                continue
-            if len(thumbs) >= THUMBNAIL_LIMIT:
-                break
-            locator = row["locator"]
-            if locator in matched_locators or {row.get(k) for k in ("md5", "sha1", "sha256")} & banned_hashes:
-                continue
-            uri = _thumbnail(case_dir, locator, banned_hashes)
-            if uri:
-                thumbs.append({"locator": R.text(locator), "evidence_id": row["evidence_id"], "uri": uri})
+    thumbs = _thumbnails(store, case_dir, R, matched) if thumbnails else []
 
     manifest = _manifest(case_dir)
 
     summary = {
         "evidence_items": len(evidence),
-        "files": counts["files"], "deleted": counts["deleted"], "known_good": len(known_good_locators),
-        "known_bad": len({r["_raw_locator"] for r in known_bad}), "known_bad_by_category": bad_by_category,
-        "perceptual": len({r["_raw_locator"] for r in perceptual}), "perceptual_findings": len(perceptual),
-        "clusters": len(clusters), "geotagged": len({p["_raw_locator"] for p in points}),
+        "files": counts["files"], "deleted": counts["deleted"], "known_good": known["known_good"],
+        "known_bad": known["known_bad"], "known_bad_by_category": known["by_category"],
+        "perceptual": perceptual["files"], "perceptual_findings": len(perceptual["rows"]),
+        "clusters": len(clusters["clusters"]), "geotagged": geotags["files"],
         "contacts": len(contacts), "calls": len(calls), "messages": len(messages),
-        "identifiers": len(identifiers), "identifier_shared": sum(1 for r in identifiers if r["evidence_count"] > 1),
+        "identifiers": len(identifiers["rows"]), "identifier_shared": identifiers["shared"],
         "keywords": len(keywords), "mismatches": counts["mismatch"], "warnings": len(warnings),
         "verification_mismatches": len(mismatched),
     }
@@ -676,16 +454,39 @@ def build_model(store: CaseStore, case_dir: Path, redactor: Redactor, thumbnails
         "plugins": plugins, "hashsets": hashsets, "run": _latest_scan(store.runs()),
         "region": region or "",
         "evidence": evidence, "mismatched": mismatched, "summary": summary,
-        "known_bad": _strip(known_bad), "bad_by_series": bad_by_series,
-        "perceptual": _strip(perceptual), "clusters": [c | {"members": _strip(c["members"])} for c in clusters],
-        "points": _strip(points), "map": geo_map,
+        "known_bad": known["rows"], "bad_by_series": known["by_series"],
+        "perceptual": perceptual["rows"], "clusters": clusters["clusters"],
+        "points": geotags["rows"], "map": geo_map,
         "contacts": contacts, "calls": calls, "messages": messages,
-        "identifiers": identifiers, "keywords": keywords,
+        "identifiers": identifiers["rows"], "keywords": keywords,
         "timeline": timeline, "timeline_total": timeline_total, "timeline_sources": timeline_sources,
         "deleted": deleted, "deleted_total": counts["deleted"],
         "mismatches": mismatches, "mismatches_total": counts["mismatch"],
         "warnings": warnings, "manifest": manifest, "thumbs": thumbs, "row_limit": ROW_LIMIT,
     }
+
+
+def _thumbnails(store: CaseStore, case_dir: Path, R: Redactor, matched: DiskSet) -> list[dict[str, Any]]:
+    """Up to THUMBNAIL_LIMIT images, none matched nor with a matched file's hash."""
+    with DiskSet() as banned:
+        for (locator,) in matched:
+            row = store.file_hashes(locator)
+            for key in ("md5", "sha1", "sha256"):
+                if row.get(key):
+                    banned.add(row[key])
+        thumbs: list[dict[str, Any]] = []
+        for row in store.file_rows(("evidence_id", "locator", "kind", "mime", "md5", "sha1", "sha256")):
+            if row["kind"] != "file" or not (row["mime"] or "").startswith("image/"):
+                continue
+            if len(thumbs) >= THUMBNAIL_LIMIT:
+                break
+            locator = row["locator"]
+            if locator in matched or any(row.get(k) and row[k] in banned for k in ("md5", "sha1", "sha256")):
+                continue
+            uri = _thumbnail(case_dir, locator, banned)
+            if uri:
+                thumbs.append({"locator": R.text(locator), "evidence_id": row["evidence_id"], "uri": uri})
+        return thumbs
 
 
 # What the page shows of the inventory.
@@ -751,34 +552,6 @@ class _HostFilesByPath:
                 yield pickle.loads(payload)
 
 
-def _strip(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{k: v for k, v in row.items() if not k.startswith("_")} for row in rows]
-
-
-def _identifier_index(findings: list[dict[str, Any]], region: str | None) -> list[dict[str, Any]]:
-    try:
-        from ..identifiers.index import build_index
-    except ImportError:  # pragma: no cover
-        build_index = None
-    if build_index is not None:
-        return build_index(findings, region)
-    rows: dict[tuple[str, str], dict[str, Any]] = {}
-    for finding in findings:
-        kind, value = finding.get("kind"), finding.get("value")
-        if not isinstance(kind, str) or not isinstance(value, str):
-            continue
-        row = rows.setdefault((kind, value), {"kind": kind, "value": value, "occurrences": 0, "_s": set()})
-        row["occurrences"] += finding.get("count", 1) or 1
-        row["_s"].add((finding["evidence_id"], finding["locator"]))
-    out = []
-    for key in sorted(rows):
-        row = rows[key]
-        sources = sorted(row.pop("_s"))
-        out.append(row | {"evidence_count": len({s[0] for s in sources}),
-                          "sources": [{"evidence_id": e, "locator": l} for e, l in sources]})
-    return out
-
-
 def _manifest(case_dir: Path) -> dict[str, Any] | None:
     path = Path(case_dir) / "manifest.json"
     if not path.is_file():
@@ -799,9 +572,16 @@ def _manifest(case_dir: Path) -> dict[str, Any] | None:
 def script_json(value: Any) -> str:
     """JSON safe inside <script type="application/json">: no '<', '>', '&',
     U+2028 or U+2029 survives as such, so no '</script>' or '<!--' can."""
-    text = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return (text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
-            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+    return "".join(script_json_pieces(value))
+
+
+def script_json_pieces(value: Any) -> Iterator[str]:
+    """script_json(value) in pieces; ``value``'s lists may be LazyLists (the
+    map's items). Each piece is escaped on its own: the escapes replace single
+    characters, so where the pieces are cut does not matter."""
+    for text in json_pieces(value):
+        yield (text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+               .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
 def _csp_hash(text: str) -> str:
@@ -830,29 +610,32 @@ def render_html(store: CaseStore, case_dir: str | Path, lang: str = "en", redact
 
 def _render(store: CaseStore, case_dir: Path, lang: str, redact: bool, thumbnails: bool,
             training: bool) -> Iterator[str]:
-    """The page in pieces, as Jinja2 renders it."""
+    """The page in pieces, as Jinja2 renders it; the tables kept on disk while
+    the model was built are read as the page is written, then closed."""
     translations = _translations(lang)
     options = store.get_meta("options", {}) or {}
     region = (options.get("plugin_options") or {}).get("region")
     redactor = Redactor(ensure_redaction_key(store) if redact else None, region)
-    model = build_model(store, case_dir, redactor, thumbnails=thumbnails, training=training)
-    gettext_ = translations.gettext
-    js_strings = {key: gettext_(text) for key, text in _JS_STRINGS.items()}
-    page_data = {"map": ({"clusters": [{"id": c["id"], "count": c["count"], "lat": c["lat"], "lon": c["lon"],
-                                         "items": c["items"]} for c in model["map"]["clusters"]]}
-                         if model["map"] else None),
-                 "strings": js_strings}
-    css, js = _static("report.css"), _static("report.js")
-    csp = "; ".join([
-        "default-src 'none'", f"style-src {_csp_hash(css)}", f"script-src {_csp_hash(js)}",
-        "img-src data:" if thumbnails else "img-src 'none'", "font-src 'none'", "connect-src 'none'",
-        "media-src 'none'", "object-src 'none'", "frame-src 'none'", "worker-src 'none'", "manifest-src 'none'",
-        "base-uri 'none'", "form-action 'none'"])
-    assert not set('"<>&') & set(csp)       # made here from fixed parts: safe in the attribute as is
-    env = _environment(translations)
-    template = env.get_template("report.html.j2")
-    return template.generate(m=model, lang=lang, dir="rtl" if lang in RTL_LANGUAGES else "ltr", csp=Markup(csp),
-                             css=css, js=js, page_json=script_json(page_data), redact=redact, fmt_size=_fmt_size)
+    with contextlib.ExitStack() as scratch:
+        model = build_model(store, case_dir, redactor, thumbnails=thumbnails, training=training, scratch=scratch)
+        gettext_ = translations.gettext
+        js_strings = {key: gettext_(text) for key, text in _JS_STRINGS.items()}
+        page_data = {"map": ({"clusters": [{"id": c["id"], "count": c["count"], "lat": c["lat"], "lon": c["lon"],
+                                             "items": c["items"]} for c in model["map"]["clusters"]]}
+                             if model["map"] else None),
+                     "strings": js_strings}
+        css, js = _static("report.css"), _static("report.js")
+        csp = "; ".join([
+            "default-src 'none'", f"style-src {_csp_hash(css)}", f"script-src {_csp_hash(js)}",
+            "img-src data:" if thumbnails else "img-src 'none'", "font-src 'none'", "connect-src 'none'",
+            "media-src 'none'", "object-src 'none'", "frame-src 'none'", "worker-src 'none'", "manifest-src 'none'",
+            "base-uri 'none'", "form-action 'none'"])
+        assert not set('"<>&') & set(csp)       # made here from fixed parts: safe in the attribute as is
+        env = _environment(translations)
+        template = env.get_template("report.html.j2")
+        yield from template.generate(m=model, lang=lang, dir="rtl" if lang in RTL_LANGUAGES else "ltr",
+                                     csp=Markup(csp), css=css, js=js, page_json=script_json_pieces(page_data),
+                                     redact=redact, fmt_size=_fmt_size)
 
 
 def write_html(store: CaseStore, case_dir: str | Path, lang: str = "en", redact: bool = False,
