@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from . import __version__
 from .engine import ScanConfig, ScanOutcome, ScanProgress, ScanRefused, Scanner, refuse_output_inside_evidence
@@ -255,31 +255,29 @@ def _write_geo(store: CaseStore, case_dir: Path) -> list[Path]:
         from .report.geo import write_geojson, write_kml
     except ImportError:
         return []
-    points = geotagged_points(store)
     geojson, kml = case_dir / "locations.geojson", case_dir / "locations.kml"
-    write_geojson(points, geojson)
-    write_kml(points, kml)
+    # Read from the store once per writer: the points are never all held.
+    write_geojson(geotagged_points(store), geojson)
+    write_kml(geotagged_points(store), kml)
     return [geojson, kml]
 
 
-def geotagged_points(store: CaseStore) -> list[dict[str, Any]]:
+def geotagged_points(store: CaseStore) -> Iterator[dict[str, Any]]:
     """One point per geotag finding: any finding whose data carries numeric
     latitude and longitude (the plugin contract for geotags)."""
-    points = []
     for finding in store.findings():
         data = finding["data"]
         lat, lon = data.get("latitude"), data.get("longitude")
         if not isinstance(lat, (int, float)) or not isinstance(lon, (int, float)):
             continue
         file_row = store.file_by_locator(finding["locator"])
-        points.append({
+        yield {
             "locator": finding["locator"], "latitude": lat, "longitude": lon, "altitude": data.get("altitude"),
             "time": data.get("gps_time_utc") or data.get("capture_time_utc") or data.get("time_utc"),
             "md5": file_row["md5"] if file_row else None, "sha1": file_row["sha1"] if file_row else None,
             "sha256": file_row["sha256"] if file_row else None,
             "evidence_id": finding["evidence_id"], "source": f"{finding['plugin']}:{finding['kind']}",
-        })
-    return points
+        }
 
 
 def run_record(store: CaseStore, argv: list[str] | None, started: str, finished: str,

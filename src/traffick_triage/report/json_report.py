@@ -17,7 +17,7 @@ from ..store import CaseStore
 from .identifier_index import identifier_index
 from .match_counts import hashset_match_counts
 
-REPORT_SCHEMA_VERSION = "1.0.0"
+REPORT_SCHEMA_VERSION = "1.1.0"
 FILES_INLINE_LIMIT = 100_000     # larger inventories go to files.jsonl beside the report
 
 _FILE_FIELDS = ("evidence_id", "locator", "path", "name", "kind", "size", "allocated", "inode",
