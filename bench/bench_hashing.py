@@ -291,12 +291,7 @@ def main() -> None:
               f"Machine: {B.machine_line()}; load average before: {load_before}, after each round: "
               f"{' | '.join(loads)}.\nWarm cache for every route (page cache not dropped); best of "
               f"{args.repeat} interleaved rounds.")
-    print()
-    print(header)
-    print()
-    print(tbl)
-    print()
-    print(rtbl)
+    B.show(header, tbl, rtbl)
     print()
     if not args.no_write:
         title = "## Inventory throughput, ~1 GB / 10,000 files (bench/bench_hashing.py --small)" if args.small \

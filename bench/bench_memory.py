@@ -124,12 +124,7 @@ def findings_comparison(counts: list[int], workers: int, write: bool) -> None:
               f"All plugins, default workers, warm cache, /proc sampled every 50 ms "
               f"({', '.join(str(r['samples']) for r in results)} samples). One folder per row holding only "
               f"{SMS_DB} (synthetic, seeded).")
-    print()
-    print(header)
-    print()
-    print(tbl)
-    print()
-    print(rtbl)
+    B.show(header, tbl, rtbl)
     if write:
         body = (f"## Scan memory, {counts[0]:,} vs {counts[1]:,} SMS in one phone database "
                 f"(bench/bench_memory.py)\n\n"
@@ -202,12 +197,7 @@ def files_comparison(args: argparse.Namespace) -> None:
     header = (f"Machine: {B.machine_line()}; load average before {load_before}, after {load_after}. "
               f"{'All plugins' if args.plugins else '--no-plugins'}, default workers, warm cache, "
               f"/proc sampled every 50 ms ({', '.join(str(r['samples']) for r in results)} samples).")
-    print()
-    print(header)
-    print()
-    print(tbl)
-    print()
-    print(rtbl)
+    B.show(header, tbl, rtbl)
     print()
     print("manifest vs sampled: " + "; ".join(agree))
     if not args.no_write:

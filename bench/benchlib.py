@@ -330,6 +330,13 @@ def fresh(path: Path) -> Path:
 
 # -- tables and RESULTS.md ----------------------------------------------------------------------
 
+def show(*blocks: str) -> None:
+    """Print the blocks of a result (header, tables), a blank line before each."""
+    for block in blocks:
+        print()
+        print(block)
+
+
 def table(headers: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
