@@ -77,11 +77,16 @@ def make_partitioned_disk(path: Path, volumes: list[Path], label: str = "dos") -
         f"start={s}, size={(v.stat().st_size + SECTOR - 1) // SECTOR}, type={'83' if label == 'dos' else 'L'}\n"
         for s, v in zip(starts, volumes))
     run("sfdisk", "--no-reread", "--no-tell-kernel", str(path), input=script.encode())
-    with open(path, "r+b") as disk:
-        for s, volume in zip(starts, volumes):
-            disk.seek(s * SECTOR)
-            disk.write(volume.read_bytes())
+    write_volumes(path, starts, volumes)
     return starts
+
+
+def write_volumes(disk: Path, starts: list[int], volumes: list[Path]) -> None:
+    """Each volume's bytes into the disk image at its start sector."""
+    with open(disk, "r+b") as stream:
+        for first, volume in zip(starts, volumes):
+            stream.seek(first * SECTOR)
+            stream.write(volume.read_bytes())
 
 
 def make_e01(raw: Path, target_stem: Path, segment_bytes: int | None = None, compression: str = "deflate:fast") -> Path:

@@ -28,7 +28,7 @@ import pytest
 from typer.testing import CliRunner
 
 from evidence_builders import (SECTOR, load_report, make_ext4, make_fat32, make_partitioned_disk, md5, regular_files,
-                               run, scan)
+                               run, scan, write_volumes)
 from traffick_triage.cli import app
 
 pytest.importorskip("dfvfs")
@@ -207,6 +207,17 @@ def _files(report: dict, item: dict) -> Counter:
                    for f in regular_files(report, item["id"]))
 
 
+def _container_and_raw(cases, name: str, fmt: str, kind: str) -> tuple:
+    """The scans of disk ``name`` (containers, raws, raw paths), the format's
+    index and its two evidence items, checked to be the same disk bytes."""
+    containers, raws, raw_paths = cases(name)
+    index = [f for f, _ in FORMATS].index(fmt)
+    item, raw_item = containers["evidence"][index], raws["evidence"][index]
+    assert (item["kind"], raw_item["kind"]) == (kind, "raw")
+    assert item["hashes"]["md5"] == raw_item["hashes"]["md5"], "not the same disk bytes"
+    return containers, raws, raw_paths, index, item, raw_item
+
+
 def _volumes_of(item: dict) -> list[tuple]:
     return [(v["label"], v["offset"], v["length"], v["file_system"]) for v in item["description"]["volumes"]]
 
@@ -214,11 +225,7 @@ def _volumes_of(item: dict) -> list[tuple]:
 @pytest.mark.parametrize("fmt,kind", FORMATS, ids=[f for f, _ in FORMATS])
 @pytest.mark.parametrize("name", list(DISKS))
 def test_container_warns_as_its_raw_equivalent(cases, name, fmt, kind):
-    containers, raws, raw_paths = cases(name)
-    index = [f for f, _ in FORMATS].index(fmt)
-    item, raw_item = containers["evidence"][index], raws["evidence"][index]
-    assert (item["kind"], raw_item["kind"]) == (kind, "raw")
-    assert item["hashes"]["md5"] == raw_item["hashes"]["md5"], "not the same disk bytes"
+    containers, raws, raw_paths, index, item, raw_item = _container_and_raw(cases, name, fmt, kind)
 
     # The raw route says what mmls's listing implies, and nothing else from the source.
     raw_warnings = _warnings(raws, raw_item)
@@ -290,10 +297,7 @@ def _unordered_gpt(folder: Path, unused_entry: bool = False) -> Path:
     if unused_entry:
         script += f"start={starts[1] - 2048}, size=2048, type={ZERO_GUID}\n"
     run("sfdisk", "--no-reread", "--no-tell-kernel", str(disk), input=script.encode())
-    with open(disk, "r+b") as stream:
-        for first, volume in zip(starts, volumes):
-            stream.seek(first * SECTOR)
-            stream.write(volume.read_bytes())
+    write_volumes(disk, starts, volumes)
     return disk
 
 
@@ -334,11 +338,7 @@ def test_the_unordered_gpt_is_out_of_order(tmp_path):
 @pytest.mark.parametrize("fmt,kind", FORMATS, ids=[f for f, _ in FORMATS])
 @pytest.mark.parametrize("name", list(UNORDERED))
 def test_gpt_not_in_disk_order_is_numbered_as_in_the_raw_image(unordered_cases, name, fmt, kind):
-    containers, raws, raw_paths = unordered_cases(name)
-    index = [f for f, _ in FORMATS].index(fmt)
-    item, raw_item = containers["evidence"][index], raws["evidence"][index]
-    assert (item["kind"], raw_item["kind"]) == (kind, "raw")
-    assert item["hashes"]["md5"] == raw_item["hashes"]["md5"], "not the same disk bytes"
+    containers, raws, raw_paths, index, item, raw_item = _container_and_raw(unordered_cases, name, fmt, kind)
 
     # The raw route numbers the partitions as mmls lists them; the container as the raw route.
     partitions = _mmls(raw_paths[index])
