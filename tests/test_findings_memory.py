@@ -540,3 +540,28 @@ def test_the_page_streams_what_script_json_encodes_whole():
     expected = (text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
                 .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
     assert "".join(html.script_json_pieces(lazy)) == expected == html.script_json(value)
+
+
+def test_long_tables_show_their_first_rows_and_say_how_many_there_are(small_case, monkeypatch):
+    """A phone can hold 500,000 messages: the page shows the first ROW_LIMIT
+    rows of each long table in order, and says how many there are in all."""
+    monkeypatch.setattr(html, "ROW_LIMIT", 7)
+    store = CaseStore(small_case, readonly=True)
+    try:
+        page = html.render_html(store, small_case)
+        findings = list(store.findings())
+    finally:
+        store.close()
+    messages = sorted((f for f in findings if f["kind"] == "comms.message"),
+                      key=lambda f: (f["data"].get("time") or f["data"].get("sent_time") or "", f["evidence_id"],
+                                     f["locator"], f["data"]["thread_id"], f["data"]["body"]))
+    shown = _table_rows(page, "t-messages")
+    assert len(shown) == 7 and len(messages) > 7
+    for row, finding in zip(shown, messages):
+        assert f"<bdi dir=\"ltr\">{finding['data']['thread_id']}</bdi>" in row
+    assert f"Showing the first 7 of {len(messages)} rows" in page
+    for table, kind in (("t-contacts", "comms.contact"), ("t-calls", "comms.call"), ("t-keywords", "keyword")):
+        total = sum(1 for f in findings if f["kind"] == kind)
+        assert len(_table_rows(page, table)) == min(7, total)
+        if total > 7:
+            assert f"Showing the first 7 of {total} rows" in page

@@ -91,7 +91,7 @@ DOMAIN = "traffick_triage"
 RTL_LANGUAGES = {"ar", "fa", "he", "ur"}
 REDACTION_KEY_META = "redaction_key"
 
-ROW_LIMIT = 5000             # rows per long table (timeline, deleted files...); the rest is in the CSV/JSON outputs
+ROW_LIMIT = 5000             # rows shown per long table (messages, timeline, deleted files...); all are in the CSV/JSON outputs
 THUMBNAIL_LIMIT = 300
 THUMBNAIL_SIZE = 160
 

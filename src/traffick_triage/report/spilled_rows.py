@@ -8,6 +8,7 @@ as the template iterates them, with their count known without reading them."""
 
 from __future__ import annotations
 
+import itertools
 import pickle
 from typing import Any, Iterator
 
@@ -39,6 +40,10 @@ class SpilledRows:
     def __iter__(self) -> Iterator[Any]:
         for (payload,) in self._sorted:
             yield pickle.loads(payload)
+
+    def first(self, count: int) -> Iterator[Any]:
+        """The first ``count`` rows in order: what a page shows of a long table."""
+        return itertools.islice(self, count)
 
     def close(self) -> None:
         self._sorted.close()
