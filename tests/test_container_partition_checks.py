@@ -9,6 +9,11 @@ not in disk order gets p1, p2... in The Sleuth Kit's order (by start
 sector, as mmls lists them) inside a container as in the raw image, not in
 partition-table order as dfVFS's libvsgpt lists them.
 
+A disk with two partition tables (a hybrid MBR beside its GPT, or a GPT
+behind an MBR without the protective 0xEE entry) gets one warning naming
+the other table's entries and the table its partitions were listed from;
+a GPT behind its protective MBR gets none.
+
 Oracles: each container's raw equivalent (``qemu-img convert -O raw``)
 scanned by the raw image source (DiskImageSource), and The Sleuth Kit's
 ``mmls`` on that raw file for the partitions the raw warnings name. The
@@ -125,11 +130,12 @@ def cases(tmp_path_factory):
     return get
 
 
-def _scan_in_each_container(folder: Path, disk: Path, expect_exit: int) -> tuple[dict, dict, list[Path]]:
-    """The disk in each of FORMATS and each container's raw equivalent, scanned
+def _scan_in_each_container(folder: Path, disk: Path, expect_exit: int,
+                            formats: list[tuple[str, str]] = FORMATS) -> tuple[dict, dict, list[Path]]:
+    """The disk in each of ``formats`` and each container's raw equivalent, scanned
     in two cases: (containers' report, raw equivalents' report, raw paths)."""
     containers, raws = [], []
-    for fmt, _ in FORMATS:
+    for fmt, _ in formats:
         container = folder / f"disk.{fmt}"
         subprocess.run([QEMU_IMG, "convert", "-O", fmt, str(disk), str(container)], check=True,
                        capture_output=True)
@@ -207,11 +213,11 @@ def _files(report: dict, item: dict) -> Counter:
                    for f in regular_files(report, item["id"]))
 
 
-def _container_and_raw(cases, name: str, fmt: str, kind: str) -> tuple:
+def _container_and_raw(cases, name: str, fmt: str, kind: str, formats: list[tuple[str, str]] = FORMATS) -> tuple:
     """The scans of disk ``name`` (containers, raws, raw paths), the format's
     index and its two evidence items, checked to be the same disk bytes."""
     containers, raws, raw_paths = cases(name)
-    index = [f for f, _ in FORMATS].index(fmt)
+    index = [f for f, _ in formats].index(fmt)
     item, raw_item = containers["evidence"][index], raws["evidence"][index]
     assert (item["kind"], raw_item["kind"]) == (kind, "raw")
     assert item["hashes"]["md5"] == raw_item["hashes"]["md5"], "not the same disk bytes"
@@ -382,7 +388,7 @@ def test_gpt_partitions_tsk_does_not_read_are_kept_in_disk_order(tmp_path):
     the whole disk instead of the protective 0xEE: TSK reads the MBR there
     (mmls: one DOS partition), libvsgpt the GPT. The container lists the GPT's
     partitions, numbered in disk order as mmls lists them on the disk before
-    the MBR was changed."""
+    the MBR was changed. It says the disk holds two tables (exit code 1)."""
     disk = _unordered_gpt(tmp_path)
     expected = _mmls(disk)
     sectors = disk.stat().st_size // SECTOR
@@ -390,9 +396,13 @@ def test_gpt_partitions_tsk_does_not_read_are_kept_in_disk_order(tmp_path):
     assert _mmls(disk) == [(SECTOR, (sectors - 1) * SECTOR)], "TSK still reads the GPT"
     image = tmp_path / "disk.qcow2"
     subprocess.run([QEMU_IMG, "convert", "-O", "qcow2", str(disk), str(image)], check=True, capture_output=True)
-    scan([image], tmp_path / "case", "--no-plugins", expect_exit=0)
+    scan([image], tmp_path / "case", "--no-plugins", expect_exit=1)
     report = load_report(tmp_path / "case")
     item = report["evidence"][0]
+    assert [message for _, message, _ in _warnings(report, item)] == [
+        f"two partition tables: a GPT behind a non-protective MBR (MBR entry 1: type 0x83, start sector 1, "
+        f"{sectors - 1} sectors, overlapping GPT partitions p1, p2, p3 with another extent); partitions were "
+        "listed from the GPT, not from the MBR's entry 1: files only it describes may be missing"]
     assert item["description"]["partition_scheme"] == "GPT"
     assert [(v["label"], v["offset"], v["length"], v["file_system"]) for v in item["description"]["volumes"]] == [
         (f"p{number}", start, length, system)
@@ -400,3 +410,129 @@ def test_gpt_partitions_tsk_does_not_read_are_kept_in_disk_order(tmp_path):
     readable = {where: digest for where, _, digest, _ in _files(report, item)}
     for label, planted in (("p1", START_FILES), ("p2", MIDDLE_FILES), ("p3", END_FILES)):
         assert readable[f" > {label} > /{next(iter(planted))}"] == md5(next(iter(planted.values()))), label
+
+
+# -- two partition tables: a hybrid MBR, or a GPT behind a non-protective MBR -----------------------
+
+# ext4 then FAT32 on a GPT (sfdisk), as _volumes and make_partitioned_disk lay them out: in sectors.
+EXT4_START, EXT4_SECTORS, FAT_START, FAT_SECTORS, DISK_SECTORS = 2048, 8192, 12288, 81920, 98304
+TWO_TABLE_FORMATS = [("vmdk", "vmdk"), ("qcow2", "qcow")]
+HIDDEN_FAT = f"MBR entry 2: type 0x0c, start sector {FAT_START + 2048}, {FAT_SECTORS // 2} sectors"
+# disk name: (MBR entries written over sfdisk's protective MBR, or None to keep it;
+#             the table TSK reads (mmls); the raw route's warning; the container's, when not the raw one's)
+TWO_TABLES = {
+    "gpt-protective": (None, "GPT", None, None),
+    "hybrid-mbr": (
+        [(1, EXT4_START - 1, 0xEE), (FAT_START, FAT_SECTORS, 0x0C)], "GPT",
+        f"two partition tables: a hybrid MBR beside the GPT (MBR entry 2: type 0x0c, start sector {FAT_START}, "
+        f"{FAT_SECTORS} sectors, the same as GPT partition p2); partitions were listed from the GPT", None),
+    "hybrid-mbr-contradicting": (
+        [(1, EXT4_START - 1, 0xEE), (FAT_START + 2048, FAT_SECTORS // 2, 0x0C)], "GPT",
+        f"two partition tables: a hybrid MBR beside the GPT ({HIDDEN_FAT}, overlapping GPT partition p2 with "
+        "another extent); partitions were listed from the GPT, not from the MBR's entry 2: files only it "
+        "describes may be missing", None),
+    # TSK reads the MBR, finds no file system in its one partition, and the
+    # raw route reads the disk through dfVFS (libvsgpt) as the container route does.
+    "gpt-behind-mbr": (
+        [(1, DISK_SECTORS - 1, 0x83)], "MBR",
+        f"two partition tables: a GPT behind a non-protective MBR (MBR entry 1: type 0x83, start sector 1, "
+        f"{DISK_SECTORS - 1} sectors, overlapping GPT partitions p1, p2 with another extent); partitions were "
+        "listed from the GPT, not from the MBR's entry 1: files only it describes may be missing", None),
+    # TSK reads the MBR, whose one partition is the ext4: the raw route lists
+    # it alone; dfVFS's libvsgpt reads the GPT, and the container route lists both.
+    "gpt-behind-mbr-partition": (
+        [(EXT4_START, EXT4_SECTORS, 0x83)], "MBR",
+        f"two partition tables: a GPT behind a non-protective MBR (GPT entry 1: start sector {EXT4_START}, "
+        f"{EXT4_SECTORS} sectors, the same as MBR partition p1; GPT entry 2: start sector {FAT_START}, "
+        f"{FAT_SECTORS} sectors, in no MBR partition); partitions were listed from the MBR, not from the GPT's "
+        "entry 2: files only it describes may be missing",
+        f"two partition tables: a GPT behind a non-protective MBR (MBR entry 1: type 0x83, start sector "
+        f"{EXT4_START}, {EXT4_SECTORS} sectors, the same as GPT partition p1); partitions were listed from the GPT"),
+}
+
+
+def _two_tables(folder: Path, name: str) -> Path:
+    disk = folder / "disk.raw"
+    assert make_partitioned_disk(disk, list(_volumes(folder)), label="gpt") == [EXT4_START, FAT_START]
+    assert disk.stat().st_size == DISK_SECTORS * SECTOR
+    if TWO_TABLES[name][0] is not None:
+        _write_mbr(disk, TWO_TABLES[name][0])
+    return disk
+
+
+@pytest.fixture(scope="module")
+def two_table_cases(tmp_path_factory):
+    built: dict[str, tuple[dict, dict, list[Path]]] = {}
+
+    def get(name: str) -> tuple[dict, dict, list[Path]]:
+        if name not in built:
+            folder = tmp_path_factory.mktemp(name)
+            expect_exit = 0 if TWO_TABLES[name][2] is None else 1
+            built[name] = _scan_in_each_container(folder, _two_tables(folder, name), expect_exit,
+                                                  TWO_TABLE_FORMATS)
+        return built[name]
+
+    return get
+
+
+def _mmls_table(image: Path, table: str) -> tuple[str, list[tuple[int, int, int, str]]]:
+    """mmls -t <table>: its heading and (entry number from 1, start sector,
+    sector count, description) of each partition it lists, in its order."""
+    listing = subprocess.run(["mmls", "-t", table, str(image)], capture_output=True, text=True, check=True)
+    rows = []
+    for line in listing.stdout.splitlines():
+        match = re.match(r"\d{3}:\s+(\d{3}:)?(\d{3})\s+(\d+)\s+\d+\s+(\d+)\s*(.*)$", line)
+        if match:
+            rows.append((int(match.group(2)) + 1, int(match.group(3)), int(match.group(4)), match.group(5)))
+    return listing.stdout.splitlines()[0], rows
+
+
+@pytest.mark.parametrize("name", list(TWO_TABLES))
+def test_the_two_tables_are_what_mmls_reads(tmp_path, name):
+    """The oracle: mmls -t dos and -t gpt list the entries the warnings name,
+    and mmls (TSK's choice, the raw route's) reads the table the row says."""
+    disk = _two_tables(tmp_path, name)
+    mbr, tsk_reads, _, _ = TWO_TABLES[name]
+    heading, gpt = _mmls_table(disk, "gpt")
+    assert [row[:3] for row in gpt] == [(1, EXT4_START, EXT4_SECTORS), (2, FAT_START, FAT_SECTORS)]
+    _, dos = _mmls_table(disk, "dos")
+    assert [row[:3] for row in dos] == [(number, start, count) for number, (start, count, _) in
+                                        enumerate(mbr or [(1, DISK_SECTORS - 1, 0xEE)], start=1)]
+    assert all(f"(0x{kind:02x})" in row[3] for row, (_, _, kind) in zip(dos, mbr or [(0, 0, 0xEE)]))
+    listing = subprocess.run(["mmls", str(disk)], capture_output=True, text=True, check=True).stdout
+    assert listing.splitlines()[0] == {"GPT": "GUID Partition Table (EFI)", "MBR": "DOS Partition Table"}[tsk_reads]
+
+
+@pytest.mark.parametrize("fmt,kind", TWO_TABLE_FORMATS, ids=[f for f, _ in TWO_TABLE_FORMATS])
+@pytest.mark.parametrize("name", list(TWO_TABLES))
+def test_two_partition_tables_are_named(two_table_cases, name, fmt, kind):
+    """One warning on the disk (not a partition) naming the other table's
+    entries and the table the partitions were listed from; none for a
+    protective MBR. Raw and container routes word it alike when they follow
+    the same table; the scan goes on (exit code 1, or 0 with no warning)."""
+    containers, raws, raw_paths, index, item, raw_item = _container_and_raw(two_table_cases, name, fmt, kind,
+                                                                            TWO_TABLE_FORMATS)
+    _, _, raw_message, container_message = TWO_TABLES[name]
+    raw_warnings = _warnings(raws, raw_item)
+    assert raw_warnings == ([("", raw_message, "source")] if raw_message else [])
+    container_warnings = _warnings(containers, item)
+    if container_message is None:
+        assert container_warnings == raw_warnings
+        assert _volumes_of(item) == _volumes_of(raw_item)
+        assert _files(containers, item) == _files(raws, raw_item)
+    else:
+        # The routes follow different tables (TSK the MBR, libvsgpt the GPT): each says which.
+        assert container_warnings == [("", container_message, "source")]
+        assert raw_item["description"]["partition_scheme"] == "MBR"
+        assert [v[:3] for v in _volumes_of(raw_item)] == [("p1", EXT4_START * SECTOR, EXT4_SECTORS * SECTOR)]
+    assert item["description"]["partition_scheme"] == "GPT"
+    assert [v[:3] for v in _volumes_of(item)] == [("p1", EXT4_START * SECTOR, EXT4_SECTORS * SECTOR),
+                                                  ("p2", FAT_START * SECTOR, FAT_SECTORS * SECTOR)]
+    # The scan went on: the planted files are read from every partition the route listed.
+    for report, evidence in ((containers, item), (raws, raw_item)):
+        readable = {where: digest for where, _, digest, _ in _files(report, evidence)}
+        assert readable[" > p1 > /a.txt"] == md5(EXT4_FILES["a.txt"])
+        if len(evidence["description"]["volumes"]) > 1:
+            assert readable[" > p2 > /a.txt"] == md5(FAT_FILES["a.txt"])
+        else:    # what the warning says may be missing is: the FAT32 only the GPT describes
+            assert not any(where.startswith(" > p2") for where in readable)

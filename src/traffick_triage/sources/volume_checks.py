@@ -1,8 +1,9 @@
 """What a disk's partition table and file systems say that an examiner must
 know and the readers accept silently: partitions that run past the end of the
 media (a truncated image), partitions that overlap (hidden or tampered data,
-or a damaged table), a GPT whose checksums are wrong, a file system that
-declares more bytes than the media holds.
+or a damaged table), a GPT whose checksums are wrong, a disk with two
+partition tables (a hybrid MBR, or a GPT behind an MBR that is not the
+protective one), a file system that declares more bytes than the media holds.
 
 One set of checks for every route to a disk: DiskImageSource (a raw, split or
 E01 image through pytsk3) and DfvfsSource (the disk inside a VMDK, QCOW2,
@@ -69,7 +70,100 @@ def partition_table(volumes: Iterable[dict[str, Any]], media_size: int, scheme: 
                                  "a damaged or tampered partition table; both are read", ()))
     if scheme == "GPT":
         problems.extend((problem, ()) for problem in gpt_crc_problems(read, block_size))
+    problem = two_partition_tables(volumes, scheme, read, block_size)
+    if problem:
+        problems.append((problem, ()))
     return problems
+
+
+PROTECTIVE = 0xEE        # the MBR entry type of a GPT disk's protective MBR
+
+
+def mbr_entries(read: Read) -> list[tuple[int, int, int, int]]:
+    """The MBR's used primary entries: (entry number 1-4, type, start sector,
+    sector count); none without the 0x55AA signature."""
+    sector = read(0, 512)
+    if len(sector) < 512 or sector[510:512] != b"\x55\xaa":
+        return []
+    entries = []
+    for index in range(4):
+        kind, start, count = struct.unpack_from("<4xB3xII", sector, 446 + 16 * index)
+        if kind and count:
+            entries.append((index + 1, kind, start, count))
+    return entries
+
+
+def gpt_entries(read: Read, block_size: int) -> list[tuple[int, int, int]] | None:
+    """The primary GPT's entries that describe a range, as The Sleuth Kit
+    lists them (a zero type GUID included): (table entry number from 1, first
+    sector, sector count); None without a GPT header at LBA 1 whose CRC32
+    matches."""
+    header = read(block_size, block_size)
+    if len(header) < 92 or header[:8] != b"EFI PART":
+        return None
+    size = struct.unpack_from("<I", header, 12)[0]
+    if not 92 <= size <= len(header):
+        return None
+    if zlib.crc32(header[:16] + b"\0\0\0\0" + header[20:size]) != struct.unpack_from("<I", header, 16)[0]:
+        return None
+    entries_lba, count, entry_size = struct.unpack_from("<QII", header, 72)
+    if not 0 < count * entry_size <= 1 << 20 or entry_size < 128:
+        return None
+    table = read(entries_lba * block_size, count * entry_size)
+    entries = []
+    for index in range(len(table) // entry_size):
+        first, last = struct.unpack_from("<QQ", table, index * entry_size + 32)
+        if (first or last) and last >= first:
+            entries.append((index + 1, first, last - first + 1))
+    return entries
+
+
+def two_partition_tables(volumes: list[dict[str, Any]], scheme: str | None, read: Read,
+                         block_size: int) -> str | None:
+    """A disk whose MBR is not (only) the protective MBR of its GPT: a hybrid
+    MBR (the 0xEE entry and real partitions beside it, which duplicate or
+    contradict the GPT's) or a GPT behind an MBR without the 0xEE entry. The
+    Sleuth Kit and dfVFS read one table of the two; what only the other
+    describes is not read. ``volumes`` are the partitions listed from
+    ``scheme``, the table the route followed ("GPT" or "MBR"); the message
+    names the other table's entries and how each compares with them."""
+    if scheme not in ("GPT", "MBR"):
+        return None
+    mbr = mbr_entries(read)
+    if not any(kind != PROTECTIVE for _, kind, _, _ in mbr):
+        return None                     # no MBR, or a protective one
+    gpt = gpt_entries(read, block_size)
+    if not gpt:
+        return None                     # no valid GPT, or one with no partition
+    what = ("a hybrid MBR beside the GPT" if any(kind == PROTECTIVE for _, kind, _, _ in mbr)
+            else "a GPT behind a non-protective MBR")
+    other = "MBR" if scheme == "GPT" else "GPT"
+    if other == "MBR":
+        entries = [(number, f"type 0x{kind_byte:02x}, ", start, count)
+                   for number, kind_byte, start, count in mbr if kind_byte != PROTECTIVE]
+    else:
+        entries = [(number, "", start, count) for number, start, count in gpt]
+    details, unread = [], []
+    for number, prefix, start, count in entries:
+        offset, length = start * block_size, count * block_size
+        same = next((v for v in volumes if (v["offset"], v["length"]) == (offset, length)), None)
+        overlapping = [v["label"] for v in volumes
+                       if v["offset"] < offset + length and offset < v["offset"] + v["length"]]
+        if same is not None:
+            relation = f"the same as {scheme} partition {same['label']}"
+        else:
+            unread.append(str(number))
+            if overlapping:
+                relation = (f"overlapping {scheme} partition{'s' if len(overlapping) > 1 else ''} "
+                            f"{', '.join(overlapping)} with another extent")
+            else:
+                relation = f"in no {scheme} partition"
+        details.append(f"{other} entry {number}: {prefix}start sector {start}, {count} sectors, {relation}")
+    message = f"two partition tables: {what} ({'; '.join(details)}); partitions were listed from the {scheme}"
+    if unread:
+        message += (f", not from the {other}'s entr{'y' if len(unread) == 1 else 'ies'} {', '.join(unread)}: "
+                    f"files only {'it describes' if len(unread) == 1 else 'they describe'} may be missing")
+    return message
 
 
 def gpt_crc_problems(read: Read, block_size: int) -> list[str]:
