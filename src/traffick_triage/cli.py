@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import sys
+import threading
 from pathlib import Path
 from typing import Any, List, Optional
 
@@ -164,9 +165,11 @@ def _scan_with_progress(config: Any, plugins: Any, sign_key: str | None, export_
     from .engine import ScanProgress
     from .scan import run_scan
 
+    # auto_refresh=False: redrawn by a _Redrawer, which the scan's forks stop (see there).
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                   TextColumn("{task.fields[files]} files"), DownloadColumn(), TransferSpeedColumn(),
-                  TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True) as bar:
+                  TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True,
+                  auto_refresh=False) as bar, _Redrawer(bar):
         task = bar.add_task("scanning", total=None, files=0)
         counter = {"files": 0}
 
@@ -181,6 +184,62 @@ def _scan_with_progress(config: Any, plugins: Any, sign_key: str | None, export_
 
         return run_scan(config, plugins, argv=sys.argv, progress=ScanProgress(on_evidence, on_file),
                         sign_key=sign_key, export_matched=export_matched)
+
+
+class _Redrawer:
+    """Redraws a progress display ten times a second (as rich's auto-refresh
+    does) from a thread that is stopped, and joined, before every fork of this
+    process and started again after it in the parent. A scan forks its worker
+    processes and its output-writer lanes while the display is shown; a thread
+    running at a fork may hold a lock (the console's, a standard stream's) that
+    the child then waits for forever, and Python 3.12+ warns of it. rich's own
+    refresh thread cannot be stopped for a fork and started again."""
+
+    _shown: list[_Redrawer] = []        # the displays the fork hooks stop
+    _hooked = False
+
+    def __init__(self, bar: Any, per_second: float = 10) -> None:
+        self._bar, self._interval = bar, 1 / per_second
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> _Redrawer:
+        if not _Redrawer._hooked and hasattr(os, "register_at_fork"):
+            os.register_at_fork(before=_Redrawer._before_fork, after_in_parent=_Redrawer._after_fork_in_parent,
+                                after_in_child=_Redrawer._shown.clear)
+            _Redrawer._hooked = True
+        self._start()
+        _Redrawer._shown.append(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _Redrawer._shown.remove(self)
+        self._end()
+
+    def _start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="progress-display", daemon=True)
+        self._thread.start()
+
+    def _end(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self._bar.refresh()
+
+    @staticmethod
+    def _before_fork() -> None:
+        for redrawer in _Redrawer._shown:
+            redrawer._end()
+
+    @staticmethod
+    def _after_fork_in_parent() -> None:
+        for redrawer in _Redrawer._shown:
+            redrawer._start()
 
 
 def _print_scan_result(result: Any, json_summary: bool) -> None:
