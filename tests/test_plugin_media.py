@@ -124,3 +124,31 @@ def test_garbage_warns_not_crashes(data):
     result = run_plugin(MediaMetadataPlugin(), bytes_file_view(data, "x.mp4", "video/mp4"))
     assert result.findings == []
     assert result.warnings and all(w.startswith("media:") for w in result.warnings), result.warnings
+
+
+def test_metadata_bytes_not_utf8_read_as_replacement_characters(tmp_path):
+    """A tag whose bytes are not UTF-8 reads with U+FFFD for them, whichever
+    PyAV decodes it (before 19: metadata_errors="replace"; 19: always
+    "surrogateescape", whose lone surrogates no UTF-8 output can hold)."""
+    path = tmp_path / "make.mov"
+    write_video(path, "mov", {}, {"creation_time": CREATED, "make": "Apple", "model": "Phone"})
+    data = path.read_bytes()
+    assert data.count(b"Apple") == 1
+    path.write_bytes(data.replace(b"Apple", b"Ap\xffle"))
+    meta, _ = findings(path)
+    assert meta.make == "Ap\ufffdle" and meta.model == "Phone"
+    assert json.dumps(meta.to_dict(), ensure_ascii=False).encode("utf-8")
+
+
+@pytest.mark.parametrize("raw, expected", [
+    (None, None),
+    ("2021-04-11T20:47:53.000000Z", "2021-04-11T20:47:53.000000Z"),
+    # FFmpeg 9: mvhd's creation time and the metadata key "creation_time", joined.
+    ("2021-04-11T20:47:53.000000Z;2021-04-11T20:47:53.000000Z", "2021-04-11T20:47:53.000000Z"),
+    # Two different values stay joined: the warning then names both.
+    ("2021-04-11T20:47:53.000000Z;2020-01-01T00:00:00.000000Z",
+     "2021-04-11T20:47:53.000000Z;2020-01-01T00:00:00.000000Z"),
+])
+def test_a_key_held_twice_reads_once(raw, expected):
+    from traffick_triage.plugins.media_metadata import _one_value
+    assert _one_value(raw) == expected

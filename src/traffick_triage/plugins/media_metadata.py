@@ -115,14 +115,26 @@ def _refuse_io_open(url: str, flags: int, options: dict[str, Any]) -> Any:
     raise PermissionError(f"refusing to open {url!r} referenced from inside evidence")
 
 
+# Metadata bytes that are not UTF-8: PyAV before 19 decodes them as asked
+# (metadata_errors, here "replace"); PyAV 19 dropped the option and always
+# decodes with "surrogateescape", whose lone surrogates no UTF-8 output can
+# hold. Both give U+FFFD for them through _replace_undecodable.
+_METADATA_ERRORS: dict[str, str] = (
+    {"metadata_errors": "replace"} if av is not None and int(av.__version__.split(".")[0]) < 19 else {})
+
+
+def _replace_undecodable(text: Any) -> str:
+    return str(text).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def _read_container(file: FileView, ctx: Context):
     with file.open() as stream:
         try:
             # format="mov" pins the one demuxer for MP4/MOV/3GP: content can
             # not steer FFmpeg to playlist or concat demuxers.
-            with av.open(stream, mode="r", format="mov", metadata_errors="replace",
-                         io_open=_refuse_io_open) as container:
-                tags = {str(k): str(v) for k, v in container.metadata.items()}
+            with av.open(stream, mode="r", format="mov", io_open=_refuse_io_open,
+                         **_METADATA_ERRORS) as container:
+                tags = {_replace_undecodable(k): _replace_undecodable(v) for k, v in container.metadata.items()}
                 duration = container.duration / av.time_base if container.duration else None
                 size = None
                 if container.streams.video:
@@ -158,8 +170,8 @@ def _parse_iso_time(raw: str | None, what: str, ctx: Context) -> _dt.datetime | 
 
 def _metadata(tags: dict[str, str], container: str, duration: float | None,
               size: tuple[int | None, int | None] | None, ctx: Context) -> MediaMetadata:
-    created = _parse_iso_time(tags.get("creation_time"), "creation_time", ctx)
-    apple_raw = tags.get(_APPLE_CREATION)
+    created = _parse_iso_time(_one_value(tags.get("creation_time")), "creation_time", ctx)
+    apple_raw = _one_value(tags.get(_APPLE_CREATION))
     apple = _parse_iso_time(apple_raw, _APPLE_CREATION, ctx)
     width, height = size or (None, None)
     return MediaMetadata(
@@ -171,6 +183,17 @@ def _metadata(tags: dict[str, str], container: str, duration: float | None,
         apple_creation_date=apple_raw if apple else None,
         apple_creation_offset=_offset_text(apple) if apple else None,
         apple_creation_date_utc=iso_utc(apple) if apple else None)
+
+
+def _one_value(raw: str | None) -> str | None:
+    """A key the file holds twice with the same value, once. FFmpeg 9 (PyAV
+    19's wheels) gives such a key as its values joined by ";" (an MP4's mvhd
+    creation time and its metadata key "creation_time"), where FFmpeg 8 gave
+    one; different values are left joined, so the warning shows them all."""
+    if raw is None or ";" not in raw:
+        return raw
+    values = set(raw.split(";"))
+    return values.pop() if len(values) == 1 else raw
 
 
 def _offset_text(moment: _dt.datetime) -> str:
@@ -211,6 +234,7 @@ def _sexagesimal(integer: str, fraction: str, degree_digits: int) -> float | Non
 
 def _location(tags: dict[str, str], ctx: Context) -> MediaLocation | None:
     key, raw = _first(tags, _LOCATION_KEYS)
+    raw = _one_value(raw)
     if raw is None:
         return None
     point = parse_iso6709(raw)
