@@ -29,6 +29,9 @@ for command in "${!NEEDED[@]}"; do
   command -v "$command" >/dev/null 2>&1 || missing+=("${NEEDED[$command]}")
 done
 if ! ldconfig -p 2>/dev/null | grep -q libmagic.so.1; then missing+=(libmagic1); fi
+# `python3 -m venv` (the Makefile) needs ensurepip, which Debian and Ubuntu ship
+# apart from python3 (a fresh Ubuntu 24.04 or Debian 13 has python3 without it).
+python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
 # pyewf built against zlib (scripts/install-pyewf-zlib.sh) needs zlib's and Python's headers.
 [ -e /usr/include/zlib.h ] || missing+=(zlib1g-dev)
 python3 -c 'import os, sysconfig; assert os.path.exists(sysconfig.get_paths()["include"] + "/Python.h")' \
