@@ -109,3 +109,62 @@ def test_progress_display_redraws_again_after_a_fork():
             threading.Event().wait(0.01)
         assert bar.redraws >= before + 3, "the display stopped redrawing after the fork"
     assert [t.name for t in threading.enumerate() if t.name == "progress-display"] == []
+
+
+class _Tracked:
+    """Garbage in a reference cycle that records the process freeing it."""
+
+    def __init__(self, record: Path) -> None:
+        self.record, self.cycle = str(record), self
+
+    def __del__(self) -> None:
+        fd = os.open(self.record, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        os.close(fd)
+
+
+def _collect_in_lane(store, case_dir):
+    import gc
+    gc.collect()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX only")
+@pytest.mark.parametrize("forker", ["worker pool", "output lanes"])
+def test_garbage_is_freed_before_a_fork_not_in_the_child(tmp_path, forker):
+    """A worker or a lane collecting garbage it inherited frees objects whose
+    library threads the fork did not copy: PyAV 19's FFmpeg scaler then waits
+    for its slice threads forever (a scan under Python 3.13 hung so, in a
+    worker freeing a scaler the test process had left in a cycle)."""
+    import gc
+
+    from traffick_triage.entry_processing import Processing
+    from traffick_triage.executors import LocalPool
+    from traffick_triage.report.side_by_side import cores, run_writers
+    from traffick_triage.store import CaseStore
+
+    if forker == "output lanes" and cores() < 2:
+        pytest.skip("the writers run in this process on one core")
+    record = tmp_path / "freed-by"
+    enabled = gc.isenabled()
+    gc.disable()        # the garbage stays until someone collects it
+    try:
+        _Tracked(record)
+        if forker == "worker pool":
+            pool = LocalPool(2, Processing(plugins=[], hashsets=None, plugin_options={}, plugin_timeout=1), {}, {})
+            try:
+                for _ in range(4):
+                    pool._pool.submit(gc.collect).result()
+            finally:
+                pool.close()
+        else:
+            (tmp_path / "case").mkdir()
+            store = CaseStore(tmp_path / "case")
+            try:
+                run_writers(store, tmp_path / "case", [_collect_in_lane, _collect_in_lane])
+            finally:
+                store.close()
+        gc.collect()
+    finally:
+        if enabled:
+            gc.enable()
+    assert record.read_text().split() == [str(os.getpid())]

@@ -9,6 +9,7 @@ is the same."""
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import multiprocessing
@@ -48,6 +49,10 @@ class LocalPool:
         _FORKED_STATE.clear()
         _FORKED_STATE.update(processing=processing, sources={}, paths=paths, source_options=source_options)
         self.capacity = 2 * workers
+        # Garbage is freed here, not in a worker that inherits it: an object
+        # whose library threads a fork does not copy (an FFmpeg scaler from
+        # PyAV 19, say) waits for them forever when a worker's collector frees it.
+        gc.collect()
         self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
         # Fork every worker now, while this process runs one thread: the pool
         # would fork on its first batch, when the evidence hashes are already

@@ -11,6 +11,7 @@ running finish first, so none is killed halfway through a file."""
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import pickle
 import selectors
@@ -50,6 +51,10 @@ def _in_lanes(store_dir: Path, case_dir: Path, writers: Sequence[Writer], count:
     failures: dict[int, BaseException] = {}
     waiting = list(range(len(writers)))
     lanes: list[_Lane] = []
+    # Garbage is freed here, not in a lane that inherits it: an object whose
+    # library threads a fork does not copy (an FFmpeg scaler from PyAV 19, say)
+    # waits for them forever when the lane's collector frees it.
+    gc.collect()
     try:
         with selectors.DefaultSelector() as selector:
             for _ in range(count):
