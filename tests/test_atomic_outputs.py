@@ -11,6 +11,7 @@ import os
 import random
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from evidence_builders import evidence_files, tree_hashes
 from traffick_triage.verify import verify_case
 
 REPO = Path(__file__).resolve().parents[1]
-TRIAGE = REPO / ".venv" / "bin" / "triage"
+TRIAGE = Path(sys.executable).with_name("triage")   # the interpreter running the tests, as make test's .venv
 
 
 def _evidence(root: Path) -> Path:

@@ -21,6 +21,7 @@ import shutil
 import sqlite3
 import struct
 import subprocess
+import sys
 import tarfile
 import time
 import zipfile
@@ -31,7 +32,7 @@ import pytest
 from evidence_builders import (SECTOR, load_report, make_e01, make_ext4, make_partitioned_disk, run, scan)
 
 REPO = Path(__file__).resolve().parents[1]
-PYTHON = REPO / ".venv" / "bin" / "python"
+PYTHON = Path(sys.executable)   # the interpreter running the tests, as make test's .venv
 
 
 # -- helpers -------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import textwrap
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-TRIAGE = REPO / ".venv" / "bin" / "triage"
+TRIAGE = Path(sys.executable).with_name("triage")   # the interpreter running the tests, as make test's .venv
 
 SITECUSTOMIZE = textwrap.dedent('''
     import os, socket, _socket, traceback
