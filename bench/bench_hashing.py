@@ -13,7 +13,19 @@ timing; the tree, image and E01 together fit in RAM; page cache is NOT dropped):
                  MIME, on the first 64 KiB, exactly what the inventory sniffs):
                  the floor for any inventory that types files by content
   hashdeep       hashdeep -c md5,sha1,sha256 -r FOLDER (its own threads)
+  file           file --mime-type over every file, 2 processes (xargs -P 2), on the
+                 same 64 KiB the inventory sniffs (-P bytes=65536); with hashdeep,
+                 the two-tool way to get what one triage pass gives: hashes and
+                 types ("hashdeep + file" is the sum of the two)
   triage-folder  triage scan FOLDER -o CASE --no-plugins (default workers)
+  triage-folder, typing off
+                 the same scan with libmagic replaced by a constant answer
+                 (patched in this benchmark only; not a product option): what
+                 our own walk, workers and case store cost above hashing, i.e.
+                 the best any cheaper typing could reach; also for the raw
+                 image and the E01 (triage-raw, typing off; triage-E01, typing
+                 off), whose ratios to the folder show what the image's own
+                 hash costs once typing no longer hides it
   triage+plugins triage scan FOLDER -o CASE (all plugins; reported separately)
   triage-raw     triage scan IMAGE.raw --no-plugins  (ext4 made by mke2fs -d)
   triage-E01     triage scan IMAGE.E01 --no-plugins  (ewfacquire -c deflate:fast)
@@ -130,9 +142,18 @@ def build_images(root: Path, size_bytes: int, files: int) -> tuple[Path, Path]:
     return raw, e01
 
 
-def triage_scan(evidence: Path, case: Path, plugins: bool, workers: int, *options: str) -> B.Measured:
+# The triage CLI with the content sniff answered by a constant: the forked
+# workers inherit the patched module. A bench anchor, never a product option.
+_TYPING_OFF = ("import sys; import traffick_triage.entry_processing as ep; "
+               "ep.sniff_mime = lambda head: 'application/octet-stream'; "
+               "from traffick_triage.cli import main; sys.argv[0] = 'triage'; main()")
+
+
+def triage_scan(evidence: Path, case: Path, plugins: bool, workers: int, *options: str,
+                typing: bool = True) -> B.Measured:
     B.fresh(case)
-    cmd = [B.TRIAGE, "scan", str(evidence), "-o", str(case), *options]
+    program = [B.TRIAGE] if typing else [str(B.VENV_BIN / "python"), "-c", _TYPING_OFF]
+    cmd = [*program, "scan", str(evidence), "-o", str(case), *options]
     if not plugins:
         cmd.append("--no-plugins")
     if workers:
@@ -144,6 +165,17 @@ def triage_scan(evidence: Path, case: Path, plugins: bool, workers: int, *option
     stages = json.loads((case / "manifest.json").read_text()).get("stages", [])
     m.inventory_seconds = next(st["wall_seconds"] for st in stages if st["stage"] == "inventory")
     return m
+
+
+def file_typing(root: Path, processes: int = 2) -> float:
+    """Seconds for file(1) to type every file of the tree, as libmagic in the
+    inventory does (MIME type, the first 64 KiB), in ``processes`` processes."""
+    script = (f"find {shlex.quote(str(root))} -type f -print0 | "
+              f"xargs -0 -n 500 -P {processes} file --mime-type -b -P bytes=65536 > /dev/null")
+    m = B.run_measured(["bash", "-c", "set -o pipefail; " + script])
+    if m.returncode != 0:
+        raise SystemExit(f"file(1) typing failed: {m.stderr[-500:]}")
+    return m.seconds
 
 
 def count_files(case: Path) -> int:
@@ -191,10 +223,15 @@ def main() -> None:
             raise SystemExit(f"hashdeep failed: {m.stderr[-500:]}")
         checks["hashdeep"] = sum(1 for line in m.stdout.splitlines() if line and line[0] not in "%#")
         record("hashdeep", m.seconds)
+        record("file", file_typing(root))
         m = triage_scan(root, cases / "folder", False, args.workers)
         record("triage-folder", m.seconds)
         record("triage-folder inventory", m.inventory_seconds)
         checks["triage-folder"] = count_files(cases / "folder")
+        m = triage_scan(root, cases / "folder-typing-off", False, args.workers, typing=False)
+        record("triage-folder, typing off", m.seconds)
+        record("triage-folder, typing off inventory", m.inventory_seconds)
+        checks["triage-folder, typing off"] = count_files(cases / "folder-typing-off")
         if images:
             m = triage_scan(raw, cases / "raw", False, args.workers)
             record("triage-raw", m.seconds)
@@ -208,6 +245,12 @@ def main() -> None:
             record("triage-E01 --no-media-hash", m.seconds)
             record("triage-E01 --no-media-hash inventory", m.inventory_seconds)
             checks["triage-E01 --no-media-hash"] = count_files(cases / "e01-no-media-hash")
+            for label, image in (("raw", raw), ("E01", e01)):
+                name = f"triage-{label}, typing off"
+                m = triage_scan(image, cases / f"{label.lower()}-typing-off", False, args.workers, typing=False)
+                record(name, m.seconds)
+                record(f"{name} inventory", m.inventory_seconds)
+                checks[name] = count_files(cases / f"{label.lower()}-typing-off")
         loads.append(B.loadavg())
     if not args.no_plugins_run:
         m = triage_scan(root, cases / "plugins", True, args.workers)
@@ -216,18 +259,28 @@ def main() -> None:
         loads.append(B.loadavg())
 
     best = {k: min(v) for k, v in routes.items()}
+    best["hashdeep + file"] = best["hashdeep"] + best["file"]
+    routes["hashdeep + file"] = [best["hashdeep + file"]]
     what = {
         "limit": "2-process hashlib pool, one pass MD5+SHA-1+SHA-256 (anchor)",
         "hashdeep": "hashdeep -c md5,sha1,sha256 -r FOLDER (anchor)",
         "limit+magic": "the same pool, also typing every file with libmagic (anchor)",
+        "file": "file --mime-type -P bytes=65536, 2 processes (anchor)",
+        "hashdeep + file": "hashes and types with the two standard tools: the sum of the two (anchor)",
         "triage-folder": "triage scan FOLDER --no-plugins: whole command",
         "triage-folder inventory": "  the same run: inventory stage",
+        "triage-folder, typing off": "the same with libmagic patched out (bench anchor, not an option): whole command",
+        "triage-folder, typing off inventory": "  the same run: inventory stage",
         "triage-raw": "triage scan ext4.raw --no-plugins: whole command",
         "triage-raw inventory": "  the same run: inventory stage",
         "triage-E01": "triage scan ext4.E01 --no-plugins: whole command",
         "triage-E01 inventory": "  the same run: inventory stage",
         "triage-E01 --no-media-hash": "the same, not verified (option): whole command",
         "triage-E01 --no-media-hash inventory": "  the same run: inventory stage",
+        "triage-raw, typing off": "triage scan ext4.raw, libmagic patched out (bench anchor): whole command",
+        "triage-raw, typing off inventory": "  the same run: inventory stage",
+        "triage-E01, typing off": "triage scan ext4.E01, libmagic patched out (bench anchor): whole command",
+        "triage-E01, typing off inventory": "  the same run: inventory stage",
         "triage+plugins": "triage scan FOLDER (all plugins)",
     }
     MB = B.MB
@@ -268,6 +321,14 @@ def main() -> None:
     add_info("limit / hashdeep (ceiling of any inventory against hashdeep)", "limit", "hashdeep", "x")
     add_info("limit+magic / hashdeep (ceiling with libmagic typing)", "limit+magic", "hashdeep", "x")
     add_info("folder inventory / limit+magic", "triage-folder inventory", "limit+magic")
+    add_info("folder inventory / (hashdeep + file)", "triage-folder inventory", "hashdeep + file", "x")
+    # What the two folder targets would read without libmagic: our own overhead alone.
+    add_info("folder inventory, typing off / limit", "triage-folder, typing off inventory", "limit")
+    add_info("folder inventory, typing off / hashdeep", "triage-folder, typing off inventory", "hashdeep", "x")
+    add_info("raw / folder inventory, both typing off", "triage-raw, typing off inventory",
+             "triage-folder, typing off inventory")
+    add_info("E01 / folder inventory, both typing off", "triage-E01, typing off inventory",
+             "triage-folder, typing off inventory")
     add_info("folder whole command / limit", "triage-folder", "limit")
     add_info("folder whole command / hashdeep", "triage-folder", "hashdeep", "x")
     add_info("raw whole / folder whole", "triage-raw", "triage-folder")
@@ -279,7 +340,8 @@ def main() -> None:
 
     command = ".venv/bin/python bench/bench_hashing.py" + (" --small" if args.small else "") + \
         (f" --repeat {args.repeat}" if args.repeat != 1 else "") + \
-        (f" --workers {args.workers}" if args.workers else "")
+        (f" --workers {args.workers}" if args.workers else "") + \
+        (" --no-plugins-run" if args.no_plugins_run else "")
     image_line = ""
     if images:
         e01_mb = sum(p.stat().st_size for p in B.WORK.glob(f"{root.name}.E0*")) / MB
