@@ -147,3 +147,41 @@ def test_scan_records_the_same_item_hashes(ext4, tmp_path):
     assert items["disk.raw"]["hashes"] == media
     assert items["laptop.E01"]["hashes"] == media
     assert items["laptop.E01"]["verification"] == "verified"
+
+
+def test_md5_runs_beside_the_other_digests_and_its_thread_ends(ext4, tmp_path, monkeypatch):
+    """MD5 (the slowest digest, which cannot be split) is updated in a helper
+    thread while the hashing thread does SHA-1 and SHA-256; the helpers are
+    gone when the hashes are (the scan forks its output processes after)."""
+    md5_threads, other_threads = set(), set()
+
+    class Recorded:
+        def __init__(self, make, threads):
+            self._hash, self._threads = make(), threads
+
+        def update(self, data):
+            self._threads.add(threading.current_thread().name)
+            self._hash.update(data)
+
+        def hexdigest(self):
+            return self._hash.hexdigest()
+
+    data = ext4.read_bytes()
+    segments = [tmp_path / "disk.001", tmp_path / "disk.002"]
+    segments[0].write_bytes(data[:len(data) // 2])
+    segments[1].write_bytes(data[len(data) // 2:])
+    cases = [(ext4, [host_entry(ext4)]), (segments[0], [host_entry(s) for s in segments])]
+    media = digests(data)
+    # hashlib is one module: from here on the test's own helpers would record too.
+    real_md5, real_sha256 = hashlib.md5, hashlib.sha256
+    monkeypatch.setattr(evidence_hashing.hashlib, "md5", lambda: Recorded(real_md5, md5_threads))
+    monkeypatch.setattr(evidence_hashing.hashlib, "sha256", lambda: Recorded(real_sha256, other_threads))
+    for evidence, hosts in cases:      # a raw image (media = host file), a split one
+        md5_threads.clear()
+        other_threads.clear()
+        result = taken(evidence)
+        assert result.media == media
+        assert result.host_files == hosts
+        assert md5_threads and all(name.startswith("evidence-md5") for name in md5_threads)
+        assert other_threads == {"evidence-hashes"}
+        assert not [t.name for t in threading.enumerate() if t.name.startswith("evidence-")]
