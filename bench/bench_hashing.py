@@ -145,6 +145,7 @@ def build_images(root: Path, size_bytes: int, files: int) -> tuple[Path, Path]:
 # The triage CLI with the content sniff answered by a constant: the forked
 # workers inherit the patched module. A bench anchor, never a product option.
 _TYPING_OFF = ("import sys; import traffick_triage.entry_processing as ep; "
+               "assert callable(ep.sniff_mime), 'the sniff moved: patch it where it is now'; "
                "ep.sniff_mime = lambda head: 'application/octet-stream'; "
                "from traffick_triage.cli import main; sys.argv[0] = 'triage'; main()")
 
@@ -162,6 +163,8 @@ def triage_scan(evidence: Path, case: Path, plugins: bool, workers: int, *option
     if m.returncode not in (0, 1):
         raise SystemExit(f"{shlex.join(cmd)} failed ({m.returncode}): {m.stderr[-2000:]}")
     m.stdout = ""
+    if not typing and _typed_files(case):
+        raise SystemExit(f"{shlex.join(cmd)}: files were typed although typing was patched out")
     stages = json.loads((case / "manifest.json").read_text()).get("stages", [])
     m.inventory_seconds = next(st["wall_seconds"] for st in stages if st["stage"] == "inventory")
     return m
@@ -176,6 +179,15 @@ def file_typing(root: Path, processes: int = 2) -> float:
     if m.returncode != 0:
         raise SystemExit(f"file(1) typing failed: {m.stderr[-500:]}")
     return m.seconds
+
+
+def _typed_files(case: Path) -> int:
+    """Files whose MIME is not the typing-off constant (0 when the patch took)."""
+    import sqlite3
+
+    with sqlite3.connect(case / "case.sqlite") as db:
+        return db.execute("SELECT COUNT(*) FROM files WHERE kind = 'file' AND md5 IS NOT NULL "
+                          "AND mime != 'application/octet-stream'").fetchone()[0]
 
 
 def count_files(case: Path) -> int:
