@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from evidence_builders import load_report, regular_files, write_tree
+from evidence_builders import load_report, make_ext4, regular_files, write_tree
 
 RECORDING_TRIAGE = r"""
 import json, os, sys, threading
@@ -83,6 +83,21 @@ def test_scan_with_progress_display_forks_with_one_thread(tmp_path):
                             "--workers", "2", "--no-plugins", "--quiet"], capture_output=True, timeout=300)
     assert quiet.returncode == 0, quiet.stderr
     assert (tmp_path / "case" / "report.json").read_bytes() == (tmp_path / "quiet" / "report.json").read_bytes()
+
+
+@pytest.mark.skipif(not hasattr(os, "register_at_fork") or not os.path.isdir("/proc/self/task"), reason="POSIX only")
+def test_image_scan_forks_its_output_lanes_after_its_hashing_threads_end(tmp_path):
+    """An image's own hashes are taken in threads beside the walk, each with an
+    MD5 helper thread (evidence_hashing): all gone before the output lanes fork."""
+    image = make_ext4(tmp_path / "disk.raw", {f"d/{n:02d}.bin": bytes([n]) * (20000 + n) for n in range(30)},
+                      size_kib=8192)
+    record = tmp_path / "forks.jsonl"
+    code, shown = _scan_on_a_terminal(image, tmp_path / "case", record, "--workers", "2", "--no-plugins")
+    assert code == 0, shown.decode(errors="replace")
+    forks = [json.loads(line) for line in record.read_text().splitlines()]
+    assert len(forks) >= 3, "the scan forked neither its two workers nor a lane after hashing the image"
+    assert all(threads == ["MainThread"] for threads in forks), forks
+    assert load_report(tmp_path / "case")["evidence"][0]["hashes"]["md5"]
 
 
 @pytest.mark.skipif(not hasattr(os, "register_at_fork"), reason="POSIX only")
