@@ -11,9 +11,11 @@ from .base import EvidenceError, EvidenceSource
 from .directory import DirectorySource, open_readonly
 from .disk import DiskImageSource, find_ewf_first_segment, split_segments
 from .itunes_backup import ItunesBackupSource, NotAnItunesBackup, looks_like_itunes_backup
+from .zip_directory import has_end_record
 
 _EWF_SIGNATURES = (b"EVF\x09\x0d\x0a\xff\x00", b"EVF2\x0d\x0a\x81\x00")
 _ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
+_ZIP_END_WINDOW = 22 + 0xFFFF          # the end record and the longest archive comment
 
 
 def sniff_evidence(path: str) -> str:
@@ -27,8 +29,9 @@ def sniff_evidence(path: str) -> str:
         raise EvidenceError("the evidence file is empty (0 bytes)")
     with open_readonly(path) as stream:
         head = stream.read(4096)
-        stream.seek(max(0, size - 512))
-        tail = stream.read(512)
+        stream.seek(max(0, size - _ZIP_END_WINDOW))
+        zip_tail = stream.read(_ZIP_END_WINDOW)
+        tail = zip_tail[-512:]
     if head.startswith(_EWF_SIGNATURES):
         return "ewf"
     if head.startswith(_ZIP_SIGNATURES):
@@ -47,6 +50,10 @@ def sniff_evidence(path: str) -> str:
         return "dfvfs-vhd"
     if tail[:4] == b"koly":
         return "dfvfs-dmg"
+    if has_end_record(zip_tail):
+        # A ZIP whose first local header is damaged (or with bytes prepended):
+        # its end-of-central-directory record ends the file exactly.
+        return "zip"
     if head.startswith(b"\x1f\x8b"):
         raise EvidenceError("a gzip-compressed file that is not a TAR archive: "
                             "decompress the image first (compressed raw images are not read in place)")
