@@ -273,8 +273,9 @@ class TarSource(ArchiveSource):
     def _read_refusal(self, member: tarfile.TarInfo) -> str | None:
         reason = self.limits.member_reason(member.size)
         if reason is None and self._compressed and not member.issparse():
-            # The member's compressed bytes are at most what is left of the file.
-            left = max(1, self.archive_size - self._raw.tell())
+            # The member's compressed bytes are at most what is left of the file
+            # (plus what the decompressor has read ahead).
+            left = max(1, self.archive_size - self._raw.tell() + (64 << 10))
             reason = self.limits.ratio_reason(member.size, left, exact=False)
         return reason or self.limits.budget_reason(member.offset_data, member.size)
 

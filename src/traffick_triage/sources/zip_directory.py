@@ -121,19 +121,18 @@ def _find_end(stream: BinaryIO, size: int) -> tuple[int, int, int, int] | None:
     zip64 values where a zip64 end record is present; None when there is none."""
     window = min(size, _END.size + _MAX_COMMENT)
     tail = _read_at(stream, size - window, window)
+    # Only a record whose comment ends the file exactly: the last "PK\x05\x06"
+    # may be a stored ZIP's inside this one (zipfile takes it, and lists the
+    # inner archive's members as this one's).
     position = tail.rfind(END_SIGNATURE)
-    best = None
     while position >= 0:
         if position + _END.size <= len(tail):
             record = _END.unpack_from(tail, position)
-            if best is None or position + _END.size + record[7] == len(tail):
-                best = (position, record)
-                if position + _END.size + record[7] == len(tail):
-                    break
+            if position + _END.size + record[7] == len(tail):
+                break
         position = tail.rfind(END_SIGNATURE, 0, position)
-    if best is None:
+    if position < 0:
         return None
-    position, record = best
     absolute = size - window + position
     entries, directory_size, directory_offset = record[4], record[5], record[6]
     if absolute >= _END64_LOCATOR.size:
