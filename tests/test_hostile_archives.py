@@ -333,3 +333,22 @@ def test_tar_gz_huge_long_name_and_pax_headers_are_cut(tmp_path):
     assert_read(report, "names.tar.gz > control.txt", control)
     assert_read(report, "names.tar.gz > after.txt", control)
     print(f"huge long-name tar.gz: peak RSS {peak >> 20} MiB")
+
+
+def test_damaged_gzip_evidence_is_refused_with_one_line(tmp_path):
+    """A gzip whose deflate data is damaged at once (found by fuzz_archives.py):
+    sniffing it raised zlib.error, an internal error for the whole scan."""
+    from evidence_builders import scan
+
+    path = tmp_path / "damaged.tar.gz"
+    good = gzip.compress(_member("control.txt", b"x" * 600) + bytes(1024))
+    path.write_bytes(good[:10] + bytes(b ^ 0x5A for b in good[10:40]) + good[40:])
+    folder = tmp_path / "beside"
+    folder.mkdir()
+    control = control_bytes("damaged gzip")
+    (folder / "control.txt").write_bytes(control)
+    result = scan([path, folder], tmp_path / "case")
+    assert result.exit_code == 1, result.output
+    report = load_report(tmp_path / "case")
+    warned(report, "damaged.tar.gz", "cannot open evidence")
+    assert_read(report, "beside > /control.txt", control)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import zlib
 from typing import Any
 
 from .archive import TarSource, ZipSource
@@ -64,7 +65,7 @@ def _gzip_holds_tar(path: str) -> bool:
     try:
         with gzip.open(open_readonly(path)) as stream:
             block = stream.read(512)
-    except (OSError, EOFError):
+    except (OSError, EOFError, zlib.error):     # damaged deflate data: not a TAR we can read
         return False
     return len(block) >= 262 and block[257:262] == b"ustar"
 

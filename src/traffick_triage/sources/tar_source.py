@@ -195,6 +195,7 @@ class TarSource(ArchiveSource):
         # Why a member is not read, decided once when it is listed (the ratio
         # bound depends on how much of the compressed file is left there).
         self._refusals: dict[int, str] = {}
+        self._holes_read = 0         # bytes sparse members expand to beyond their stored data
         self._listed_all = False
         self._end_problem: str | None = None
 
@@ -224,6 +225,9 @@ class TarSource(ArchiveSource):
             reason = self._read_refusal(member)
             if reason:
                 self._refusals[len(self._members)] = reason
+            elif member.issparse():
+                # Holes are zeros made by the reader, not data passed over: counted apart.
+                self._holes_read += max(0, member.size - (self._tar.offset - member.offset_data))
         self._members.append(member)
         return True
 
@@ -277,7 +281,7 @@ class TarSource(ArchiveSource):
             # (plus what the decompressor has read ahead).
             left = max(1, self.archive_size - self._raw.tell() + (64 << 10))
             reason = self.limits.ratio_reason(member.size, left, exact=False)
-        return reason or self.limits.budget_reason(member.offset_data, member.size)
+        return reason or self.limits.budget_reason(member.offset_data + self._holes_read, member.size)
 
     def _bounded(self, member: tarfile.TarInfo) -> IO[bytes]:
         stream = self._tar.extractfile(member)
