@@ -352,3 +352,23 @@ def test_damaged_gzip_evidence_is_refused_with_one_line(tmp_path):
     report = load_report(tmp_path / "case")
     warned(report, "damaged.tar.gz", "cannot open evidence")
     assert_read(report, "beside > /control.txt", control)
+
+
+def test_max_ratio_option_raises_the_cap_and_refuses_nonsense(tmp_path):
+    """--max-ratio is the examiner's knob when a genuine archive compresses
+    better than 1000:1: raised, the same xz member is read; below 1 it is a
+    usage error before the scan starts (exit 2)."""
+    from evidence_builders import scan
+
+    size = 128 << 20
+    archive = _compressed_tar("xz", [(_header("zeros.bin", size), 1), (bytes(CHUNK), size // CHUNK),
+                                     (bytes(1024), 1)])
+    path = tmp_path / "zeros.tar.xz"
+    path.write_bytes(archive)
+    assert size / len(archive) > 1000
+    scan([path], tmp_path / "refused", expect_exit=1)
+    warned(load_report(tmp_path / "refused"), "zeros.tar.xz > zeros.bin", "compression ratio", "not read")
+    scan([path], tmp_path / "raised", "--max-ratio", "1000000", expect_exit=0)
+    assert row(load_report(tmp_path / "raised"), "zeros.tar.xz > zeros.bin")["sha256"] == hashlib.sha256(
+        bytes(size)).hexdigest()
+    scan([path], tmp_path / "nonsense", "--max-ratio", "0", expect_exit=2)

@@ -35,7 +35,7 @@ from .engine import EvidenceSpec, ScanConfig, ScanRefused
 
 _ITEM_OPTIONS = {"region", "dihedral"}
 _TOP_KEYS = {"case_number", "examiner", "agency", "output", "region", "hashsets", "plugins", "workers", "media_hash",
-             "evidence", "plugin_timeout", "max_member_bytes"}
+             "evidence", "plugin_timeout", "max_member_bytes", "max_ratio"}
 
 
 class CaseFileError(Exception):
@@ -92,12 +92,16 @@ def load_case_file(path: str | Path, output: str | None = None, scheduler: str |
     if data.get("region"):
         plugin_options["region"] = str(data["region"]).upper()
     workers = int(data.get("workers") or 0) or (os.cpu_count() or 1)
+    max_ratio = data.get("max_ratio", 1000.0)
+    if isinstance(max_ratio, bool) or not isinstance(max_ratio, (int, float)) or max_ratio < 1:
+        raise CaseFileError(f"{case_file}: 'max_ratio' must be a number of at least 1 (got {max_ratio!r})")
     config = ScanConfig(
         evidence=specs, case_dir=_resolve(base, target),
         case={"case_number": str(data.get("case_number", "")), "examiner": str(data.get("examiner", "")),
               "agency": str(data.get("agency", ""))},
         plugin_options=plugin_options,
-        source_options={"max_member_bytes": int(data.get("max_member_bytes", 64 << 30))},
+        source_options={"max_member_bytes": int(data.get("max_member_bytes", 64 << 30)),
+                         "max_ratio": float(max_ratio)},
         plugin_timeout=float(data.get("plugin_timeout", 60.0)),
         hashset_paths=[_resolve(base, p) for p in data.get("hashsets") or []],
         workers=workers, scheduler=scheduler, media_hash=_flag(case_file, data, "media_hash", True),

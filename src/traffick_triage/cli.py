@@ -62,6 +62,7 @@ def scan(
     plugin_timeout: float = typer.Option(60.0, "--plugin-timeout", help="Seconds one plugin may spend on one file."),
     hashset: Optional[List[Path]] = typer.Option(None, "--hashset", help="Known-file hash set or compiled store to match against (repeatable; any supported format)."),
     max_member_bytes: int = typer.Option(64 << 30, "--max-member-bytes", help="Largest archive member read (bomb guard)."),
+    max_ratio: float = typer.Option(1000.0, "--max-ratio", min=1.0, help="Largest compression ratio of an archive member over 100 MiB; an archive may expand to this many times its size (at least 1 GiB) in all (bomb guard)."),
     pdq_threshold: int = typer.Option(31, "--pdq-threshold", min=0, max=31, help="PDQ match distance (of 256 bits)."),
     phash_threshold: int = typer.Option(8, "--phash-threshold", min=0, max=32, help="pHash match distance (of 64 bits), a secondary signal."),
     dihedral: bool = typer.Option(False, "--dihedral", help="Also match the 8 rotations/flips of each image's PDQ."),
@@ -103,7 +104,7 @@ def scan(
         plugin_options["keywords"] = [str(p.resolve()) for p in keywords]
     config = ScanConfig(evidence=specs, case_dir=str(output),
                         case={"case_number": case_number, "examiner": examiner, "agency": agency},
-                        plugin_options=plugin_options, source_options={"max_member_bytes": max_member_bytes},
+                        plugin_options=plugin_options, source_options={"max_member_bytes": max_member_bytes, "max_ratio": max_ratio},
                         plugin_timeout=plugin_timeout, hashset_paths=[str(p) for p in hashset or []],
                         workers=workers if workers > 0 else (os.cpu_count() or 1),
                         perceptual=PerceptualSettings(pdq_threshold, phash_threshold, pdq_threshold),
