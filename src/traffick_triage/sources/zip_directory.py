@@ -178,11 +178,13 @@ def _read_central(stream: BinaryIO, size: int, end: tuple[int, int, int, int],
         name = _decode_name(raw_name, fields[5], member_problems)
         file_size, compress_size, header_offset = _apply_zip64(fields[11], fields[10], fields[18], extra,
                                                                member_problems)
-        members.append(_with_local_header(stream, size, ZipMember(
+        header_offset += shift
+        data_offset = _locate_data(stream, size, header_offset, raw_name, compress_size, member_problems)
+        members.append(ZipMember(
             name=name, flag_bits=fields[5], compress_type=fields[6], crc=fields[9],
             compress_size=compress_size, file_size=file_size, date_time=_dos_time(fields[8], fields[7]),
-            external_attr=fields[17], extra=extra, header_offset=header_offset + shift, data_offset=None,
-            problems=tuple(member_problems)), raw_name))
+            external_attr=fields[17], extra=extra, header_offset=header_offset, data_offset=data_offset,
+            problems=tuple(member_problems)))
         position = record_end
     if len(members) < entries:
         problems.append(f"central directory damaged after {len(members)} of {entries} member(s)")
@@ -230,31 +232,31 @@ def _dos_time(date: int, time: int) -> tuple[int, int, int, int, int, int]:
     return ((date >> 9) + 1980, (date >> 5) & 0xF, date & 0x1F, time >> 11, (time >> 5) & 0x3F, (time & 0x1F) * 2)
 
 
-def _with_local_header(stream: BinaryIO, size: int, member: ZipMember, raw_name: bytes) -> ZipMember:
-    """Locate the member's data through its local header, noting where the
+def _locate_data(stream: BinaryIO, size: int, header_offset: int, raw_name: bytes, compress_size: int,
+                 problems: list[str]) -> int | None:
+    """The member's data offset, through its local header, noting where the
     local header is damaged or names another file than the directory does."""
-    problems = list(member.problems)
-    header = _read_at(stream, member.header_offset, _LOCAL.size) if member.header_offset < size else b""
-    data_offset: int | None = None
+    if header_offset >= size:
+        problems.append("local header lies beyond the end of the archive: content not located")
+        return None
+    header = _read_at(stream, header_offset, _LOCAL.size + len(raw_name))
     if len(header) < _LOCAL.size:
         problems.append("local header lies beyond the end of the archive: content not located")
-    else:
-        fields = _LOCAL.unpack(header)
-        name_length, extra_length = fields[10], fields[11]
-        local_name = _read_at(stream, member.header_offset + _LOCAL.size, name_length)
-        sane = member.header_offset + _LOCAL.size + name_length + extra_length + member.compress_size <= size
-        if fields[0] != LOCAL_SIGNATURE:
-            problems.append(f"local header signature damaged ({fields[0].hex()}): content read from the "
-                            "directory's offsets, checked by its CRC")
-        elif local_name != raw_name:
-            problems.append(f"name in the local header ({_shown(local_name)}) differs from the central "
-                            "directory's: possible hiding; listed under the directory's name")
-        if sane:
-            data_offset = member.header_offset + _LOCAL.size + name_length + extra_length
-        else:
-            # The local lengths are garbage: assume the local header repeats the directory's name.
-            data_offset = member.header_offset + _LOCAL.size + len(raw_name)
-    return ZipMember(**{**member.__dict__, "data_offset": data_offset, "problems": tuple(problems)})
+        return None
+    fields = _LOCAL.unpack_from(header)
+    name_length, extra_length = fields[10], fields[11]
+    local_name = header[_LOCAL.size:] if name_length == len(raw_name) else \
+        _read_at(stream, header_offset + _LOCAL.size, name_length)
+    if fields[0] != LOCAL_SIGNATURE:
+        problems.append(f"local header signature damaged ({fields[0].hex()}): content read from the "
+                        "directory's offsets, checked by its CRC")
+    elif local_name != raw_name:
+        problems.append(f"name in the local header ({_shown(local_name)}) differs from the central "
+                        "directory's: possible hiding; listed under the directory's name")
+    if header_offset + _LOCAL.size + name_length + extra_length + compress_size <= size:
+        return header_offset + _LOCAL.size + name_length + extra_length
+    # The local lengths are garbage: assume the local header repeats the directory's name.
+    return header_offset + _LOCAL.size + len(raw_name)
 
 
 def _shown(raw: bytes, limit: int = 200) -> str:

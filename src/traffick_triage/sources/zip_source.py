@@ -151,7 +151,7 @@ class ZipSource(ArchiveSource):
 
 
 def _is_symlink(member: ZipMember) -> bool:
-    return not member.is_dir() and stat.S_ISLNK(member.external_attr >> 16)
+    return bool(member.external_attr >> 16) and stat.S_ISLNK(member.external_attr >> 16) and not member.is_dir()
 
 
 def _bounded_name(name: str) -> str:
