@@ -372,3 +372,43 @@ def test_max_ratio_option_raises_the_cap_and_refuses_nonsense(tmp_path):
     assert row(load_report(tmp_path / "raised"), "zeros.tar.xz > zeros.bin")["sha256"] == hashlib.sha256(
         bytes(size)).hexdigest()
     scan([path], tmp_path / "nonsense", "--max-ratio", "0", expect_exit=2)
+
+
+# -- the tolerant listing agrees with zipfile where zipfile can read ------------------------------
+
+
+def test_zip_listing_matches_zipfile_on_well_formed_archives(tmp_path):
+    """Every compression method zipfile writes, zip64 records, an archive
+    comment, data prepended (a self-extractor): names, sizes, CRCs, times and
+    member bytes equal what zipfile (the oracle) gives."""
+    from traffick_triage.sources.zip_directory import read_listing
+    from traffick_triage.sources.zip_source import ZipSource
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.comment = b"exported by a phone tool"
+        for number, method in enumerate((zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2,
+                                         zipfile.ZIP_LZMA)):
+            info = zipfile.ZipInfo(f"m{method}/f{number}-\u00fc.txt", (2023, 2, 3, 4, 5, 6))
+            info.compress_type = method
+            archive.writestr(info, f"member {number}\n".encode() * (number * 200 + 1))
+        with archive.open("zip64/forced.bin", "w", force_zip64=True) as stream:
+            stream.write(bytes(range(256)) * 40)
+        archive.writestr("empty-dir/", b"")
+    for prefix in (b"", b"MZ self-extractor stub " * 40):
+        path = tmp_path / f"good-{len(prefix)}.zip"
+        path.write_bytes(prefix + buffer.getvalue())
+        with zipfile.ZipFile(path) as oracle, open(path, "rb") as stream:
+            listing = read_listing(stream, path.stat().st_size)
+            assert not listing.problems and not listing.scanned
+            expected = [(i.filename, i.file_size, i.compress_size, i.CRC, i.date_time, i.header_offset)
+                        for i in oracle.infolist()]
+            got = [(m.name, m.file_size, m.compress_size, m.crc, m.date_time, m.header_offset)
+                   for m in listing.members]
+            assert got == expected
+            source = ZipSource(str(path), path.name)
+            for index, entry in enumerate(source.entries()):
+                if entry.opener is not None:
+                    with entry.opener() as member:
+                        assert member.read() == oracle.read(oracle.infolist()[index])
+            assert not source.take_warnings()
