@@ -53,6 +53,7 @@ def run_scan(evidence: Path, case: Path, *options: str) -> tuple[dict, int]:
     assert exit_code in (0, 1), done.stdout[-3000:]
     assert hashlib.sha256(evidence.read_bytes()).hexdigest() == before, "the scan changed the evidence"
     assert peak < RSS_LIMIT, f"peak RSS {peak >> 20} MiB"
+    print(f"{evidence.name}: exit {exit_code}, peak RSS {peak >> 20} MiB")
     return load_report(case), peak
 
 
@@ -412,3 +413,21 @@ def test_zip_listing_matches_zipfile_on_well_formed_archives(tmp_path):
                     with entry.opener() as member:
                         assert member.read() == oracle.read(oracle.infolist()[index])
             assert not source.take_warnings()
+
+
+def test_tar_chain_of_long_name_headers_is_bounded(tmp_path):
+    """5,000 GNU long-name headers in a row (tarfile recurses once per header:
+    a RecursionError deep in the listing): the listing stops at the 17th with
+    one warning; the control before them is read."""
+    from evidence_builders import scan
+
+    control = control_bytes("header chain")
+    link = _raw_header("././@LongLink", 512, tarfile.GNUTYPE_LONGNAME) + b"n" * 511 + b"\0"
+    path = tmp_path / "chain.tar.gz"
+    path.write_bytes(_compressed_tar("gz", [(_member("control.txt", control), 1), (link, 5000),
+                                            (_member("named.txt", b"x") + bytes(1024), 1)]))
+    result = scan([path], tmp_path / "case")
+    assert result.exit_code == 1, result.output
+    report = load_report(tmp_path / "case")
+    assert_read(report, "chain.tar.gz > control.txt", control)
+    warned(report, "chain.tar.gz", "more than 16 long-name/pax headers in a row")
