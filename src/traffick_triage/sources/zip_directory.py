@@ -13,6 +13,7 @@ the file's size and records that run past their buffer end the parse."""
 
 from __future__ import annotations
 
+import bisect
 import struct
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -273,15 +274,18 @@ def _scan_local_headers(stream: BinaryIO, size: int, known: list[ZipMember]) -> 
     whose size is known is skipped, so a stored ZIP inside is not mistaken for
     members of this one; the data of members already listed is skipped too."""
     skip = sorted((m.header_offset, max(m.data_end, m.header_offset + _LOCAL.size)) for m in known)
+    starts = [begin for begin, _ in skip]
     found: list[ZipMember] = []
     position = 0
     while position < size:
         signature_at = _find(stream, size, LOCAL_SIGNATURE, position)
         if signature_at < 0:
             break
-        covering = next((stop for begin, stop in skip if begin <= signature_at < stop), None)
-        if covering is not None:
-            position = covering
+        # Known ranges do not nest (overlaps aside): the last one starting at or
+        # before the signature is the only one that can cover it.
+        candidate = bisect.bisect_right(starts, signature_at) - 1
+        if candidate >= 0 and signature_at < skip[candidate][1]:
+            position = skip[candidate][1]
             continue
         member = _local_member(stream, size, signature_at)
         if member is None:
@@ -345,13 +349,14 @@ def _find_descriptor(stream: BinaryIO, size: int, data_offset: int) -> tuple[int
 
 def _find(stream: BinaryIO, size: int, needle: bytes, start: int) -> int:
     """Offset of ``needle`` at or after ``start``, read in bounded chunks; -1 if none."""
-    position = start
+    position, step = start, 4096       # small reads first: members are often close together
     while position < size:
-        chunk = _read_at(stream, position, _SCAN_CHUNK + len(needle) - 1)
+        chunk = _read_at(stream, position, step + len(needle) - 1)
         if not chunk:
             return -1
         at = chunk.find(needle)
         if at >= 0:
             return position + at
-        position += _SCAN_CHUNK
+        position += step
+        step = min(step * 2, _SCAN_CHUNK)
     return -1
