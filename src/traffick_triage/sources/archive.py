@@ -110,6 +110,7 @@ class ZipSource(_ArchiveSource):
             self._zip = zipfile.ZipFile(open_readonly(path))
         except (zipfile.BadZipFile, OSError, ValueError) as error:
             raise EvidenceError(f"not a readable ZIP archive: {error}") from error
+        self._by_name: dict[str, int] | None = None
 
     def entries(self) -> Iterator[Entry]:
         for index, info in enumerate(self._zip.infolist()):
@@ -160,13 +161,23 @@ class ZipSource(_ArchiveSource):
                    if not info.is_dir() and not self._bomb_reason(info))
 
     def find_sibling(self, entry: Entry, name: str) -> Entry | None:
+        if not name or "/" in name:
+            return None
         parent = entry.path.rsplit("/", 1)[0] + "/" if "/" in entry.path else ""
-        for index, info in enumerate(self._zip.infolist()):
-            if info.filename == parent + name and not info.is_dir() and not self._bomb_reason(info):
-                return Entry(segments=(info.filename,), path=info.filename, kind=FILE, size=info.file_size,
-                             address={"member_index": index},
-                             opener=lambda i=index: self.open_address({"member_index": i}))
-        return None
+        if self._by_name is None:     # one index, built at the first lookup (the first member of a name wins)
+            self._by_name = {}
+            for index, info in enumerate(self._zip.infolist()):
+                self._by_name.setdefault(info.filename, index)
+        index = self._by_name.get(parent + name)
+        if index is None:
+            return None
+        info = self._zip.infolist()[index]
+        # Only what the walk would read: no directory, link, encrypted or over-limit member.
+        if (info.is_dir() or stat.S_ISLNK(info.external_attr >> 16) or info.flag_bits & 0x1
+                or self._bomb_reason(info)):
+            return None
+        return Entry(segments=(info.filename,), path=info.filename, kind=FILE, size=info.file_size,
+                     address={"member_index": index}, opener=lambda: self.open_address({"member_index": index}))
 
     def describe(self) -> dict[str, Any]:
         infos = self._zip.infolist()
@@ -249,6 +260,8 @@ class TarSource(_ArchiveSource):
         return _BoundedReader(stream, member.size)
 
     def find_sibling(self, entry: Entry, name: str) -> Entry | None:
+        if not name or "/" in name:
+            return None
         parent = entry.path.rsplit("/", 1)[0] + "/" if "/" in entry.path else ""
         try:
             member = self._tar.getmember(parent + name)   # reads the member list to the end once

@@ -1,0 +1,93 @@
+"""SQLite companions (-wal, -shm, -journal) looked up beside a database where
+the container matrix (test_container_matrix.py) does not reach: names that
+are not UTF-8 inside a disk image (pytsk3 takes paths as str and encodes
+them as UTF-8), the same inside a container dfVFS reads (whose TSK back-end
+skips such names: The Sleuth Kit lists them, tsk_over_media.py), a deleted
+database (no live companion is its own), and a lookup that fails: the
+plugin still reads the database, with one warning naming the companion."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from evidence_builders import load_report, make_ext4, scan
+from traffick_triage.sources.detect import open_source
+
+NOT_UTF8 = "databases-\udce9"        # the byte 0xE9 alone, kept as a surrogate (locator.decode_name)
+FILES = {f"{NOT_UTF8}/sms.db": b"database bytes", f"{NOT_UTF8}/sms.db-wal": b"wal bytes",
+         f"{NOT_UTF8}/sms.db-journal": b"journal bytes",
+         "gone/sms.db": b"deleted database", "gone/sms.db-wal": b"the live wal of another database"}
+
+
+@pytest.fixture(scope="module")
+def ext4_image(tmp_path_factory) -> Path:
+    return make_ext4(tmp_path_factory.mktemp("siblings") / "phone.raw", FILES, delete=["gone/sms.db"])
+
+
+def _entries(source) -> dict[tuple[str, bool], object]:
+    return {(e.path, e.allocated): e for e in source.entries() if e.kind == "file"}
+
+
+def _check_siblings(source, prefix: tuple[str, ...]) -> None:
+    entries = _entries(source)
+    database = entries[(f"/{NOT_UTF8}/sms.db", True)]
+    for suffix, data in (("-wal", b"wal bytes"), ("-journal", b"journal bytes")):
+        sibling = source.find_sibling(database, "sms.db" + suffix)
+        assert sibling is not None and sibling.path == f"/{NOT_UTF8}/sms.db{suffix}"
+        assert sibling.segments == prefix + (sibling.path,)
+        with sibling.opener() as stream:
+            assert stream.read() == data
+    assert source.find_sibling(database, "sms.db-shm") is None
+    assert source.find_sibling(database, "../gone/sms.db-wal") is None
+    assert source.find_sibling(database, "sms.db\x00-wal") is None
+    deleted = entries[("/gone/sms.db", False)]
+    assert source.find_sibling(deleted, "sms.db-wal") is None, "a deleted database's companion by name is another's"
+
+
+def test_tsk_finds_companions_under_a_name_that_is_not_utf8(ext4_image):
+    source = open_source(str(ext4_image))
+    try:
+        _check_siblings(source, ())
+    finally:
+        source.close()
+
+
+@pytest.mark.skipif(shutil.which("qemu-img") is None, reason="qemu-img (qemu-utils) is not installed")
+def test_dfvfs_container_finds_companions_tsk_lists(ext4_image, tmp_path):
+    pytest.importorskip("dfvfs")
+    image = tmp_path / "phone.qcow2"
+    subprocess.run(["qemu-img", "convert", "-O", "qcow2", str(ext4_image), str(image)], check=True,
+                   capture_output=True)
+    source = open_source(str(image))
+    try:
+        assert source.kind == "qcow"
+        _check_siblings(source, ())
+        database = _entries(source)[(f"/{NOT_UTF8}/sms.db", True)]
+        assert database.address.get("reader") == "pytsk3"      # dfVFS itself skips the name
+        sibling = source.find_sibling(database, "sms.db-wal")
+        with source.open_address(sibling.address) as stream:     # the address reopens it too
+            assert stream.read() == b"wal bytes"
+    finally:
+        source.close()
+
+
+def test_a_failing_companion_lookup_is_a_warning_and_the_plugin_goes_on(corpus, tmp_path, monkeypatch):
+    from traffick_triage.sources.directory import DirectorySource
+
+    def broken(self, entry, name):
+        raise RuntimeError("lookup exploded")
+
+    monkeypatch.setattr(DirectorySource, "find_sibling", broken)
+    phone = tmp_path / "phone" / "data/data/com.android.providers.telephony/databases"
+    phone.mkdir(parents=True)
+    shutil.copyfile(corpus / "plaso/android/mmssms.db", phone / "mmssms.db")
+    scan([tmp_path / "phone"], tmp_path / "case", "--workers", "1", "--only", "android_mmssms")
+    report = load_report(tmp_path / "case")
+    assert len([f for f in report["findings"] if f["plugin"] == "android_mmssms"]) == 9
+    messages = [w["message"] for w in report["warnings"]]
+    assert any("companion file mmssms.db-wal not looked up: RuntimeError: lookup exploded" in m for m in messages)
+    assert not any("plugin android_mmssms" in m for m in messages), "the plugin itself must not fail"
