@@ -91,3 +91,23 @@ def test_a_failing_companion_lookup_is_a_warning_and_the_plugin_goes_on(corpus, 
     messages = [w["message"] for w in report["warnings"]]
     assert any("companion file mmssms.db-wal not looked up: RuntimeError: lookup exploded" in m for m in messages)
     assert not any("plugin android_mmssms" in m for m in messages), "the plugin itself must not fail"
+
+
+def test_temp_copy_brings_every_companion_a_plugin_asks_for(tmp_path):
+    """-journal travels like -wal and -shm when a plugin names it; an absent
+    companion is simply not there, and the copies are read-only."""
+    from traffick_triage.plugin_host import PluginContext, file_view_for_path
+
+    (tmp_path / "notes.db").write_bytes(b"database bytes")
+    (tmp_path / "notes.db-journal").write_bytes(b"journal bytes")
+    (tmp_path / "notes.db-wal").write_bytes(b"wal bytes")
+    context = PluginContext(options={})
+    try:
+        copy = context.temp_copy(file_view_for_path(tmp_path / "notes.db"), companions=("-wal", "-shm", "-journal"))
+        assert copy.read_bytes() == b"database bytes"
+        assert Path(f"{copy}-journal").read_bytes() == b"journal bytes"
+        assert Path(f"{copy}-wal").read_bytes() == b"wal bytes"
+        assert not Path(f"{copy}-shm").exists()
+        assert not Path(f"{copy}-journal").stat().st_mode & 0o222
+    finally:
+        context.cleanup()
