@@ -253,9 +253,15 @@ def build_containers(files: dict[str, bytes], folder: Path) -> dict[str, Path]:
     make_partitioned_disk(mbr, [ext4], label="dos")
     make_partitioned_disk(gpt, [ext4], label="gpt")
     out["ext4-in-mbr"], out["ext4-in-gpt"] = mbr, gpt
-    out["fat32-sdcard"] = make_fat32(folder / "phone-fat32.raw", files, size_kib=40960)
-    out["ntfs-flat"] = make_flat_ntfs(folder / "phone-ntfs.raw", files, folder / "ntfs-staging")
-    out["gpt-vmdk"] = qemu_convert(gpt, folder / "phone-gpt.vmdk", "vmdk")
+    fat32 = make_fat32(folder / "phone-fat32.raw", files, size_kib=40960)
+    out["fat32-sdcard"] = fat32
+    ntfs = make_flat_ntfs(folder / "phone-ntfs.raw", files, folder / "ntfs-staging")
+    out["ntfs-flat"] = ntfs
+    # dfVFS: ext4 bare and in a GPT, FAT32 in an MBR, the flat NTFS.
     out["ext4-qcow2"] = qemu_convert(ext4, folder / "phone-ext4.qcow2", "qcow2")
-    out["mbr-vhd"] = qemu_convert(mbr, folder / "phone-mbr.vhd", "vpc")
+    out["ext4-in-gpt-vmdk"] = qemu_convert(gpt, folder / "phone-gpt.vmdk", "vmdk")
+    fat32_mbr = folder / "phone-fat32-mbr.raw"
+    make_partitioned_disk(fat32_mbr, [fat32], label="dos")
+    out["fat32-in-mbr-vhd"] = qemu_convert(fat32_mbr, folder / "phone-fat32-mbr.vhd", "vpc")
+    out["ntfs-flat-qcow2"] = qemu_convert(ntfs, folder / "phone-ntfs.qcow2", "qcow2")
     return out

@@ -43,8 +43,8 @@ pytestmark = [pytest.mark.skipif(any(shutil.which(t) is None for t in REQUIRED_T
 # Container -> the evidence kind the tool must detect it as.
 KINDS = {"folder": "directory", "zip": "zip", "tar": "tar", "tar.gz": "tar", "itunes-backup": "itunes-backup",
          "ext4-raw": "raw", "ext4-split-raw": "split-raw", "ext4-e01": "ewf", "ext4-in-mbr": "raw",
-         "ext4-in-gpt": "raw", "fat32-sdcard": "raw", "ntfs-flat": "raw", "gpt-vmdk": "vmdk",
-         "ext4-qcow2": "qcow", "mbr-vhd": "vhd"}
+         "ext4-in-gpt": "raw", "fat32-sdcard": "raw", "ntfs-flat": "raw", "ext4-qcow2": "qcow",
+         "ext4-in-gpt-vmdk": "vmdk", "fat32-in-mbr-vhd": "vhd", "ntfs-flat-qcow2": "qcow"}
 OTHERS = [name for name in KINDS if name != "folder"]
 
 
@@ -158,7 +158,7 @@ def test_call_history_rows_live_only_in_the_wal_and_every_route_reads_them(matri
 def _device_path(container: str, entry_path: str, files: dict[str, bytes]) -> str | None:
     if container == "itunes-backup":
         return {"/".join(backup_name(p)): p for p in files}.get(entry_path)
-    if container == "ntfs-flat":
+    if container.startswith("ntfs-flat"):
         return {p.rsplit("/", 1)[-1]: p for p in files}.get(entry_path.lstrip("/"))
     return entry_path.lstrip("/")
 

@@ -111,3 +111,27 @@ def test_temp_copy_brings_every_companion_a_plugin_asks_for(tmp_path):
         assert not Path(f"{copy}-journal").stat().st_mode & 0o222
     finally:
         context.cleanup()
+
+
+def test_an_itunes_companion_is_only_a_stored_file_of_the_backup(tmp_path):
+    """Manifest.db is evidence: a companion row whose fileID leads out of the
+    backup folder ("../") names no file the tool reads."""
+    import sqlite3
+
+    from container_matrix import make_itunes_backup
+
+    backup = make_itunes_backup(tmp_path / "case-1" / "backup",
+                                {"private/var/mobile/Library/SMS/sms.db": b"database bytes"})
+    (tmp_path / "outside").write_bytes(b"an examiner's own file")
+    connection = sqlite3.connect(backup / "Manifest.db")
+    # stored name = fileID[:2] + "/" + fileID: "../../outside" from the backup folder, tmp_path/outside
+    connection.execute("INSERT INTO Files VALUES ('../outside', 'HomeDomain', 'Library/SMS/sms.db-wal', 1, NULL)")
+    connection.commit()
+    connection.close()
+    assert (backup / "../../outside").resolve() == (tmp_path / "outside").resolve()
+    source = open_source(str(backup))
+    try:
+        database = next(e for e in source.entries() if e.path == "HomeDomain/Library/SMS/sms.db")
+        assert source.find_sibling(database, "sms.db-wal") is None
+    finally:
+        source.close()
