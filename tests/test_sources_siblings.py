@@ -181,3 +181,27 @@ def test_tar_gz_companions_do_not_send_the_archive_back_to_its_start(tmp_path, m
     finally:
         source.close()
     assert len(rewinds) <= 2, f"{len(rewinds)} rewinds for {databases} databases"
+
+
+def test_a_pytsk3_that_refuses_the_path_type_still_finds_the_companion(ext4_image):
+    """pytsk3 releases disagree on str or bytes paths (the one here raises
+    TypeError on bytes): whatever FS_Info.open refuses, the lookup walks the
+    directories by raw name instead."""
+    import pytsk3
+
+    from traffick_triage.sources.disk import _open_path
+
+    fs = pytsk3.FS_Info(pytsk3.Img_Info(str(ext4_image)))
+    with pytest.raises(TypeError):
+        fs.open(path=b"/gone/sms.db-wal")
+
+    class RefusesStr:
+        def open(self, path):
+            raise TypeError("argument 1 must be bytes, not str")
+
+        def open_dir(self, path):
+            return fs.open_dir(path=path)
+
+    found = _open_path(RefusesStr(), f"/{NOT_UTF8}/sms.db-wal")
+    assert found is not None and found.read_random(0, 100) == b"wal bytes"
+    assert _open_path(RefusesStr(), f"/{NOT_UTF8}/absent") is None

@@ -446,12 +446,13 @@ def _message(problem: checks.Problem) -> tuple[str, ...]:
 
 def _open_path(fs: Any, path: str) -> Any:
     """A TSK file by its path. pytsk3 takes the path as str (bytes raise
-    TypeError) and encodes it as UTF-8; a name that is not valid UTF-8
-    (kept as surrogates, loc.decode_name) is found by walking the
-    directories and comparing the raw names. None when not found."""
+    TypeError; older releases took only bytes) and encodes it as UTF-8; a
+    name that is not valid UTF-8 (kept as surrogates, loc.decode_name), or a
+    pytsk3 that refuses str, is found by walking the directories and
+    comparing the raw names. None when not found."""
     try:
         return fs.open(path=path)
-    except UnicodeEncodeError:
+    except (UnicodeEncodeError, TypeError):
         pass
     except (OSError, IOError):
         return None
