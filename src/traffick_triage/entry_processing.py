@@ -138,7 +138,7 @@ def _run_plugins(source: EvidenceSource, entry: Entry, row: dict[str, Any], cont
         locator=row["locator"], path=entry.path, size=row["size"], mime=row["mime"],
         md5=row["md5"], sha1=row["sha1"], sha256=row["sha256"],
         opener=(lambda: io.BytesIO(content)) if content is not None else opener,
-        allocated=entry.allocated, sibling_lookup=lambda name: _sibling_view(source, entry, name))
+        allocated=entry.allocated, sibling_lookup=lambda name: _sibling_view(source, entry, name, result.warnings))
     for loaded in wanted:
         spooled = _Spooler(result.findings, loaded.name, loaded.version)
         outcome = run_plugin(loaded.plugin, view, options, processing.plugin_timeout, on_finding=spooled)
@@ -171,8 +171,17 @@ class _Spooler:
             raise self.error
 
 
-def _sibling_view(source: EvidenceSource, entry: Entry, name: str) -> EvidenceFileView | None:
-    sibling = source.find_sibling(entry, name)
+def _sibling_view(source: EvidenceSource, entry: Entry, name: str,
+                  warnings: list[tuple[str, str]]) -> EvidenceFileView | None:
+    # A companion (-wal, -shm, -journal) that cannot be looked up costs the
+    # rows it holds, never the plugin: the sources return None for what they
+    # expect; anything else they raise is named here and the plugin goes on.
+    try:
+        sibling = source.find_sibling(entry, name)
+    except Exception as error:   # noqa: BLE001 - evidence is hostile; one warning, the plugin goes on
+        warnings.append(("inventory", f"companion file {loc.escape_segment(name)} not looked up: "
+                                      f"{type(error).__name__}: {error}"))
+        return None
     if sibling is None or sibling.opener is None:
         return None
     return EvidenceFileView(locator=source.locator(*sibling.segments), path=sibling.path, size=sibling.size,

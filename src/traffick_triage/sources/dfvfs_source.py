@@ -621,8 +621,15 @@ class DfvfsSource(EvidenceSource):
 
     def find_sibling(self, entry: Entry, name: str) -> Entry | None:
         volume = self._volume(entry.address.get("volume"))
+        if volume is None or not name or "/" in name or entry.address.get("data_stream"):
+            return None
+        if entry.address.get("reader") == TSK_READER:
+            # Listed by The Sleuth Kit over dfVFS's bytes (a name dfVFS skips):
+            # its companions are looked up the same way.
+            tsk = self._tsk_volume(volume)
+            return tsk.find_sibling(entry, name) if tsk is not None else None
         location = (entry.address.get("spec") or {}).get("location")
-        if volume is None or not location or "/" in name or entry.address.get("data_stream"):
+        if not location:
             return None
         path = f"{location.rsplit('/', 1)[0]}/{name}"
         try:

@@ -362,23 +362,32 @@ class DiskImageSource(EvidenceSource):
         return self._open_tsk_file(tsk_file, address)
 
     def find_sibling(self, entry: Entry, name: str) -> Entry | None:
+        """The live file ``name`` in ``entry``'s directory (SQLite -wal, -shm,
+        -journal). Looked up for a live file only: a name lookup finds the
+        allocated file of that name, which beside a deleted database belongs
+        to another one. Any failure (names TSK cannot take, damaged
+        directories) means no companion, never an error of the plugin."""
         volume = next((v for v in self.volumes if v["offset"] == entry.address.get("volume_offset")), None)
-        if volume is None or volume["fs"] is None or "/" in name or ":" in entry.path.rsplit("/", 1)[-1]:
+        if (volume is None or volume["fs"] is None or not entry.allocated or not name or "/" in name
+                or "\x00" in name or ":" in entry.path.rsplit("/", 1)[-1]):
             return None
         parent = entry.path.rsplit("/", 1)[0]
         path = f"{parent}/{name}"
         try:
-            tsk_file = volume["fs"].open(path=path.encode("utf-8", "surrogateescape"))
-        except (OSError, IOError):
+            tsk_file = _open_path(volume["fs"], path)
+            meta = tsk_file.info.meta if tsk_file is not None else None
+            if meta is None or meta.type != pytsk3.TSK_FS_META_TYPE_REG:
+                return None
+            inode, size = int(meta.addr), int(meta.size)
+        except (OSError, IOError, RuntimeError, TypeError, ValueError, AttributeError):
             return None
-        meta = tsk_file.info.meta
-        if meta is None or meta.type != pytsk3.TSK_FS_META_TYPE_REG:
-            return None
-        address = {"volume_offset": volume["offset"], "inode": meta.addr, "attr_type": None,
-                   "attr_id": None, "size": int(meta.size)}
-        prefix = (volume["label"],) if volume["label"] else ()
-        return Entry(segments=prefix + (path,), path=path, kind=FILE, size=int(meta.size), address=address,
-                     opener=lambda: self._open_tsk_file(tsk_file, address))
+        address = {"volume_offset": volume["offset"], "inode": inode, "attr_type": None,
+                   "attr_id": None, "size": size}
+        return Entry(segments=self._volume_prefix(volume) + (path,), path=path, kind=FILE, size=size,
+                     inode=str(inode), address=address, opener=lambda: self._open_tsk_file(tsk_file, address))
+
+    def _volume_prefix(self, volume: dict[str, Any]) -> tuple[str, ...]:
+        return (volume["label"],) if volume.get("label") else ()
 
     # -- whole-item facts ----------------------------------------------------------
 
@@ -433,6 +442,36 @@ def _message(problem: checks.Problem) -> tuple[str, ...]:
     """A volume_checks problem as warn()'s arguments."""
     message, segments = problem
     return (message, *segments)
+
+
+def _open_path(fs: Any, path: str) -> Any:
+    """A TSK file by its path. pytsk3 takes the path as str (bytes raise
+    TypeError; older releases took only bytes) and encodes it as UTF-8; a
+    name that is not valid UTF-8 (kept as surrogates, loc.decode_name), or a
+    pytsk3 that refuses str, is found by walking the directories and
+    comparing the raw names. None when not found."""
+    try:
+        return fs.open(path=path)
+    except (UnicodeEncodeError, TypeError):
+        pass
+    except (OSError, IOError):
+        return None
+    directory = fs.open_dir(path="/")
+    parts = path.strip("/").split("/")
+    for depth, part in enumerate(parts):
+        found = None
+        for child in directory:
+            raw = child.info.name.name
+            allocated = child.info.name.flags & pytsk3.TSK_FS_NAME_FLAG_ALLOC
+            if allocated and raw not in (b".", b"..", None) and loc.decode_name(raw) == part:
+                found = child
+                break
+        if found is None:
+            return None
+        if depth == len(parts) - 1:
+            return found
+        directory = found.as_directory()
+    return None
 
 
 def _tsk_reason(error: Exception) -> str:

@@ -153,10 +153,12 @@ class ItunesBackupSource(EvidenceSource):
             return None
         parent = relative.rsplit("/", 1)[0] if "/" in relative else ""
         row = self._by_name.get((domain, f"{parent}/{name}" if parent else name))
-        if row is None or row["flags"] != 1:
+        # The stored name comes from Manifest.db: only a real "ab/abcdef..." file
+        # of this folder is read, never a path the manifest makes up.
+        if row is None or row["flags"] != 1 or not _STORED_NAME.match(row["stored"]):
             return None
         host = os.path.join(self.root, row["stored"])
-        if not os.path.isfile(host):
+        if os.path.islink(host) or not os.path.isfile(host):
             return None
         return Entry(segments=(row["path"],), path=row["path"], kind=FILE, size=os.path.getsize(host),
                      address={"stored": row["stored"], "domain": domain, "relative_path": row["relative_path"],

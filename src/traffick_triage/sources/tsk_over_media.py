@@ -68,6 +68,15 @@ class TskVolume(DiskImageSource):
             entry.address = {**entry.address, "volume": self._key, "reader": READER, "data_stream": stream}
             yield entry
 
+    def _volume_prefix(self, volume: dict[str, Any]) -> tuple[str, ...]:
+        return self._prefix
+
+    def find_sibling(self, entry: Entry, name: str) -> Entry | None:
+        sibling = super().find_sibling(entry, name)
+        if sibling is not None:
+            sibling.address = {**sibling.address, "volume": self._key, "reader": READER, "data_stream": None}
+        return sibling
+
     def open_address(self, address: dict[str, Any]) -> IO[bytes]:
         try:
             return super().open_address(address)

@@ -37,6 +37,7 @@ class ZipSource(ArchiveSource):
         self._scanned = listing.scanned
         self._refusals = self._decide_reads()
         self._overlaps = _overlaps(self._members)
+        self._by_name: dict[str, int] | None = None     # companions' index (find_sibling)
         for problem in self._listing_problems:
             self.warn(problem)
 
@@ -133,14 +134,23 @@ class ZipSource(ArchiveSource):
                    if not m.is_dir() and i not in self._refusals)
 
     def find_sibling(self, entry: Entry, name: str) -> Entry | None:
+        if not name or "/" in name:
+            return None
         parent = entry.path.rsplit("/", 1)[0] + "/" if "/" in entry.path else ""
-        for index, member in enumerate(self._members):
-            if (member.name == parent + name and not member.is_dir() and not _is_symlink(member)
-                    and index not in self._refusals):
-                return Entry(segments=(member.name,), path=member.name, kind=FILE, size=member.file_size,
-                             address={"member_index": index},
-                             opener=lambda i=index: self.open_address({"member_index": i}))
-        return None
+        if self._by_name is None:     # one index, built at the first lookup (the first member of a name wins)
+            self._by_name = {}
+            for index, member in enumerate(self._members):
+                self._by_name.setdefault(member.name, index)
+        index = self._by_name.get(parent + name)
+        if index is None:
+            return None
+        member = self._members[index]
+        # Only what the walk would read: no directory, link, encrypted or refused member.
+        if member.is_dir() or _is_symlink(member) or member.flag_bits & 0x1 or index in self._refusals:
+            return None
+        return Entry(segments=(member.name,), path=member.name, kind=FILE, size=member.file_size,
+                     address={"member_index": index},
+                     opener=lambda: self.open_address({"member_index": index}))
 
     def describe(self) -> dict[str, Any]:
         described: dict[str, Any] = {"format": "zip", "members": len(self._members),
