@@ -128,6 +128,11 @@ class Database:
         entry = self._master.get(table.lower())
         return bool(entry) and entry[2].lstrip().upper().startswith("CREATE VIRTUAL")
 
+    def sql(self, name: str) -> str:
+        """The CREATE statement of a schema object, as stored ("" if none)."""
+        entry = self._master.get(name.lower())
+        return entry[2] if entry else ""
+
     def exists(self, table: str) -> bool:
         return table.lower() in self._master
 

@@ -17,6 +17,7 @@ from typing import Any, Iterator
 
 from .markup import json_to_text, markup_to_text
 from .office import DOCX_MIME, ODT_MIME, OfficeError, docx_text, odt_text
+from ..sqlite_access import COMPANIONS
 from .sqlite_text import SqliteLimits, sqlite_texts
 from .textdecode import decode_bytes
 
@@ -57,7 +58,7 @@ def extract_segments(file: Any, ctx: Any, max_bytes: int,
         head = stream.read(16)
     kind = file_kind(file.name, file.mime, head)
     if kind == "sqlite":
-        path = ctx.temp_copy(file, companions=("-wal", "-shm"))
+        path = ctx.temp_copy(file, companions=COMPANIONS)
         try:
             for item in sqlite_texts(path, ctx.warn, sqlite_limits):
                 where = f"{item.table}.{item.column}" + (f" rowid={item.rowid}" if item.rowid is not None else "")

@@ -170,6 +170,14 @@ def clean(value: Any) -> str | None:
     return text or None
 
 
+def as_text(value: Any) -> str | None:
+    """A message body as stored (whitespace kept); a BLOB (real WhatsApp iOS
+    stores write some ZTEXT values as BLOB) is decoded as UTF-8."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).decode("utf-8", "replace")
+    return None if value is None else str(value)
+
+
 def unique(values: Iterable[Any]) -> tuple[str, ...]:
     """Cleaned, non-empty values in first-seen order, without repeats."""
     seen: dict[str, None] = {}

@@ -22,7 +22,7 @@ from typing import Iterator
 from ..plugin_api import Context, FileView, Finding, Plugin, Selector
 from ..sqlite_access import Database, open_database
 from . import _comms
-from ._comms import Message, clean, unix_ms_iso, unix_s_iso
+from ._comms import as_text, Message, clean, unix_ms_iso, unix_s_iso
 
 SMS_EXPECTED = {"sms": ("_id", "thread_id", "address", "date", "read", "type", "body")}
 MMS_EXPECTED = {
@@ -80,7 +80,7 @@ class AndroidMmsSmsPlugin(Plugin):
                 sender=address if incoming else None,
                 recipients=() if incoming or address is None else (address,),
                 direction=direction,
-                body=row["body"],
+                body=as_text(row["body"]),
                 time=unix_ms_iso(row["date"]),
                 read=None if row["read"] is None else bool(row["read"]),
                 subject=clean(row["subject"]),

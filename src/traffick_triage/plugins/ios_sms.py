@@ -22,7 +22,7 @@ from typing import Iterator
 from ..plugin_api import Context, FileView, Finding, Plugin, Selector
 from ..sqlite_access import Database, open_database
 from . import _comms
-from ._comms import Message, clean, cocoa_iso
+from ._comms import as_text, Message, clean, cocoa_iso
 
 EXPECTED = {
     "message": ("ROWID", "text", "handle_id", "date", "is_from_me"),
@@ -105,7 +105,7 @@ class IosSmsPlugin(Plugin):
         for row in db.rows(query, table="message"):
             chat_rowid = first_chat.get(row["rowid"])
             handle = clean(row["handle"])
-            body = row["text"]
+            body = as_text(row["text"])
             if body is None:
                 body = text_from_attributed_body(row["attributedBody"])
             from_me = bool(row["is_from_me"])

@@ -38,7 +38,7 @@ from typing import Iterator
 from ..plugin_api import Context, FileView, Finding, Plugin, Selector
 from ..sqlite_access import Database, open_database
 from . import _comms
-from ._comms import Call, ChatEvent, Message, clean, unix_ms_iso
+from ._comms import as_text, Call, ChatEvent, Message, clean, unix_ms_iso
 
 CURRENT_EXPECTED = {
     "message": ("_id", "chat_row_id", "from_me", "timestamp", "text_data"),
@@ -164,7 +164,7 @@ class WhatsAppAndroidMsgstorePlugin(Plugin):
             yield whatsapp_message(
                 record_id=str(row["_id"]), chat_jid=clean(row["chat_jid"]),
                 from_me=bool(row["from_me"]), member_jid=clean(row["member_jid"]),
-                body=row["text_data"] if row["text_data"] is not None else row["caption"],
+                body=as_text(row["text_data"] if row["text_data"] is not None else row["caption"]),
                 time=unix_ms_iso(row["timestamp"]), attachments=1 if row["has_media"] else 0)
 
     def _legacy(self, db: Database) -> Iterator[Finding]:
@@ -191,7 +191,7 @@ class WhatsAppAndroidMsgstorePlugin(Plugin):
             yield whatsapp_message(
                 record_id=str(row["_id"]), chat_jid=chat_jid,
                 from_me=from_me, member_jid=clean(row["remote_resource"]),
-                body=row["data"] if row["data"] is not None else row["media_caption"],
+                body=as_text(row["data"] if row["data"] is not None else row["media_caption"]),
                 time=unix_ms_iso(row["timestamp"]),
                 attachments=1 if wa_type in MEDIA_TYPES else 0)
 

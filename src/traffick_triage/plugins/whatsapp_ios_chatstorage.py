@@ -23,7 +23,7 @@ from typing import Iterator
 from ..plugin_api import Context, FileView, Finding, Plugin, Selector
 from ..sqlite_access import open_database
 from . import _comms
-from ._comms import ChatEvent, Message, clean, cocoa_iso
+from ._comms import as_text, ChatEvent, Message, clean, cocoa_iso
 
 EXPECTED = {
     "ZWAMESSAGE": ("Z_PK", "ZISFROMME", "ZCHATSESSION", "ZMESSAGEDATE", "ZFROMJID", "ZTOJID", "ZTEXT"),
@@ -83,7 +83,7 @@ class WhatsAppIosChatStoragePlugin(Plugin):
                     sender=sender,
                     recipients=recipients,
                     direction=_comms.OUTGOING if from_me else _comms.INCOMING,
-                    body=row["ZTEXT"],
+                    body=as_text(row["ZTEXT"]),
                     time=cocoa_iso(row["ZMESSAGEDATE"]),
                     attachments=0 if row["ZMEDIAITEM"] is None else 1,
                     source_record_id=str(row["Z_PK"]),
