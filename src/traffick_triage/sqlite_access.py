@@ -64,12 +64,21 @@ _NOT_FUNCTIONS = {
 
 @dataclass(frozen=True)
 class SqliteBounds:
-    """Limits against hostile databases; the defaults read any real phone
-    database (the largest value of a real store is a few MB; a full table
-    scan of 1M rows takes well under 10% of the step budget)."""
+    """Limits against hostile databases.
+
+    Steps are SQLite virtual-machine instructions, counted by the progress
+    handler: a count, not a clock, so where a query stops is reproducible.
+    A query may spend ``max_steps_per_query`` steps plus
+    ``step_credit_per_row`` for every row it returns, so the budget grows
+    with honest work (a real 1M-row table needs a few dozen steps a row)
+    while a view that loops without returning rows stops within seconds.
+    ``max_rows_per_query`` bounds a view that returns rows forever.
+    """
 
     max_value_bytes: int = 64 << 20          # SQLITE_LIMIT_LENGTH: longest string/blob
-    max_steps_per_query: int = 250_000_000   # SQLite VM steps before a query is stopped
+    max_steps_per_query: int = 50_000_000
+    step_credit_per_row: int = 1_000
+    max_rows_per_query: int = 5_000_000
     steps_per_check: int = 10_000            # progress-handler granularity
 
 
@@ -205,12 +214,19 @@ class Database:
         the step budget) ends this query with one warning naming ``table``;
         rows already yielded stay valid."""
         self._steps = 0
+        credit, returned = self.bounds.step_credit_per_row, 0
         try:
             cursor = self.connection.execute(sql, params)
             while True:
                 row = cursor.fetchone()
                 if row is None:
                     return
+                returned += 1
+                if returned > self.bounds.max_rows_per_query:
+                    cursor.close()
+                    self.warn_table(table, f"more than {self.bounds.max_rows_per_query} rows; rest not read")
+                    return
+                self._steps -= credit
                 yield row
         except sqlite3.Error as error:
             self.warn_table(table, self._reason(error))
@@ -221,8 +237,8 @@ class Database:
     def _reason(self, error: sqlite3.Error) -> str:
         text = str(error)
         if "interrupted" in text:
-            return (f"query stopped after {self.bounds.max_steps_per_query} SQLite steps "
-                    "(an endless view or recursive query?); rest not read")
+            return (f"query stopped: over {self.bounds.max_steps_per_query} SQLite steps without "
+                    "returning rows (an endless view or recursive query?); rest not read")
         if "too big" in text:
             return (f"a value is longer than {self.bounds.max_value_bytes} bytes "
                     "(hostile or damaged database); value and rest of the table not read")
