@@ -10,6 +10,7 @@ corpus means writing its oracle.
 
 from __future__ import annotations
 
+import re
 import shutil
 import sqlite3
 from collections import Counter
@@ -20,6 +21,7 @@ from typing import Callable
 import pytest
 
 from comms_testlib import cocoa_s, query, run_untouched, unix_ms
+from evidence_builders import load_report, scan
 from traffick_triage.plugins.android_calllog import AndroidCallLogPlugin
 from traffick_triage.plugins.android_contacts2 import AndroidContacts2Plugin
 from traffick_triage.plugins.android_mmssms import AndroidMmsSmsPlugin
@@ -174,6 +176,7 @@ def _claims(devices: Path):
 
 
 def _reference_copy(path: Path, target_dir: Path) -> Path:
+    target_dir.mkdir(parents=True, exist_ok=True)
     target = target_dir / "reference.db"
     for suffix in ("", "-wal", "-shm", "-journal"):
         companion = Path(str(path) + suffix)
@@ -206,3 +209,28 @@ def test_real_database_matches_sqlite(corpus, tmp_path, key):
     finding = next(f for f in run.findings
                    if f.KIND == oracle.record_kind and f.source_record_id == oracle.record_id(record))
     assert {name: getattr(finding, name) for name in oracle.fields(record)} == oracle.fields(record)
+
+
+# -- whole trees through the CLI ----------------------------------------------------------------
+
+EXCEPTION_NAME = re.compile(r"\b[A-Z]\w*(Error|Exception)\b|Traceback")
+
+
+@pytest.mark.parametrize("device", FOLDER_DEVICES + (BACKUP_DEVICE,))
+def test_scan_of_real_device_names_no_exception(corpus, tmp_path, device):
+    """A scan of each tree, as a folder: no warning names an exception, and
+    the comms findings in report.json add up to the per-database oracles."""
+    scan([corpus / "devices" / device], tmp_path / "case")
+    report = load_report(tmp_path / "case")
+    bad = [w["message"] for w in report["warnings"] if EXCEPTION_NAME.search(w["message"])]
+    assert bad == []
+    expected: Counter = Counter()
+    for (oracle_device, inner, _plugin), oracle in ORACLES.items():
+        if oracle_device != device:
+            continue
+        path = next(p for d, i, p in _device_files(corpus / "devices") if (d, i) == (oracle_device, inner))
+        reference = _reference_copy(path, tmp_path / inner.replace("/", "_"))
+        for kind, sql in oracle.counts.items():
+            expected[kind] += query(reference, sql)[0][0]
+    found = Counter(f["kind"] for f in report["findings"] if f["kind"].startswith("comms."))
+    assert found == +expected
