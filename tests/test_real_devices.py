@@ -31,11 +31,13 @@ from traffick_triage.plugins.ios_sms import IosSmsPlugin
 from traffick_triage.plugins.whatsapp_android_contacts import WhatsAppAndroidContactsPlugin
 from traffick_triage.plugins.whatsapp_android_msgstore import WhatsAppAndroidMsgstorePlugin
 from traffick_triage.plugins.whatsapp_ios_chatstorage import WhatsAppIosChatStoragePlugin
+from traffick_triage.plugins.whatsapp_ios_callhistory import WhatsAppIosCallHistoryPlugin
 from traffick_triage.plugins.whatsapp_ios_contacts import WhatsAppIosContactsPlugin
 
 PHONE_PLUGINS = (AndroidCallLogPlugin, AndroidContacts2Plugin, AndroidMmsSmsPlugin, IosAddressBookPlugin,
                  IosCallHistoryPlugin, IosSmsPlugin, WhatsAppAndroidContactsPlugin,
-                 WhatsAppAndroidMsgstorePlugin, WhatsAppIosChatStoragePlugin, WhatsAppIosContactsPlugin)
+                 WhatsAppAndroidMsgstorePlugin, WhatsAppIosChatStoragePlugin, WhatsAppIosContactsPlugin,
+                 WhatsAppIosCallHistoryPlugin)
 FOLDER_DEVICES = ("android_fs_legacy", "ios_fs_josh15")
 BACKUP_DEVICE = "ios_backup_mvt"
 JOSH_WA = "private/var/mobile/Containers/Shared/AppGroup/694FBBC5-2E69-480A-A25B-FF8CC038BEF8"
@@ -118,6 +120,17 @@ ORACLES: dict[tuple[str, str, str], Oracle] = {
         "ORDER BY Z_PK LIMIT 1", lambda r: str(r["Z_PK"]),
         lambda r: {"name": r["ZFULLNAME"], "phone_numbers": (r["ZPHONENUMBER"],),
                    "identifiers": (r["ZWHATSAPPID"],)}),
+    ("ios_fs_josh15", f"{JOSH_WA}/CallHistory.sqlite", "whatsapp_ios_callhistory"): Oracle(
+        # One call per leg (ZWACDCALLEVENT) of each aggregate call.
+        {"comms.call": "SELECT COUNT(*) FROM ZWAAGGREGATECALLEVENT AS a "
+                       "LEFT JOIN ZWACDCALLEVENT AS l ON l.Z1CALLEVENTS = a.Z_PK"}, "comms.call",
+        "SELECT a.Z_PK, l.Z_PK AS leg, l.ZDATE, l.ZDURATION, p.ZJIDSTRING FROM ZWAAGGREGATECALLEVENT AS a "
+        "JOIN ZWACDCALLEVENT AS l ON l.Z1CALLEVENTS = a.Z_PK "
+        "JOIN ZWACDCALLEVENTPARTICIPANT AS p ON p.Z1PARTICIPANTS = l.Z_PK "
+        "WHERE a.ZINCOMING = 1 AND a.ZVIDEO = 1 AND a.ZMISSED = 0 ORDER BY a.Z_PK LIMIT 1",
+        lambda r: f"{r['Z_PK']}:{r['leg']}",
+        lambda r: {"number": r["ZJIDSTRING"], "direction": "incoming", "start_time": cocoa_s(r["ZDATE"]),
+                   "duration_s": r["ZDURATION"], "call_type": "whatsapp_video", "source_app": "WhatsApp"}),
     (BACKUP_DEVICE, "HomeDomain/Library/SMS/sms.db", "ios_sms"): Oracle(
         # Partial sms.db: only message and handle.
         {"comms.message": "SELECT COUNT(*) FROM message"}, "comms.message",
