@@ -183,6 +183,27 @@ def test_msgstore_current_placeholder_and_system_rows(tmp_path):
                                          time=unix_ms(1714550300000), source_record_id="101")
 
 
+def test_msgstore_current_call_log(tmp_path):
+    db = _current_db(tmp_path / "msgstore.db")
+    with sqlite3.connect(db) as connection:
+        connection.executescript("""
+            CREATE TABLE call_log (_id INTEGER PRIMARY KEY AUTOINCREMENT, jid_row_id INTEGER, from_me INTEGER,
+                call_id TEXT, transaction_id INTEGER, timestamp INTEGER, video_call INTEGER, duration INTEGER,
+                call_result INTEGER, bytes_transferred INTEGER);
+            INSERT INTO call_log VALUES (1, 1, 0, 'C1', 1, 1714550400000, 1, 61, 5, 1000);
+            INSERT INTO call_log VALUES (2, 1, 0, 'C2', 2, 1714550500000, 0, 0, 2, 0);
+            INSERT INTO call_log VALUES (3, 1, 1, 'C3', 3, 1714550600000, 0, 12, 5, 500);""")
+    connection.close()
+    run = run_untouched(WhatsAppAndroidMsgstorePlugin(), db)
+    assert run.warnings == []
+    calls = [f for f in run.findings if isinstance(f, Call)]
+    assert calls[0] == Call(number=PEER, direction="incoming", start_time=unix_ms(1714550400000), duration_s=61,
+                            call_type="whatsapp_video", source_app="WhatsApp", source_record_id="call_log:1")
+    assert [(c.direction, c.call_type) for c in calls[1:]] == [("missed", "whatsapp_audio"),
+                                                              ("outgoing", "whatsapp_audio")]
+    assert len(run.findings) == 4 + 3
+
+
 def test_msgstore_unknown_schema_warns(tmp_path):
     db = build_db(tmp_path / "msgstore.db", "CREATE TABLE props (_id INTEGER PRIMARY KEY, key TEXT, value TEXT);")
     run = run_untouched(WhatsAppAndroidMsgstorePlugin(), db)

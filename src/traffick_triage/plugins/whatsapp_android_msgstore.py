@@ -22,7 +22,8 @@ placeholder). Placeholder rows are never reported.
 System rows are not messages: legacy ``status = 6`` rows (encryption notices,
 group changes; ``media_size`` is the action code) and current
 ``message_type = 7`` rows become ``comms.chat_event`` findings with their
-code. Legacy call rows (``status = 6``, ``media_wa_type = 8``;
+code. Calls: the current schema's ``call_log(_id, jid_row_id, from_me,
+timestamp, video_call, duration)`` and legacy call rows (``status = 6``, ``media_wa_type = 8``;
 ``media_duration`` seconds, ``media_caption`` "audio"/"video") become
 ``comms.call``: from_me outgoing, else incoming, or missed when 0 s.
 Timestamps are Unix ms. WhatsApp keeps no per-message read flag for
@@ -36,7 +37,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from ..plugin_api import Context, FileView, Finding, Plugin, Selector
-from ..sqlite_access import Database, open_database
+from ..sqlite_access import Database, SchemaVersion, open_database
 from . import _comms
 from ._comms import as_text, Call, ChatEvent, Message, clean, unix_ms_iso
 
@@ -46,6 +47,13 @@ CURRENT_EXPECTED = {
     "jid": ("_id",),
 }
 LEGACY_EXPECTED = {"messages": ("_id", "key_remote_jid", "key_from_me", "data", "timestamp")}
+# Known layouts, newest first; the first whose columns are all present is read
+# (the current ones only when `message` holds more than the placeholder row).
+CURRENT_RAW = SchemaVersion("current, jid.raw_string", {**CURRENT_EXPECTED, "jid": ("_id", "raw_string")})
+CURRENT_SPLIT = SchemaVersion("current, jid.user+server", {**CURRENT_EXPECTED, "jid": ("_id", "user", "server")})
+LEGACY = SchemaVersion("legacy messages", LEGACY_EXPECTED)
+VERSIONS = (CURRENT_RAW, CURRENT_SPLIT, LEGACY)
+CALL_LOG = {"call_log": ("_id", "jid_row_id", "from_me", "timestamp", "video_call", "duration")}
 
 # media_wa_type values that carry a file (image, audio, video, contact card,
 # document, GIF, sticker, view-once image/video); text, location and system rows do not.
@@ -103,21 +111,21 @@ class WhatsAppAndroidMsgstorePlugin(Plugin):
         with open_database(file, ctx, self.NAME) as db:
             if db is None:
                 return
-            current = not db.missing(CURRENT_EXPECTED) and (
-                db.has("jid", "raw_string") or db.has("jid", "user", "server"))
-            legacy = not db.missing(LEGACY_EXPECTED)
-            if current and (not legacy or self._current_has_rows(db)):
-                yield from self._current(db)
-            elif legacy:
+            live = [version for version in VERSIONS if not db.missing(version.tables)]
+            if live and live[0] is not LEGACY and LEGACY in live and not self._current_has_rows(db):
+                live = [LEGACY]    # mid-migration: the real rows are still in `messages`
+            if not live:
+                wanted = " or ".join(
+                    "; ".join(f"{t}({', '.join(c)})" for t, c in version.tables.items()) for version in VERSIONS)
+                missing = db.missing(CURRENT_EXPECTED) + db.missing(LEGACY_EXPECTED)
+                db.warn(f"no messages read: expected either tables {wanted}; "
+                        f"missing: {', '.join(missing) or 'jid.raw_string or jid.user+server'}")
+            elif live[0] is LEGACY:
                 yield from self._legacy(db)
             else:
-                missing = db.missing(CURRENT_EXPECTED) + db.missing(LEGACY_EXPECTED)
-                wanted = " or ".join(
-                    "; ".join(f"{t}({', '.join(c)})" for t, c in expected.items())
-                    for expected in (CURRENT_EXPECTED, LEGACY_EXPECTED))
-                db.warn(f"no messages read: expected either tables {wanted} "
-                        f"(current schema with jid.raw_string or jid.user+server); "
-                        f"missing: {', '.join(missing) or 'jid.raw_string'}")
+                yield from self._current(db)
+            if live and live[0] is not LEGACY and not db.missing(CALL_LOG):
+                yield from self._call_log(db)
 
     @staticmethod
     def _current_has_rows(db: Database) -> bool:
@@ -195,6 +203,24 @@ class WhatsAppAndroidMsgstorePlugin(Plugin):
                 time=unix_ms_iso(row["timestamp"]),
                 attachments=1 if wa_type in MEDIA_TYPES else 0)
 
+    def _call_log(self, db: Database) -> Iterator[Call]:
+        """The current schema's call list. ``call_result`` is not decoded (its
+        codes are not documented): the direction comes from ``from_me`` and
+        an incoming call of 0 s is reported as missed."""
+        jid = "jid.raw_string" if db.has("jid", "raw_string") else "jid.user || '@' || jid.server"
+        query = (f"SELECT call_log._id, call_log.from_me, call_log.timestamp, call_log.video_call, "
+                 f"call_log.duration, {jid} AS peer FROM call_log "
+                 "LEFT JOIN jid ON jid._id = call_log.jid_row_id ORDER BY call_log._id")
+        for row in db.rows(query, table="call_log"):
+            duration = _as_int(row["duration"])
+            if row["from_me"]:
+                direction = _comms.OUTGOING
+            else:
+                direction = _comms.INCOMING if duration else _comms.MISSED
+            yield Call(number=clean(row["peer"]), direction=direction, start_time=unix_ms_iso(row["timestamp"]),
+                       duration_s=duration, call_type="whatsapp_video" if row["video_call"] else "whatsapp_audio",
+                       source_app=APP, source_record_id=f"call_log:{row['_id']}")
+
     @staticmethod
     def _legacy_call(row, chat_jid: str | None, from_me: bool) -> Call:
         duration = _as_int(row["media_duration"])
@@ -202,7 +228,7 @@ class WhatsAppAndroidMsgstorePlugin(Plugin):
             direction = _comms.OUTGOING
         else:
             direction = _comms.INCOMING if duration else _comms.MISSED
-        kind = clean(row["media_caption"])
+        kind = clean(row["media_caption"])    # "audio" or "video", as found
         return Call(number=chat_jid, direction=direction, start_time=unix_ms_iso(row["timestamp"]),
                     duration_s=duration, call_type=f"whatsapp_{kind}" if kind else "whatsapp",
                     source_app=APP, source_record_id=str(row["_id"]))
