@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import shutil
 import sqlite3
+import zipfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -229,11 +230,24 @@ def test_real_database_matches_sqlite(corpus, tmp_path, key):
 EXCEPTION_NAME = re.compile(r"\b[A-Z]\w*(Error|Exception)\b|Traceback")
 
 
-@pytest.mark.parametrize("device", FOLDER_DEVICES + (BACKUP_DEVICE,))
-def test_scan_of_real_device_names_no_exception(corpus, tmp_path, device):
-    """A scan of each tree, as a folder: no warning names an exception, and
-    the comms findings in report.json add up to the per-database oracles."""
-    scan([corpus / "devices" / device], tmp_path / "case")
+def _zip_of(folder: Path, target: Path) -> Path:
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                archive.write(path, f"{folder.name}/{path.relative_to(folder).as_posix()}")
+    return target
+
+
+@pytest.mark.parametrize("device,container", [(device, "folder") for device in FOLDER_DEVICES + (BACKUP_DEVICE,)]
+                         + [(device, "zip") for device in FOLDER_DEVICES])
+def test_scan_of_real_device_names_no_exception(corpus, tmp_path, device, container):
+    """A scan of each tree, as a folder and (the on-device trees) as a ZIP:
+    no warning names an exception, and the comms findings in report.json add
+    up to the per-database oracles."""
+    evidence = corpus / "devices" / device
+    if container == "zip":
+        evidence = _zip_of(evidence, tmp_path / f"{device}.zip")
+    scan([evidence], tmp_path / "case")
     report = load_report(tmp_path / "case")
     bad = [w["message"] for w in report["warnings"] if EXCEPTION_NAME.search(w["message"])]
     assert bad == []
