@@ -134,6 +134,27 @@ def test_one_unreadable_table_warns_once_and_the_rest_is_read(tmp_path):
     assert "no_such_table" in warnings[0]
 
 
+def test_schema_error_text_with_invalid_utf8_is_a_warning(tmp_path):
+    """Found by fuzz/fuzz_sqlite_plugins.py: SQLite's "malformed database
+    schema" message quotes the damaged bytes, and Python's sqlite3 raises
+    UnicodeDecodeError while decoding it (not sqlite3.Error)."""
+    db = tmp_path / "sms.db"
+    connection = sqlite3.connect(db)
+    connection.execute("CREATE TABLE t (x)")
+    connection.execute("PRAGMA writable_schema = ON")
+    connection.execute("UPDATE sqlite_master SET name = CAST(X'74FF' AS TEXT), "
+                       "sql = CAST(X'435245415445205441424C4520FF28' AS TEXT)")
+    connection.commit()
+    connection.close()
+    run = run_untouched(IosSmsPlugin(), db)
+    assert run.findings == []
+    assert len(run.warnings) == 1 and "not readable as an SQLite database" in run.warnings[0]
+    assert "sms.db" in run.warnings[0]
+    identifiers = run_plugin(IdentifiersPlugin(), file_view_for_path(db, mime="application/vnd.sqlite3"),
+                             {"region": "KW"}, timeout=None)
+    assert len(identifiers.warnings) == 1 and identifiers.warnings[0].startswith("sqlite: ")
+
+
 def test_hot_journal_is_rolled_back_on_the_copy(tmp_path):
     """An interrupted transaction: the database file already holds changed
     pages, the -journal the originals. The app would see the originals."""

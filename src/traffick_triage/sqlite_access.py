@@ -43,6 +43,10 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 COMPANIONS = ("-wal", "-shm", "-journal")
+# What reading a damaged database can raise. The sqlite3 module decodes
+# SQLite's error text as UTF-8, and that text can quote bytes of the damaged
+# schema: then a UnicodeDecodeError comes out instead of sqlite3.Error.
+SQLITE_ERRORS = (sqlite3.Error, UnicodeDecodeError)
 
 # Collations Android and Apple register in their own processes. Any other
 # name found after COLLATE in the schema gets the same fallback.
@@ -162,7 +166,7 @@ class Database:
         try:
             self._steps = 0
             names = [row[1] for row in self.connection.execute(f"PRAGMA table_xinfo({quoted})")]
-        except sqlite3.Error as error:
+        except SQLITE_ERRORS as error:
             self.warn_table(entry[0], f"cannot read its columns: {error}")
             return None
         return frozenset(str(name).lower() for name in names)
@@ -228,13 +232,13 @@ class Database:
                     return
                 self._steps -= credit
                 yield row
-        except sqlite3.Error as error:
+        except SQLITE_ERRORS as error:
             self.warn_table(table, self._reason(error))
 
     def scalar_map(self, sql: str, params: Sequence[Any] = (), *, table: str) -> dict[Any, Any]:
         return {row[0]: row[1] for row in self.rows(sql, params, table=table)}
 
-    def _reason(self, error: sqlite3.Error) -> str:
+    def _reason(self, error: Exception) -> str:
         text = str(error)
         if "interrupted" in text:
             return (f"query stopped: over {self.bounds.max_steps_per_query} SQLite steps without "
@@ -276,7 +280,7 @@ def _register_fallbacks(connection: sqlite3.Connection) -> None:
     try:
         known = {str(name).upper() for (name,) in connection.execute(
             "SELECT name FROM pragma_function_list")}
-    except sqlite3.Error:
+    except SQLITE_ERRORS:
         known = set()
     called: set[str] = set()
     for text in texts:
@@ -349,7 +353,7 @@ def open_database(file: Any, ctx: Any, plugin_name: str,
     try:
         opened = connect(path, label, ctx.warn, bounds)
         database = opened.__enter__()
-    except sqlite3.Error as error:
+    except SQLITE_ERRORS as error:
         ctx.warn(f"{label}: not readable as an SQLite database: {error}")
         yield None
         return
