@@ -15,6 +15,7 @@ from pathlib import Path
 from comms_testlib import build_db, run_untouched
 from evidence_builders import load_report
 from traffick_triage.plugin_host import file_view_for_path, run_plugin
+from traffick_triage.plugins.android_calllog import AndroidCallLogPlugin
 from traffick_triage.plugins.android_contacts2 import AndroidContacts2Plugin
 from traffick_triage.plugins.identifiers import IdentifiersPlugin
 from traffick_triage.plugins.ios_addressbook import IosAddressBookPlugin
@@ -155,6 +156,20 @@ def test_schema_error_text_with_invalid_utf8_is_a_warning(tmp_path):
     assert len(identifiers.warnings) == 1 and identifiers.warnings[0].startswith("sqlite: ")
 
 
+def test_values_of_the_wrong_type_are_not_errors(tmp_path):
+    """Found by fuzz/fuzz_sqlite_plugins.py: SQLite types values, not
+    columns, so a time can be text and a duration a BLOB. The record is still
+    reported, with what cannot be a time or a number left empty."""
+    db = build_db(tmp_path / "calllog.db", """
+        CREATE TABLE calls (_id INTEGER PRIMARY KEY, number TEXT, date INTEGER, duration INTEGER, type INTEGER);
+        INSERT INTO calls VALUES (1, '+96555550106', 'hi', X'00', 1);
+        INSERT INTO calls VALUES (2, '+96555550107', '1700000000000', '12', 2);""")
+    run = run_untouched(AndroidCallLogPlugin(), db)
+    assert run.warnings == []
+    assert [(c.number, c.start_time, c.duration_s) for c in run.findings] == [
+        ("+96555550106", None, None), ("+96555550107", "2023-11-14T22:13:20+00:00", 12.0)]
+
+
 def test_hot_journal_is_rolled_back_on_the_copy(tmp_path):
     """An interrupted transaction: the database file already holds changed
     pages, the -journal the originals. The app would see the originals."""
@@ -277,4 +292,5 @@ def test_hostile_databases_in_a_scan_bounded_rss_warning_named(tmp_path):
     assert any("chat.db" in m and "SQLite steps" in m for m in messages), messages
     assert any("notes.db" in m and "longer than" in m for m in messages), messages
     assert not any("Error" in m or "Traceback" in m for m in messages), messages
+    print(f"hostile SQLite scan: peak RSS {peak >> 20} MiB")
     assert peak < RSS_LIMIT, f"peak RSS {peak >> 20} MiB"

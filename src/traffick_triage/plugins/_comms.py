@@ -188,19 +188,39 @@ def unique(values: Iterable[Any]) -> tuple[str, ...]:
     return tuple(seen)
 
 
-def _nonzero(value: Any) -> bool:
+def number(value: Any) -> int | float | None:
+    """A stored number, or None. SQLite types each value, not each column, so
+    a time or duration column can hold text or a BLOB in a damaged or hostile
+    store: numeric text is read, anything else is None (not an error)."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, (int, float)):
+        return value
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _time_value(value: Any) -> int | float | None:
     # Stores write 0 for "not set"; 1970-01-01 / 2001-01-01 would be a misreading.
-    return value is not None and value != "" and value != 0
+    value = number(value)
+    return None if value is None or value == 0 else value
 
 
 def unix_ms_iso(value: Any) -> str | None:
-    return iso_or_none(from_unix_ms(value)) if _nonzero(value) else None
+    value = _time_value(value)
+    return None if value is None else iso_or_none(from_unix_ms(value))
 
 
 def unix_s_iso(value: Any) -> str | None:
-    return iso_or_none(from_unix_seconds(value)) if _nonzero(value) else None
+    value = _time_value(value)
+    return None if value is None else iso_or_none(from_unix_seconds(value))
 
 
 def cocoa_iso(value: Any) -> str | None:
     """Cocoa seconds or (newer iOS/macOS) nanoseconds since 2001; timeutil decides."""
-    return iso_or_none(from_cocoa(value)) if _nonzero(value) else None
+    value = _time_value(value)
+    return None if value is None else iso_or_none(from_cocoa(value))

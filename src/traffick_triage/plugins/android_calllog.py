@@ -42,7 +42,7 @@ def read_calls(db: Database, source_app: str) -> Iterator[Call]:
             number=clean(row["number"]),
             direction=CALL_TYPES.get(raw_type, f"{_comms.UNKNOWN}({raw_type})"),
             start_time=unix_ms_iso(row["date"]),
-            duration_s=row["duration"],
+            duration_s=_comms.number(row["duration"]),
             contact_name=clean(row["name"]),
             # Third-party VoIP apps (WhatsApp, Signal...) log through the
             # provider too; the component name says which one.

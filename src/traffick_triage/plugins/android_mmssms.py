@@ -101,10 +101,10 @@ class AndroidMmsSmsPlugin(Plugin):
         texts: dict[int, list[str]] = defaultdict(list)
         attachments: dict[int, int] = defaultdict(int)
         for row in db.rows("SELECT mid, ct, text FROM part ORDER BY mid, rowid", table="part"):
-            content_type = (row["ct"] or "").lower()
+            content_type = (clean(row["ct"]) or "").lower()
             if content_type == "text/plain":
                 if row["text"] is not None:
-                    texts[row["mid"]].append(row["text"])
+                    texts[row["mid"]].append(as_text(row["text"]))
             elif content_type not in NOT_ATTACHMENTS:
                 attachments[row["mid"]] += 1
         for row in db.rows(

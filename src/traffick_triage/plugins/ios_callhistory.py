@@ -56,7 +56,7 @@ class IosCallHistoryPlugin(Plugin):
                     number=clean(row["ZADDRESS"]),
                     direction=direction,
                     start_time=cocoa_iso(row["ZDATE"]),
-                    duration_s=row["ZDURATION"],
+                    duration_s=_comms.number(row["ZDURATION"]),
                     contact_name=clean(row["ZNAME"]),
                     call_type=call_type,
                     source_app="iOS Call History",

@@ -70,7 +70,7 @@ class WhatsAppIosCallHistoryPlugin(Plugin):
                     number=clean(row["group_jid"]) or next(iter(others), None),
                     direction=direction,
                     start_time=cocoa_iso(row["leg_date"] if row["leg_date"] is not None else row["ZFIRSTDATE"]),
-                    duration_s=row["duration"],
+                    duration_s=_comms.number(row["duration"]),
                     call_type="whatsapp_video" if row["ZVIDEO"] else "whatsapp_audio",
                     source_app=APP,
                     source_record_id=f"{row['Z_PK']}:{row['leg_pk'] if row['leg_pk'] is not None else '-'}",
