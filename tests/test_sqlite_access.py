@@ -237,6 +237,15 @@ def test_endless_view_is_stopped_by_the_step_budget(tmp_path):
     assert "SQLite steps" in run.warnings[0]
 
 
+def test_plugin_time_out_inside_sqlite_is_reported_as_a_time_out(tmp_path):
+    """The engine's SIGALRM cannot land inside SQLite's C loop; it is raised
+    once the step budget stops the query, as the time-out it is (a Python
+    progress callback would have swallowed it into "interrupted")."""
+    db = _hostile_sms(tmp_path / "sms.db", ENDLESS_VIEW)
+    run = run_plugin(IosSmsPlugin(), file_view_for_path(db), timeout=0.5)
+    assert len(run.warnings) == 1 and "timed out" in run.warnings[0], run.warnings
+
+
 def test_step_budget_is_a_count_not_a_clock(tmp_path):
     """The same query stops at the same row every time (reproducible): rows
     that each cost far more steps than the credit a row earns."""

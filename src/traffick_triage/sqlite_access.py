@@ -33,6 +33,8 @@ goes through :func:`open_database` (a plugin's file) or :func:`connect`
 from __future__ import annotations
 
 import contextlib
+import itertools
+import operator
 import os
 import re
 import sqlite3
@@ -116,7 +118,7 @@ class Database:
         self.label = label                   # "<plugin>: <locator>" in every warning
         self._warn = warn
         self.bounds = bounds
-        self._steps = 0
+        self._budget = StepBudget(connection, bounds)
         self._columns: dict[str, frozenset[str] | None] = {}
         self._warned: set[str] = set()
         self._master = self._read_master()
@@ -164,7 +166,7 @@ class Database:
             return None
         quoted = quote(entry[0])
         try:
-            self._steps = 0
+            self._budget.start()
             names = [row[1] for row in self.connection.execute(f"PRAGMA table_xinfo({quoted})")]
         except SQLITE_ERRORS as error:
             self.warn_table(entry[0], f"cannot read its columns: {error}")
@@ -217,8 +219,8 @@ class Database:
         """Rows of one query; an error (damage, a value over the length limit,
         the step budget) ends this query with one warning naming ``table``;
         rows already yielded stay valid."""
-        self._steps = 0
-        credit, returned = self.bounds.step_credit_per_row, 0
+        self._budget.start()
+        returned = 0
         try:
             cursor = self.connection.execute(sql, params)
             while True:
@@ -230,7 +232,7 @@ class Database:
                     cursor.close()
                     self.warn_table(table, f"more than {self.bounds.max_rows_per_query} rows; rest not read")
                     return
-                self._steps -= credit
+                self._budget.credit_row()
                 yield row
         except SQLITE_ERRORS as error:
             self.warn_table(table, self._reason(error))
@@ -240,7 +242,7 @@ class Database:
 
     def _reason(self, error: Exception) -> str:
         text = str(error)
-        if "interrupted" in text:
+        if "interrupted" in text and self._budget.exhausted():
             return (f"query stopped: over {self.bounds.max_steps_per_query} SQLite steps without "
                     "returning rows (an endless view or recursive query?); rest not read")
         if "too big" in text:
@@ -257,11 +259,44 @@ class Database:
     def warn(self, message: str) -> None:
         self._warn(f"{self.label}: {message}")
 
-    # --- progress handler ------------------------------------------------------------
 
-    def _progress(self) -> int:
-        self._steps += self.bounds.steps_per_check
-        return 1 if self._steps > self.bounds.max_steps_per_query else 0
+class StepBudget:
+    """The step budget of the current query, enforced by SQLite's progress
+    handler. The handler is a C-level callable (``itertools.repeat(0,
+    n).__next__``), not a Python function, on purpose: a Python callback is
+    where a pending signal (the engine's per-plugin time-out, Ctrl-C) would
+    be raised, and sqlite3 swallows exceptions raised there into a bare
+    "interrupted". With no Python frame inside SQLite, a signal waits until
+    SQLite returns (within the budget) and is then raised normally. When
+    the repeat runs out it raises StopIteration, which stops the query."""
+
+    def __init__(self, connection: sqlite3.Connection, bounds: SqliteBounds) -> None:
+        self._connection = connection
+        self._bounds = bounds
+        self._credit_steps = 0
+        self._checks: Iterator[int] = iter(())
+        self.start()
+
+    def start(self) -> None:
+        self._credit_steps = 0
+        self._install(self._bounds.max_steps_per_query // self._bounds.steps_per_check)
+
+    def credit_row(self) -> None:
+        """A returned row earns ``step_credit_per_row``; credited in batches
+        so the handler is re-installed at most once per batch of rows."""
+        self._credit_steps += self._bounds.step_credit_per_row
+        batch = self._bounds.steps_per_check * 100
+        if self._credit_steps >= batch:
+            left = operator.length_hint(self._checks)
+            self._install(left + self._credit_steps // self._bounds.steps_per_check)
+            self._credit_steps %= self._bounds.steps_per_check
+
+    def exhausted(self) -> bool:
+        return operator.length_hint(self._checks) == 0
+
+    def _install(self, checks: int) -> None:
+        self._checks = itertools.repeat(0, max(checks, 1))
+        self._connection.set_progress_handler(self._checks.__next__, self._bounds.steps_per_check)
 
 
 def quote(name: str) -> str:
@@ -319,12 +354,7 @@ def connect(path: Path, label: str, warn: Callable[[str], None],
         # Damaged or odd-encoded text must not abort a whole table.
         connection.text_factory = lambda raw: raw.decode("utf-8", "replace")
         connection.row_factory = sqlite3.Row
-        database: Database | None = None
-
-        def progress() -> int:
-            return database._progress() if database is not None else 0
-
-        connection.set_progress_handler(progress, bounds.steps_per_check)
+        StepBudget(connection, bounds)     # opening bounded too (Database installs its own)
         # Reading the schema rolls back a hot journal first (the copy only).
         connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
         connection.execute("PRAGMA query_only = 1")

@@ -39,8 +39,8 @@ def text_from_attributed_body(blob: bytes | None) -> str | None:
     information, then ``+`` (0x2B), a length (one byte, or 0x81 + uint16 LE,
     or 0x82 + uint32 LE), and UTF-8 text of that length.
     """
-    if not blob:
-        return None
+    if not blob or not isinstance(blob, (bytes, bytearray, memoryview)):
+        return None   # a damaged store can hold text or a number here
     blob = bytes(blob)
     start = blob.find(b"NSString")
     if start < 0:
