@@ -111,20 +111,21 @@ class WhatsAppAndroidMsgstorePlugin(Plugin):
         with open_database(file, ctx, self.NAME) as db:
             if db is None:
                 return
-            live = [version for version in VERSIONS if not db.missing(version.tables)]
-            if live and live[0] is not LEGACY and LEGACY in live and not self._current_has_rows(db):
-                live = [LEGACY]    # mid-migration: the real rows are still in `messages`
-            if not live:
+            version = db.pick(VERSIONS)
+            if version not in (None, LEGACY) and not db.missing(LEGACY.tables) \
+                    and not self._current_has_rows(db):
+                version = LEGACY    # mid-migration: the real rows are still in `messages`
+            if version is None:
                 wanted = " or ".join(
                     "; ".join(f"{t}({', '.join(c)})" for t, c in version.tables.items()) for version in VERSIONS)
                 missing = db.missing(CURRENT_EXPECTED) + db.missing(LEGACY_EXPECTED)
                 db.warn(f"no messages read: expected either tables {wanted}; "
                         f"missing: {', '.join(missing) or 'jid.raw_string or jid.user+server'}")
-            elif live[0] is LEGACY:
+            elif version is LEGACY:
                 yield from self._legacy(db)
             else:
                 yield from self._current(db)
-            if live and live[0] is not LEGACY and not db.missing(CALL_LOG):
+            if version not in (None, LEGACY) and not db.missing(CALL_LOG):
                 yield from self._call_log(db)
 
     @staticmethod
