@@ -310,7 +310,8 @@ def _register_fallbacks(connection: sqlite3.Connection) -> None:
     texts = [sql for (sql,) in connection.execute(
         "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL") if isinstance(sql, str)]
     collations = {name.upper() for text in texts for name in _COLLATE.findall(text)}
-    for name in sorted((collations | set(KNOWN_COLLATIONS)) - _BUILTIN_COLLATIONS):
+    # Capped: a hostile schema could name thousands; real ones name a few.
+    for name in sorted((collations | set(KNOWN_COLLATIONS)) - _BUILTIN_COLLATIONS)[:200]:
         connection.create_collation(name, collation_fallback)
     try:
         known = {str(name).upper() for (name,) in connection.execute(
