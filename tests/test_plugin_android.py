@@ -45,8 +45,9 @@ def test_contacts2_corpus_calls_match_sqlite(corpus, tmp_path):
 
 
 def test_contacts2_corpus_contacts_match_sqlite(corpus, tmp_path):
-    """This trimmed corpus file has no raw_contacts table: the documented
-    contacts query fails, so the plugin must report 0 contacts AND say why."""
+    """This trimmed corpus file has no raw_contacts table and no data rows:
+    there is no contact to lose, so 0 contacts and no warning (the warning
+    case, data rows without raw_contacts, is test_contacts2_data_without_raw_contacts_warns)."""
     evidence = corpus / "plaso" / "android" / "contacts2.db"
     reference = copy_with_companions(evidence, tmp_path)
     with pytest.raises(sqlite3.OperationalError, match="raw_contacts"):
@@ -56,7 +57,19 @@ def test_contacts2_corpus_contacts_match_sqlite(corpus, tmp_path):
     run = run_untouched(AndroidContacts2Plugin(), evidence)
 
     assert of(run.findings, Contact) == []
-    assert any("raw_contacts" in warning and "expected tables" in warning for warning in run.warnings)
+    assert run.warnings == []
+
+
+def test_contacts2_data_without_raw_contacts_warns(tmp_path):
+    db = build_db(tmp_path / "contacts2.db", """
+        CREATE TABLE mimetypes (_id INTEGER PRIMARY KEY, mimetype TEXT);
+        CREATE TABLE data (_id INTEGER PRIMARY KEY, mimetype_id INTEGER, raw_contact_id INTEGER, data1 TEXT);
+    """, {"mimetypes": [(1, "vnd.android.cursor.item/phone_v2")], "data": [(1, 1, 7, "+96555550101")]})
+    run = run_untouched(AndroidContacts2Plugin(), db)
+    assert run.findings == []
+    assert len(run.warnings) == 1
+    assert "raw_contacts" in run.warnings[0] and "expected tables" in run.warnings[0]
+    assert "contacts2.db" in run.warnings[0]
 
 
 def test_mmssms_corpus_matches_sqlite(corpus, tmp_path):

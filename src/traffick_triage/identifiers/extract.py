@@ -8,7 +8,6 @@ character offsets into its segment's text.
 
 from __future__ import annotations
 
-import sqlite3
 import xml.etree.ElementTree as ElementTree
 import zipfile
 import zlib
@@ -17,6 +16,7 @@ from typing import Any, Iterator
 
 from .markup import json_to_text, markup_to_text
 from .office import DOCX_MIME, ODT_MIME, OfficeError, docx_text, odt_text
+from ..sqlite_access import COMPANIONS, SQLITE_ERRORS
 from .sqlite_text import SqliteLimits, sqlite_texts
 from .textdecode import decode_bytes
 
@@ -57,12 +57,12 @@ def extract_segments(file: Any, ctx: Any, max_bytes: int,
         head = stream.read(16)
     kind = file_kind(file.name, file.mime, head)
     if kind == "sqlite":
-        path = ctx.temp_copy(file, companions=("-wal", "-shm"))
+        path = ctx.temp_copy(file, companions=COMPANIONS)
         try:
             for item in sqlite_texts(path, ctx.warn, sqlite_limits):
                 where = f"{item.table}.{item.column}" + (f" rowid={item.rowid}" if item.rowid is not None else "")
                 yield TextSegment(where, item.text)
-        except sqlite3.Error as error:   # not a database after all, or damaged beyond reading
+        except SQLITE_ERRORS as error:   # not a database after all, or damaged beyond reading
             ctx.warn(f"sqlite: {error}")
         return
     data = file.read(max_bytes + 1)

@@ -1,5 +1,5 @@
 """Typed findings shared by the phone and communication plugins, plus the
-small SQLite helpers they all use.
+value helpers they all use (SQLite access is ``traffick_triage.sqlite_access``).
 
 Addresses (phone numbers, e-mail addresses, JIDs, handles) are kept exactly as
 the source stores them, only stripped of surrounding whitespace: normalising
@@ -9,12 +9,10 @@ find the value as found in the source record.
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
 from dataclasses import dataclass
-from typing import Any, ClassVar, Iterable, Iterator, Mapping, Sequence
+from typing import Any, ClassVar, Iterable, Sequence
 
-from ..plugin_api import Context, FileView, Finding, TimelineEvent
+from ..plugin_api import Finding, TimelineEvent
 from ..timeutil import from_cocoa, from_unix_ms, from_unix_seconds, iso_or_none
 
 # Message directions. "draft" and "unknown" exist because some stores hold
@@ -133,6 +131,32 @@ class Message(Finding):
         return tuple(events)
 
 
+@dataclass(frozen=True)
+class ChatEvent(Finding):
+    """A system row of a chat store that is not a message someone wrote:
+    group created/renamed, member added/left, "messages are end-to-end
+    encrypted" notices, security-code changes. Kept apart from messages so
+    message counts are what people wrote; ``event_type`` is the store's own
+    code, as found, so it can be looked up."""
+
+    KIND: ClassVar[str] = "comms.chat_event"
+
+    app: str
+    thread_id: str | None
+    actor: str | None                      # who the store names for the event, as found
+    event_type: str                        # store-specific code, e.g. "status 6, action 19"
+    time: str | None                       # UTC ISO 8601
+    source_record_id: str | None = None
+
+    def timeline_events(self) -> Sequence[TimelineEvent]:
+        if not self.time:
+            return ()
+        return (TimelineEvent(
+            self.time, "Chat Event", f"{self.app} chat event ({self.event_type}) in {self.thread_id or '?'}",
+            extra={"app": self.app, "thread_id": self.thread_id,
+                   "source_record_id": self.source_record_id}),)
+
+
 # --- value helpers ---------------------------------------------------------------------
 
 def clean(value: Any) -> str | None:
@@ -146,6 +170,14 @@ def clean(value: Any) -> str | None:
     return text or None
 
 
+def as_text(value: Any) -> str | None:
+    """A message body as stored (whitespace kept); a BLOB (real WhatsApp iOS
+    stores write some ZTEXT values as BLOB) is decoded as UTF-8."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).decode("utf-8", "replace")
+    return None if value is None else str(value)
+
+
 def unique(values: Iterable[Any]) -> tuple[str, ...]:
     """Cleaned, non-empty values in first-seen order, without repeats."""
     seen: dict[str, None] = {}
@@ -156,123 +188,39 @@ def unique(values: Iterable[Any]) -> tuple[str, ...]:
     return tuple(seen)
 
 
-def _nonzero(value: Any) -> bool:
+def number(value: Any) -> int | float | None:
+    """A stored number, or None. SQLite types each value, not each column, so
+    a time or duration column can hold text or a BLOB in a damaged or hostile
+    store: numeric text is read, anything else is None (not an error)."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, (int, float)):
+        return value
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _time_value(value: Any) -> int | float | None:
     # Stores write 0 for "not set"; 1970-01-01 / 2001-01-01 would be a misreading.
-    return value is not None and value != "" and value != 0
+    value = number(value)
+    return None if value is None or value == 0 else value
 
 
 def unix_ms_iso(value: Any) -> str | None:
-    return iso_or_none(from_unix_ms(value)) if _nonzero(value) else None
+    value = _time_value(value)
+    return None if value is None else iso_or_none(from_unix_ms(value))
 
 
 def unix_s_iso(value: Any) -> str | None:
-    return iso_or_none(from_unix_seconds(value)) if _nonzero(value) else None
+    value = _time_value(value)
+    return None if value is None else iso_or_none(from_unix_seconds(value))
 
 
 def cocoa_iso(value: Any) -> str | None:
     """Cocoa seconds or (newer iOS/macOS) nanoseconds since 2001; timeutil decides."""
-    return iso_or_none(from_cocoa(value)) if _nonzero(value) else None
-
-
-# --- SQLite helpers --------------------------------------------------------------------
-
-SQLITE_MAGIC = b"SQLite format 3\x00"
-
-Schema = dict[str, set[str]]   # table name (lower case) -> column names (lower case)
-
-
-def is_sqlite(file: FileView, ctx: Context, plugin_name: str) -> bool:
-    """Content check: the selector matched a name, make sure it is SQLite."""
-    if file.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC:
-        return True
-    ctx.warn(f"{plugin_name}: {file.locator} is not an SQLite database (no SQLite header); skipped")
-    return False
-
-
-@contextlib.contextmanager
-def open_sqlite(file: FileView, ctx: Context) -> Iterator[sqlite3.Connection]:
-    """Read-only connection to a verified temporary copy of ``file``.
-
-    The -wal/-shm companions are copied beside it so un-checkpointed
-    transactions are read; ``mode=ro`` keeps SQLite from checkpointing or
-    otherwise changing the copy, and evidence itself is never opened.
-    """
-    path = ctx.temp_copy(file, companions=("-wal", "-shm"))
-    connection = sqlite3.connect(path.as_uri() + "?mode=ro", uri=True)
-    # Damaged or odd-encoded text must not abort a whole table.
-    connection.text_factory = lambda raw: raw.decode("utf-8", "replace")
-    connection.row_factory = sqlite3.Row
-    try:
-        yield connection
-    finally:
-        connection.close()
-
-
-@contextlib.contextmanager
-def artifact_database(file: FileView, ctx: Context, plugin_name: str,
-                      expected: Mapping[str, Iterable[str]], what: str
-                      ) -> Iterator[tuple[sqlite3.Connection, Schema] | None]:
-    """(connection, schema) of an SQLite artifact that has the expected
-    tables and columns, or None after the warning that says why not (not
-    SQLite, or a schema this plugin does not know). The common opening of the
-    single-schema phone plugins."""
-    if not is_sqlite(file, ctx, plugin_name):
-        yield None
-        return
-    with open_sqlite(file, ctx) as connection:
-        schema = read_schema(connection)
-        yield (connection, schema) if require(schema, expected, ctx, plugin_name, file, what) else None
-
-
-def read_schema(connection: sqlite3.Connection) -> Schema:
-    schema: Schema = {}
-    names = [row[0] for row in connection.execute(
-        "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")]
-    for name in names:
-        quoted = name.replace('"', '""')
-        schema[name.lower()] = {row[1].lower() for row in connection.execute(f'PRAGMA table_info("{quoted}")')}
-    return schema
-
-
-def missing_parts(schema: Schema, expected: Mapping[str, Iterable[str]]) -> list[str]:
-    """Expected tables/columns absent from ``schema``, as "table" or "table.column"."""
-    missing = []
-    for table, columns in expected.items():
-        have = schema.get(table.lower())
-        if have is None:
-            missing.append(table)
-            continue
-        missing.extend(f"{table}.{column}" for column in columns if column.lower() not in have)
-    return missing
-
-
-def describe_expected(expected: Mapping[str, Iterable[str]]) -> str:
-    return "; ".join(f"{table}({', '.join(columns)})" for table, columns in expected.items())
-
-
-def require(schema: Schema, expected: Mapping[str, Iterable[str]], ctx: Context,
-            plugin_name: str, file: FileView, what: str) -> bool:
-    """True when every expected table and column exists; otherwise warn naming
-    what was expected and what is missing, so an empty result is never silent."""
-    missing = missing_parts(schema, expected)
-    if not missing:
-        return True
-    ctx.warn(f"{plugin_name}: {file.locator}: no {what} read: expected tables "
-             f"{describe_expected(expected)}; missing: {', '.join(missing)}")
-    return False
-
-
-def column(schema: Schema, table: str, name: str, label: str | None = None,
-           ref: str | None = None) -> str:
-    """SQL for ``ref.name AS label`` when the column exists, else ``NULL AS
-    label``, so optional columns that differ between app versions do not
-    break the query. ``ref`` is the table's alias in the query (default: its name)."""
-    label = label or name
-    if name.lower() in schema.get(table.lower(), set()):
-        return f'{ref or table}."{name}" AS "{label}"'
-    return f'NULL AS "{label}"'
-
-
-def has_table(schema: Schema, table: str, *columns: str) -> bool:
-    have = schema.get(table.lower())
-    return have is not None and all(c.lower() in have for c in columns)
+    value = _time_value(value)
+    return None if value is None else iso_or_none(from_cocoa(value))

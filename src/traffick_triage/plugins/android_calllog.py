@@ -13,12 +13,12 @@ seconds. ``type``: 1 incoming, 2 outgoing, 3 missed, 4 voicemail,
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Iterator
 
 from ..plugin_api import Context, FileView, Finding, Plugin, Selector
+from ..sqlite_access import Database, open_database
 from . import _comms
-from ._comms import Call, clean, column, unix_ms_iso
+from ._comms import Call, clean, unix_ms_iso
 
 CALLS_EXPECTED = {"calls": ("_id", "number", "date", "duration", "type")}
 
@@ -29,21 +29,20 @@ CALL_TYPES = {
 }
 
 
-def read_calls(connection: sqlite3.Connection, schema: _comms.Schema,
-               source_app: str) -> Iterator[Call]:
+def read_calls(db: Database, source_app: str) -> Iterator[Call]:
     query = (
         "SELECT calls._id, calls.number, calls.date, calls.duration, calls.type, "
-        f"{column(schema, 'calls', 'name')}, "
-        f"{column(schema, 'calls', 'subscription_component_name', 'provider')} "
+        f"{db.column('calls', 'name')}, "
+        f"{db.column('calls', 'subscription_component_name', 'provider')} "
         "FROM calls ORDER BY calls._id")
-    for row in connection.execute(query):
+    for row in db.rows(query, table="calls"):
         raw_type = row["type"]
         provider = clean(row["provider"])
         yield Call(
             number=clean(row["number"]),
             direction=CALL_TYPES.get(raw_type, f"{_comms.UNKNOWN}({raw_type})"),
             start_time=unix_ms_iso(row["date"]),
-            duration_s=row["duration"],
+            duration_s=_comms.number(row["duration"]),
             contact_name=clean(row["name"]),
             # Third-party VoIP apps (WhatsApp, Signal...) log through the
             # provider too; the component name says which one.
@@ -64,8 +63,6 @@ class AndroidCallLogPlugin(Plugin):
     SCHEMAS = {"calls": "CallLog provider calls table, Android 7+ calllog.db (all versions)"}
 
     def extract(self, file: FileView, ctx: Context) -> Iterator[Finding]:
-        with _comms.artifact_database(file, ctx, self.NAME, CALLS_EXPECTED, "calls") as opened:
-            if opened is None:
-                return
-            connection, schema = opened
-            yield from read_calls(connection, schema, "Android Call Log")
+        with open_database(file, ctx, self.NAME) as db:
+            if db is not None and db.require(CALLS_EXPECTED, "calls"):
+                yield from read_calls(db, "Android Call Log")

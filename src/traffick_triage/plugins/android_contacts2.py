@@ -12,7 +12,11 @@ Schemas understood (ContactsProvider2, Android 2.x to 14):
   (later it moved to calllog.db); read with the calllog plugin's reader.
 
 Each part is read when its tables exist; a missing part is a warning naming
-the tables it needs.
+the tables it needs, unless nothing is lost (a database with no
+``raw_contacts`` and no ``data`` rows holds no contacts to read). Views in
+Android 14's contacts2.db use the PHONEBOOK collation and app-defined
+functions; only the tables above are queried, through sqlite_access, which
+registers fallbacks for both.
 """
 
 from __future__ import annotations
@@ -21,8 +25,8 @@ from collections import defaultdict
 from typing import Iterator
 
 from ..plugin_api import Context, FileView, Finding, Plugin, Selector
-from . import _comms
-from ._comms import Contact, clean, column, unique, unix_ms_iso
+from ..sqlite_access import Database, open_database
+from ._comms import Contact, clean, unique, unix_ms_iso
 from .android_calllog import CALLS_EXPECTED, read_calls
 
 CONTACTS_EXPECTED = {
@@ -51,44 +55,48 @@ class AndroidContacts2Plugin(Plugin):
     }
 
     def extract(self, file: FileView, ctx: Context) -> Iterator[Finding]:
-        if not _comms.is_sqlite(file, ctx, self.NAME):
-            return
-        with _comms.open_sqlite(file, ctx) as connection:
-            schema = _comms.read_schema(connection)
-            if _comms.require(schema, CONTACTS_EXPECTED, ctx, self.NAME, file, "contacts"):
-                yield from self._contacts(connection, schema)
-            if _comms.has_table(schema, "calls"):
-                if _comms.require(schema, CALLS_EXPECTED, ctx, self.NAME, file, "calls"):
-                    yield from read_calls(connection, schema, "Android Contacts (call log)")
+        with open_database(file, ctx, self.NAME) as db:
+            if db is None:
+                return
+            if db.exists("raw_contacts") or self._has_contact_data(db):
+                if db.require(CONTACTS_EXPECTED, "contacts"):
+                    yield from self._contacts(db)
+            if db.exists("calls") and db.require(CALLS_EXPECTED, "calls"):
+                yield from read_calls(db, "Android Contacts (call log)")
             # No calls table is normal from Android 7 on (calllog.db): no warning.
 
-    def _contacts(self, connection, schema) -> Iterator[Contact]:
+    @staticmethod
+    def _has_contact_data(db: Database) -> bool:
+        if not db.has("data", "_id"):
+            return False
+        return any(True for _ in db.rows("SELECT _id FROM data LIMIT 1", table="data"))
+
+    def _contacts(self, db: Database) -> Iterator[Contact]:
         details: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-        for row in connection.execute(
+        for row in db.rows(
                 "SELECT data.raw_contact_id, mimetypes.mimetype, data.data1 FROM data "
-                "JOIN mimetypes ON mimetypes._id = data.mimetype_id ORDER BY data._id"):
+                "JOIN mimetypes ON mimetypes._id = data.mimetype_id ORDER BY data._id", table="data"):
             details[row[0]][row[1]].append(row[2])
 
         # Older schemas keep the account on the row, newer ones in `accounts`.
-        if _comms.has_table(schema, "raw_contacts", "account_id") and _comms.has_table(
-                schema, "accounts", "_id", "account_name"):
+        if db.has("raw_contacts", "account_id") and db.has("accounts", "_id", "account_name"):
             account = "accounts.account_name AS account"
             join_accounts = "LEFT JOIN accounts ON accounts._id = raw_contacts.account_id"
         else:
-            account = column(schema, "raw_contacts", "account_name", "account")
+            account = db.column("raw_contacts", "account_name", "account")
             join_accounts = ""
-        if _comms.has_table(schema, "raw_contacts", "contact_id") and _comms.has_table(
-                schema, "contacts", "_id", "contact_last_updated_timestamp"):
+        if db.has("raw_contacts", "contact_id") and db.has(
+                "contacts", "_id", "contact_last_updated_timestamp"):
             updated = "contacts.contact_last_updated_timestamp AS updated"
             join_contacts = "LEFT JOIN contacts ON contacts._id = raw_contacts.contact_id"
         else:
             updated, join_contacts = "NULL AS updated", ""
 
         query = (
-            f"SELECT raw_contacts._id, {column(schema, 'raw_contacts', 'display_name')}, "
-            f"{column(schema, 'raw_contacts', 'deleted')}, {account}, {updated} "
+            f"SELECT raw_contacts._id, {db.column('raw_contacts', 'display_name')}, "
+            f"{db.column('raw_contacts', 'deleted')}, {account}, {updated} "
             f"FROM raw_contacts {join_accounts} {join_contacts} ORDER BY raw_contacts._id")
-        for row in connection.execute(query):
+        for row in db.rows(query, table="raw_contacts"):
             items = details.get(row["_id"], {})
             name = clean(row["display_name"]) or next(iter(unique(items.get(NAME, ()))), None)
             yield Contact(

@@ -20,8 +20,9 @@ from collections import defaultdict
 from typing import Iterator
 
 from ..plugin_api import Context, FileView, Finding, Plugin, Selector
+from ..sqlite_access import Database, open_database
 from . import _comms
-from ._comms import Message, clean, column, unix_ms_iso, unix_s_iso
+from ._comms import as_text, Message, clean, unix_ms_iso, unix_s_iso
 
 SMS_EXPECTED = {"sms": ("_id", "thread_id", "address", "date", "read", "type", "body")}
 MMS_EXPECTED = {
@@ -57,21 +58,19 @@ class AndroidMmsSmsPlugin(Plugin):
     }
 
     def extract(self, file: FileView, ctx: Context) -> Iterator[Finding]:
-        if not _comms.is_sqlite(file, ctx, self.NAME):
-            return
-        with _comms.open_sqlite(file, ctx) as connection:
-            schema = _comms.read_schema(connection)
-            if _comms.require(schema, SMS_EXPECTED, ctx, self.NAME, file, "SMS"):
-                yield from self._sms(connection, schema)
-            if _comms.has_table(schema, "pdu") and _comms.require(
-                    schema, MMS_EXPECTED, ctx, self.NAME, file, "MMS"):
-                yield from self._mms(connection, schema)
+        with open_database(file, ctx, self.NAME) as db:
+            if db is None:
+                return
+            if db.require(SMS_EXPECTED, "SMS"):
+                yield from self._sms(db)
+            if db.exists("pdu") and db.require(MMS_EXPECTED, "MMS"):
+                yield from self._mms(db)
 
-    def _sms(self, connection, schema) -> Iterator[Message]:
+    def _sms(self, db: Database) -> Iterator[Message]:
         query = ("SELECT sms._id, sms.thread_id, sms.address, sms.date, sms.read, sms.type, "
-                 f"sms.body, {column(schema, 'sms', 'date_sent')}, {column(schema, 'sms', 'subject')} "
+                 f"sms.body, {db.column('sms', 'date_sent')}, {db.column('sms', 'subject')} "
                  "FROM sms ORDER BY sms._id")
-        for row in connection.execute(query):
+        for row in db.rows(query, table="sms"):
             direction, status = _box(row["type"])
             address = clean(row["address"])
             incoming = direction == _comms.INCOMING
@@ -81,7 +80,7 @@ class AndroidMmsSmsPlugin(Plugin):
                 sender=address if incoming else None,
                 recipients=() if incoming or address is None else (address,),
                 direction=direction,
-                body=row["body"],
+                body=as_text(row["body"]),
                 time=unix_ms_iso(row["date"]),
                 read=None if row["read"] is None else bool(row["read"]),
                 subject=clean(row["subject"]),
@@ -91,26 +90,26 @@ class AndroidMmsSmsPlugin(Plugin):
                 source_record_id=f"sms:{row['_id']}",
             )
 
-    def _mms(self, connection, schema) -> Iterator[Message]:
+    def _mms(self, db: Database) -> Iterator[Message]:
         senders: dict[int, list[str]] = defaultdict(list)
         recipients: dict[int, list[str]] = defaultdict(list)
-        for row in connection.execute("SELECT msg_id, address, type FROM addr ORDER BY _id"):
+        for row in db.rows("SELECT msg_id, address, type FROM addr ORDER BY rowid", table="addr"):
             if row["type"] == ADDR_FROM:
                 senders[row["msg_id"]].append(row["address"])
             elif row["type"] in (ADDR_TO, ADDR_CC, ADDR_BCC):
                 recipients[row["msg_id"]].append(row["address"])
         texts: dict[int, list[str]] = defaultdict(list)
         attachments: dict[int, int] = defaultdict(int)
-        for row in connection.execute("SELECT mid, ct, text FROM part ORDER BY mid, _id"):
-            content_type = (row["ct"] or "").lower()
+        for row in db.rows("SELECT mid, ct, text FROM part ORDER BY mid, rowid", table="part"):
+            content_type = (clean(row["ct"]) or "").lower()
             if content_type == "text/plain":
                 if row["text"] is not None:
-                    texts[row["mid"]].append(row["text"])
+                    texts[row["mid"]].append(as_text(row["text"]))
             elif content_type not in NOT_ATTACHMENTS:
                 attachments[row["mid"]] += 1
-        for row in connection.execute(
+        for row in db.rows(
                 "SELECT pdu._id, pdu.thread_id, pdu.date, pdu.msg_box, pdu.read, "
-                f"{column(schema, 'pdu', 'sub', 'subject')} FROM pdu ORDER BY pdu._id"):
+                f"{db.column('pdu', 'sub', 'subject')} FROM pdu ORDER BY pdu._id", table="pdu"):
             direction, status = _box(row["msg_box"])
             key = row["_id"]
             yield Message(

@@ -4,7 +4,9 @@ Schema understood (iOS 4 to 17): ``ABPerson(ROWID, First, Last)`` with
 ``Middle, Organization, CreationDate, ModificationDate`` read when present,
 and ``ABMultiValue(record_id, property, value)``, where property 3 is a
 phone number and 4 an e-mail address. Creation/modification dates are Cocoa
-seconds (2001-01-01 UTC).
+seconds (2001-01-01 UTC). Real AddressBooks hold ``ABPersonFullTextSearch``,
+an FTS4 table with Apple's ``ab_cf_tokenizer`` that no other SQLite can
+open: it is never touched (only ABPerson and ABMultiValue are queried).
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ from collections import defaultdict
 from typing import Iterator
 
 from ..plugin_api import Context, FileView, Finding, Plugin, Selector
-from . import _comms
-from ._comms import Contact, clean, cocoa_iso, column, unique
+from ..sqlite_access import open_database
+from ._comms import Contact, clean, cocoa_iso, unique
 
 EXPECTED = {
     "ABPerson": ("ROWID", "First", "Last"),
@@ -35,20 +37,18 @@ class IosAddressBookPlugin(Plugin):
     SCHEMAS = {"ABPerson+ABMultiValue": "iOS 4-17"}
 
     def extract(self, file: FileView, ctx: Context) -> Iterator[Finding]:
-        with _comms.artifact_database(file, ctx, self.NAME, EXPECTED, "contacts") as opened:
-            if opened is None:
+        with open_database(file, ctx, self.NAME) as db:
+            if db is None or not db.require(EXPECTED, "contacts"):
                 return
-            connection, schema = opened
             values: dict[int, dict[int, list[str]]] = defaultdict(lambda: defaultdict(list))
-            for row in connection.execute(
-                    "SELECT record_id, property, value FROM ABMultiValue ORDER BY UID"
-                    if _comms.has_table(schema, "ABMultiValue", "UID") else
-                    "SELECT record_id, property, value FROM ABMultiValue ORDER BY rowid"):
+            order = "UID" if db.has("ABMultiValue", "UID") else "rowid"
+            for row in db.rows(f"SELECT record_id, property, value FROM ABMultiValue ORDER BY {order}",
+                               table="ABMultiValue"):
                 values[row[0]][row[1]].append(row[2])
-            optional = ", ".join(column(schema, "ABPerson", name) for name in OPTIONAL)
+            optional = ", ".join(db.column("ABPerson", name) for name in OPTIONAL)
             query = (f"SELECT ABPerson.ROWID AS rowid, ABPerson.First, ABPerson.Last, {optional} "
                      "FROM ABPerson ORDER BY ABPerson.ROWID")
-            for row in connection.execute(query):
+            for row in db.rows(query, table="ABPerson"):
                 parts = (clean(row["First"]), clean(row["Middle"]), clean(row["Last"]))
                 person = values.get(row["rowid"], {})
                 yield Contact(

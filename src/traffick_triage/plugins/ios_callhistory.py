@@ -15,8 +15,9 @@ from __future__ import annotations
 from typing import Iterator
 
 from ..plugin_api import Context, FileView, Finding, Plugin, Selector
+from ..sqlite_access import open_database
 from . import _comms
-from ._comms import Call, clean, cocoa_iso, column
+from ._comms import Call, clean, cocoa_iso
 
 EXPECTED = {"ZCALLRECORD": ("Z_PK", "ZDATE", "ZDURATION", "ZORIGINATED", "ZANSWERED", "ZADDRESS")}
 OPTIONAL = ("ZNAME", "ZCALLTYPE", "ZSERVICE_PROVIDER")
@@ -33,15 +34,14 @@ class IosCallHistoryPlugin(Plugin):
     SCHEMAS = {"ZCALLRECORD": "iOS 8-17 CallHistory.storedata"}
 
     def extract(self, file: FileView, ctx: Context) -> Iterator[Finding]:
-        with _comms.artifact_database(file, ctx, self.NAME, EXPECTED, "calls") as opened:
-            if opened is None:
+        with open_database(file, ctx, self.NAME) as db:
+            if db is None or not db.require(EXPECTED, "calls"):
                 return
-            connection, schema = opened
-            optional = ", ".join(column(schema, "ZCALLRECORD", name) for name in OPTIONAL)
+            optional = ", ".join(db.column("ZCALLRECORD", name) for name in OPTIONAL)
             query = ("SELECT ZCALLRECORD.Z_PK, ZCALLRECORD.ZDATE, ZCALLRECORD.ZDURATION, "
                      "ZCALLRECORD.ZORIGINATED, ZCALLRECORD.ZANSWERED, ZCALLRECORD.ZADDRESS, "
                      f"{optional} FROM ZCALLRECORD ORDER BY ZCALLRECORD.Z_PK")
-            for row in connection.execute(query):
+            for row in db.rows(query, table="ZCALLRECORD"):
                 if row["ZORIGINATED"]:
                     direction = _comms.OUTGOING
                 elif row["ZANSWERED"]:
@@ -56,7 +56,7 @@ class IosCallHistoryPlugin(Plugin):
                     number=clean(row["ZADDRESS"]),
                     direction=direction,
                     start_time=cocoa_iso(row["ZDATE"]),
-                    duration_s=row["ZDURATION"],
+                    duration_s=_comms.number(row["ZDURATION"]),
                     contact_name=clean(row["ZNAME"]),
                     call_type=call_type,
                     source_app="iOS Call History",

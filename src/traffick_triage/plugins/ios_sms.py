@@ -20,15 +20,15 @@ from collections import defaultdict
 from typing import Iterator
 
 from ..plugin_api import Context, FileView, Finding, Plugin, Selector
+from ..sqlite_access import Database, open_database
 from . import _comms
-from ._comms import Message, clean, cocoa_iso, column
+from ._comms import as_text, Message, clean, cocoa_iso
 
 EXPECTED = {
     "message": ("ROWID", "text", "handle_id", "date", "is_from_me"),
     "handle": ("ROWID", "id"),
-    "chat": ("ROWID", "guid"),
-    "chat_message_join": ("chat_id", "message_id"),
 }
+THREADS = {"chat": ("ROWID", "guid"), "chat_message_join": ("chat_id", "message_id")}
 OPTIONAL = ("date_read", "is_read", "service", "account", "subject", "attributedBody")
 
 
@@ -39,8 +39,8 @@ def text_from_attributed_body(blob: bytes | None) -> str | None:
     information, then ``+`` (0x2B), a length (one byte, or 0x81 + uint16 LE,
     or 0x82 + uint32 LE), and UTF-8 text of that length.
     """
-    if not blob:
-        return None
+    if not blob or not isinstance(blob, (bytes, bytearray, memoryview)):
+        return None   # a damaged store can hold text or a number here
     blob = bytes(blob)
     start = blob.find(b"NSString")
     if start < 0:
@@ -71,38 +71,41 @@ class IosSmsPlugin(Plugin):
     SCHEMAS = {"message+handle+chat+chat_message_join": "iOS 6-17, OS X 10.8-macOS 14"}
 
     def extract(self, file: FileView, ctx: Context) -> Iterator[Finding]:
-        with _comms.artifact_database(file, ctx, self.NAME, EXPECTED, "messages") as opened:
-            if opened is None:
-                return
-            connection, schema = opened
-            yield from self._messages(connection, schema)
+        with open_database(file, ctx, self.NAME) as db:
+            if db is not None and db.require(EXPECTED, "messages"):
+                yield from self._messages(db)
 
-    def _messages(self, connection, schema) -> Iterator[Message]:
-        chats = {row[0]: row[1] for row in connection.execute("SELECT ROWID, guid FROM chat")}
+    def _messages(self, db: Database) -> Iterator[Message]:
+        chats: dict[int, str] = {}
+        first_chat: dict[int, int] = {}
+        if not db.missing(THREADS):
+            chats = db.scalar_map("SELECT ROWID, guid FROM chat", table="chat")
+            # A message belongs to one chat; MIN keeps the result deterministic
+            # should a damaged join table list it twice.
+            first_chat = db.scalar_map(
+                "SELECT message_id, MIN(chat_id) FROM chat_message_join GROUP BY message_id",
+                table="chat_message_join")
         participants: dict[int, list[str]] = defaultdict(list)
-        if _comms.has_table(schema, "chat_handle_join", "chat_id", "handle_id"):
-            for row in connection.execute(
+        if db.has("chat_handle_join", "chat_id", "handle_id"):
+            for row in db.rows(
                     "SELECT chat_handle_join.chat_id, handle.id FROM chat_handle_join "
                     "JOIN handle ON handle.ROWID = chat_handle_join.handle_id "
-                    "ORDER BY chat_handle_join.chat_id, handle.ROWID"):
+                    "ORDER BY chat_handle_join.chat_id, handle.ROWID", table="chat_handle_join"):
                 participants[row[0]].append(row[1])
         attachments: dict[int, int] = {}
-        if _comms.has_table(schema, "message_attachment_join", "message_id"):
-            attachments = dict(connection.execute(
-                "SELECT message_id, COUNT(*) FROM message_attachment_join GROUP BY message_id"))
-        # A message belongs to one chat; MIN keeps the result deterministic
-        # should a damaged join table list it twice.
-        first_chat = dict(connection.execute(
-            "SELECT message_id, MIN(chat_id) FROM chat_message_join GROUP BY message_id"))
+        if db.has("message_attachment_join", "message_id"):
+            attachments = db.scalar_map(
+                "SELECT message_id, COUNT(*) FROM message_attachment_join GROUP BY message_id",
+                table="message_attachment_join")
 
-        optional = ", ".join(column(schema, "message", name) for name in OPTIONAL)
+        optional = ", ".join(db.column("message", name) for name in OPTIONAL)
         query = (f"SELECT message.ROWID AS rowid, message.text, message.date, message.is_from_me, "
                  f"handle.id AS handle, {optional} FROM message "
                  "LEFT JOIN handle ON handle.ROWID = message.handle_id ORDER BY message.ROWID")
-        for row in connection.execute(query):
+        for row in db.rows(query, table="message"):
             chat_rowid = first_chat.get(row["rowid"])
             handle = clean(row["handle"])
-            body = row["text"]
+            body = as_text(row["text"])
             if body is None:
                 body = text_from_attributed_body(row["attributedBody"])
             from_me = bool(row["is_from_me"])

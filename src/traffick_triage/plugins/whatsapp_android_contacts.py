@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Iterator
 
 from ..plugin_api import Context, FileView, Finding, Plugin, Selector
-from . import _comms
-from ._comms import Contact, clean, column, unique
+from ..sqlite_access import open_database
+from ._comms import Contact, clean, unique
 
 EXPECTED = {"wa_contacts": ("_id", "jid")}
 OPTIONAL = ("number", "display_name", "wa_name", "given_name", "family_name", "company")
@@ -30,14 +30,13 @@ class WhatsAppAndroidContactsPlugin(Plugin):
     SCHEMAS = {"wa_contacts": "WhatsApp Android, all versions since 2012"}
 
     def extract(self, file: FileView, ctx: Context) -> Iterator[Finding]:
-        with _comms.artifact_database(file, ctx, self.NAME, EXPECTED, "contacts") as opened:
-            if opened is None:
+        with open_database(file, ctx, self.NAME) as db:
+            if db is None or not db.require(EXPECTED, "contacts"):
                 return
-            connection, schema = opened
-            optional = ", ".join(column(schema, "wa_contacts", name) for name in OPTIONAL)
+            optional = ", ".join(db.column("wa_contacts", name) for name in OPTIONAL)
             query = (f"SELECT wa_contacts._id, wa_contacts.jid, {optional} "
                      "FROM wa_contacts ORDER BY wa_contacts._id")
-            for row in connection.execute(query):
+            for row in db.rows(query, table="wa_contacts"):
                 given_family = " ".join(filter(None, (clean(row["given_name"]), clean(row["family_name"]))))
                 yield Contact(
                     # display_name is the phone's address-book name; wa_name the

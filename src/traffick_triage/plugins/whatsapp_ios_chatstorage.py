@@ -7,6 +7,13 @@ ZCONTACTJID)``; ``ZWAGROUPMEMBER(Z_PK, ZMEMBERJID)`` when present (sender of
 group messages). ZMESSAGEDATE is Cocoa seconds. A non-NULL ZMEDIAITEM counts
 as one attachment. WhatsApp stores no read flag per incoming message: ``read``
 is None.
+
+``ZMESSAGETYPE`` 6 (group event: created, renamed, member added/left;
+``ZGROUPEVENTTYPE`` says which) and 10 (system notice, e.g. "messages are
+end-to-end encrypted", security-code change) are not messages anyone wrote:
+they become ``comms.chat_event`` findings with both codes, instead of
+incoming messages from the group. Databases without ZMESSAGETYPE are read as
+messages only. Calls of WhatsApp iOS are in its own CallHistory.sqlite, not here.
 """
 
 from __future__ import annotations
@@ -14,14 +21,16 @@ from __future__ import annotations
 from typing import Iterator
 
 from ..plugin_api import Context, FileView, Finding, Plugin, Selector
+from ..sqlite_access import open_database
 from . import _comms
-from ._comms import Message, clean, cocoa_iso, column
+from ._comms import as_text, ChatEvent, Message, clean, cocoa_iso
 
 EXPECTED = {
     "ZWAMESSAGE": ("Z_PK", "ZISFROMME", "ZCHATSESSION", "ZMESSAGEDATE", "ZFROMJID", "ZTOJID", "ZTEXT"),
     "ZWACHATSESSION": ("Z_PK", "ZCONTACTJID"),
 }
 APP = "WhatsApp"
+EVENT_TYPES = {6, 10}   # ZMESSAGETYPE of group events and system notices
 
 
 class WhatsAppIosChatStoragePlugin(Plugin):
@@ -34,12 +43,10 @@ class WhatsAppIosChatStoragePlugin(Plugin):
     SCHEMAS = {"ZWAMESSAGE+ZWACHATSESSION": "WhatsApp iOS 2.12-2.24"}
 
     def extract(self, file: FileView, ctx: Context) -> Iterator[Finding]:
-        with _comms.artifact_database(file, ctx, self.NAME, EXPECTED, "messages") as opened:
-            if opened is None:
+        with open_database(file, ctx, self.NAME) as db:
+            if db is None or not db.require(EXPECTED, "messages"):
                 return
-            connection, schema = opened
-            if _comms.has_table(schema, "ZWAMESSAGE", "ZGROUPMEMBER") and _comms.has_table(
-                    schema, "ZWAGROUPMEMBER", "Z_PK", "ZMEMBERJID"):
+            if db.has("ZWAMESSAGE", "ZGROUPMEMBER") and db.has("ZWAGROUPMEMBER", "Z_PK", "ZMEMBERJID"):
                 member = "ZWAGROUPMEMBER.ZMEMBERJID AS member_jid"
                 member_join = "LEFT JOIN ZWAGROUPMEMBER ON ZWAGROUPMEMBER.Z_PK = ZWAMESSAGE.ZGROUPMEMBER"
             else:
@@ -47,12 +54,21 @@ class WhatsAppIosChatStoragePlugin(Plugin):
             query = (
                 "SELECT ZWAMESSAGE.Z_PK, ZWAMESSAGE.ZISFROMME, ZWAMESSAGE.ZMESSAGEDATE, "
                 "ZWAMESSAGE.ZFROMJID, ZWAMESSAGE.ZTOJID, ZWAMESSAGE.ZTEXT, "
-                f"{column(schema, 'ZWAMESSAGE', 'ZMEDIAITEM')}, "
+                f"{db.column('ZWAMESSAGE', 'ZMEDIAITEM')}, {db.column('ZWAMESSAGE', 'ZMESSAGETYPE')}, "
+                f"{db.column('ZWAMESSAGE', 'ZGROUPEVENTTYPE')}, "
                 f"ZWACHATSESSION.ZCONTACTJID AS chat_jid, {member} FROM ZWAMESSAGE "
                 "LEFT JOIN ZWACHATSESSION ON ZWACHATSESSION.Z_PK = ZWAMESSAGE.ZCHATSESSION "
                 f"{member_join} ORDER BY ZWAMESSAGE.Z_PK")
-            for row in connection.execute(query):
+            for row in db.rows(query, table="ZWAMESSAGE"):
                 chat_jid = clean(row["chat_jid"])
+                if row["ZMESSAGETYPE"] in EVENT_TYPES:
+                    yield ChatEvent(
+                        app=APP, thread_id=chat_jid,
+                        actor=clean(row["member_jid"]) or clean(row["ZFROMJID"]),
+                        event_type=f"ZMESSAGETYPE {row['ZMESSAGETYPE']}, "
+                                   f"ZGROUPEVENTTYPE {row['ZGROUPEVENTTYPE']}",
+                        time=cocoa_iso(row["ZMESSAGEDATE"]), source_record_id=str(row["Z_PK"]))
+                    continue
                 from_me = bool(row["ZISFROMME"])
                 if from_me:
                     sender = None
@@ -67,7 +83,7 @@ class WhatsAppIosChatStoragePlugin(Plugin):
                     sender=sender,
                     recipients=recipients,
                     direction=_comms.OUTGOING if from_me else _comms.INCOMING,
-                    body=row["ZTEXT"],
+                    body=as_text(row["ZTEXT"]),
                     time=cocoa_iso(row["ZMESSAGEDATE"]),
                     attachments=0 if row["ZMEDIAITEM"] is None else 1,
                     source_record_id=str(row["Z_PK"]),

@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Iterator
 
 from ..plugin_api import Context, FileView, Finding, Plugin, Selector
-from . import _comms
-from ._comms import Contact, clean, cocoa_iso, column, unique
+from ..sqlite_access import open_database
+from ._comms import Contact, clean, cocoa_iso, unique
 
 EXPECTED = {"ZWAADDRESSBOOKCONTACT": ("Z_PK", "ZFULLNAME", "ZPHONENUMBER", "ZWHATSAPPID")}
 OPTIONAL = ("ZGIVENNAME", "ZLASTNAME", "ZBUSINESSNAME", "ZLID", "ZLASTUPDATED")
@@ -29,15 +29,14 @@ class WhatsAppIosContactsPlugin(Plugin):
     SCHEMAS = {"ZWAADDRESSBOOKCONTACT": "WhatsApp iOS 2.17-2.24"}
 
     def extract(self, file: FileView, ctx: Context) -> Iterator[Finding]:
-        with _comms.artifact_database(file, ctx, self.NAME, EXPECTED, "contacts") as opened:
-            if opened is None:
+        with open_database(file, ctx, self.NAME) as db:
+            if db is None or not db.require(EXPECTED, "contacts"):
                 return
-            connection, schema = opened
-            optional = ", ".join(column(schema, "ZWAADDRESSBOOKCONTACT", name) for name in OPTIONAL)
+            optional = ", ".join(db.column("ZWAADDRESSBOOKCONTACT", name) for name in OPTIONAL)
             query = ("SELECT ZWAADDRESSBOOKCONTACT.Z_PK, ZWAADDRESSBOOKCONTACT.ZFULLNAME, "
                      "ZWAADDRESSBOOKCONTACT.ZPHONENUMBER, ZWAADDRESSBOOKCONTACT.ZWHATSAPPID, "
                      f"{optional} FROM ZWAADDRESSBOOKCONTACT ORDER BY ZWAADDRESSBOOKCONTACT.Z_PK")
-            for row in connection.execute(query):
+            for row in db.rows(query, table="ZWAADDRESSBOOKCONTACT"):
                 given_last = " ".join(filter(None, (clean(row["ZGIVENNAME"]), clean(row["ZLASTNAME"]))))
                 yield Contact(
                     name=clean(row["ZFULLNAME"]) or given_last or None,
