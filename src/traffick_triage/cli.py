@@ -60,7 +60,7 @@ def scan(
     no_plugins: bool = typer.Option(False, "--no-plugins", help="Inventory and hashes only: run no plugin."),
     plugin_dir: Optional[List[Path]] = typer.Option(None, "--plugin-dir", help="Also load one-file plugins from this folder."),
     plugin_timeout: float = typer.Option(60.0, "--plugin-timeout", help="Seconds one plugin may spend on one file."),
-    hashset: Optional[List[Path]] = typer.Option(None, "--hashset", help="Known-file hash set or compiled store to match against (repeatable; any supported format)."),
+    hashset: Optional[List[str]] = typer.Option(None, "--hashset", help="Known-file hash set or compiled store to match against (repeatable; any supported format). Prefix TYPE: to declare its type instead of detecting it: pdq:, phash:, md5:, sha1:, sha256:, hashdeep:, md5deep:, vics:, icse:, nsrl:, store: (a list of bare 64-hex values is otherwise guessed SHA-256, and a warning says so)."),
     max_member_bytes: int = typer.Option(64 << 30, "--max-member-bytes", help="Largest archive member read (bomb guard)."),
     pdq_threshold: int = typer.Option(31, "--pdq-threshold", min=0, max=31, help="PDQ match distance (of 256 bits)."),
     phash_threshold: int = typer.Option(8, "--phash-threshold", min=0, max=32, help="pHash match distance (of 64 bits), a secondary signal."),
@@ -104,7 +104,7 @@ def scan(
     config = ScanConfig(evidence=specs, case_dir=str(output),
                         case={"case_number": case_number, "examiner": examiner, "agency": agency},
                         plugin_options=plugin_options, source_options={"max_member_bytes": max_member_bytes},
-                        plugin_timeout=plugin_timeout, hashset_paths=[str(p) for p in hashset or []],
+                        plugin_timeout=plugin_timeout, hashset_paths=list(hashset or []),
                         workers=workers if workers > 0 else (os.cpu_count() or 1),
                         perceptual=PerceptualSettings(pdq_threshold, phash_threshold, pdq_threshold),
                         scheduler=scheduler, media_hash=not no_media_hash,
@@ -127,7 +127,8 @@ def _run_and_exit(config: Any, plugins: Any, quiet: bool, json_summary: bool, si
         if show_progress:
             result = _scan_with_progress(config, plugins, sign_key, export_matched)
         else:
-            result = run_scan(config, plugins, argv=sys.argv, sign_key=sign_key, export_matched=export_matched)
+            result = run_scan(config, plugins, argv=sys.argv, sign_key=sign_key, export_matched=export_matched,
+                              on_hashsets=_print_hashsets)
     except (ScanRefused, HashSetLoadError, ClusterError) as error:
         fail(str(error))
     except OSError as error:
@@ -183,7 +184,7 @@ def _scan_with_progress(config: Any, plugins: Any, sign_key: str | None, export_
             bar.update(task, advance=size, files=counter["files"])
 
         return run_scan(config, plugins, argv=sys.argv, progress=ScanProgress(on_evidence, on_file),
-                        sign_key=sign_key, export_matched=export_matched)
+                        sign_key=sign_key, export_matched=export_matched, on_hashsets=_print_hashsets)
 
 
 class _Redrawer:
@@ -240,6 +241,15 @@ class _Redrawer:
     def _after_fork_in_parent() -> None:
         for redrawer in _Redrawer._shown:
             redrawer._start()
+
+
+def _print_hashsets(described: list[dict[str, Any]]) -> None:
+    """Before the walk, on standard error: how every hash set was read, so a
+    list read as the wrong type is seen before the scan, not after."""
+    from .matching import how_read
+
+    for row in described:
+        console.print(how_read(row), markup=False)
 
 
 def _print_scan_result(result: Any, json_summary: bool) -> None:

@@ -82,6 +82,7 @@ from ..store import CaseStore
 from ..external_sort import ExternalSort
 from . import html_findings as sections
 from .html_map import build_map
+from .match_counts import hashsets_with_match_counts
 from .json_pieces import json_pieces
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
@@ -443,7 +444,7 @@ def build_model(store: CaseStore, case_dir: Path, redactor: Redactor, thumbnails
     }
 
     plugins = sorted(store.get_meta("plugins", []) or [], key=lambda p: (p.get("name", ""), p.get("version", "")))
-    hashsets = sorted(store.get_meta("hashsets", []) or [], key=lambda h: json.dumps(h, sort_keys=True))
+    hashsets = sorted(hashsets_with_match_counts(store), key=lambda h: json.dumps(h, sort_keys=True))
     environment = identity.get("environment") or {}
     return {
         "case": {"case_number": case.get("case_number") or "", "examiner": case.get("examiner") or "",
