@@ -163,3 +163,34 @@ def test_batch_run_with_a_declared_pdq_set(tmp_path, corpus):
     assert "(declared pdq)" in result.output
     report = load_report(tmp_path / "out")
     assert report["hashsets"][0]["files_matched"] == len(list(evidence.glob("*.jpg")))
+
+
+def test_page_cites_no_stale_manifest_hash_and_rerendering_is_byte_identical(tmp_path):
+    """Issue 16 item 14: the page is written before manifest.json, so it may
+    not cite its hash; `triage report` twice gives the same page (cmp)."""
+    import subprocess
+
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    for i in (1, 2):
+        (evidence / f"file{i}.bin").write_bytes(payload(i))
+    case = tmp_path / "case"
+    scan([evidence], case, "--no-plugins", expect_exit=0)
+    manifests = [subprocess.run(["sha256sum", str(case / "manifest.json")], capture_output=True, text=True,
+                                check=True).stdout.split()[0]]
+    pages = []
+    for run in range(2):
+        result = CliRunner().invoke(app, ["report", str(case)])
+        assert result.exit_code == 0, result.output
+        manifests.append(subprocess.run(["sha256sum", str(case / "manifest.json")], capture_output=True,
+                                        text=True, check=True).stdout.split()[0])
+        pages.append(tmp_path / f"report-{run}.html")
+        pages[-1].write_bytes((case / "report.html").read_bytes())
+    assert subprocess.run(["cmp", str(pages[0]), str(pages[1])]).returncode == 0
+    page = pages[1].read_text(encoding="utf-8")
+    cited = set(re.findall(r"[0-9a-f]{64}", page))
+    # Any manifest hash the page shows must be the manifest beside it; none of
+    # the manifests of this case (before or after any render) is cited.
+    assert not cited & set(manifests)
+    assert "SHA-256 of manifest.json" not in page
+    assert "manifest.json, written after this page" in page

@@ -429,8 +429,6 @@ def build_model(store: CaseStore, case_dir: Path, redactor: Redactor, thumbnails
 
     thumbs = _thumbnails(store, case_dir, R, matched) if thumbnails else []
 
-    manifest = _manifest(case_dir)
-
     summary = {
         "evidence_items": len(evidence),
         "files": counts["files"], "deleted": counts["deleted"], "known_good": known["known_good"],
@@ -463,7 +461,7 @@ def build_model(store: CaseStore, case_dir: Path, redactor: Redactor, thumbnails
         "timeline": timeline, "timeline_total": timeline_total, "timeline_sources": timeline_sources,
         "deleted": deleted, "deleted_total": counts["deleted"],
         "mismatches": mismatches, "mismatches_total": counts["mismatch"],
-        "warnings": warnings, "manifest": manifest, "thumbs": thumbs, "row_limit": ROW_LIMIT,
+        "warnings": warnings, "thumbs": thumbs, "row_limit": ROW_LIMIT,
     }
 
 
@@ -551,20 +549,6 @@ class _HostFilesByPath:
                 hosts.add((host.get("path", ""),), (pickle.dumps(host, pickle.HIGHEST_PROTOCOL),))
             for (payload,) in hosts:
                 yield pickle.loads(payload)
-
-
-def _manifest(case_dir: Path) -> dict[str, Any] | None:
-    path = Path(case_dir) / "manifest.json"
-    if not path.is_file():
-        return None
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {"error": True, "outputs": []}
-    outputs = manifest.get("outputs") or {}
-    return {"error": False, "outputs": [{"name": name, "sha256": entry.get("sha256", ""), "size": entry.get("size")}
-                                        for name, entry in sorted(outputs.items())],
-            "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
 
 
 # -- rendering ---------------------------------------------------------------------
