@@ -81,6 +81,7 @@ from ..disk_set import DiskSet
 from ..store import CaseStore
 from ..external_sort import ExternalSort
 from . import html_findings as sections
+from .finding_kinds import generic_sections
 from .html_map import build_map
 from .match_counts import hashsets_with_match_counts
 from .json_pieces import json_pieces
@@ -410,6 +411,9 @@ def build_model(store: CaseStore, case_dir: Path, redactor: Redactor, thumbnails
     timeline, timeline_total, timeline_sources = _timeline(store, R)
 
     warnings = sections.warnings(store, R, keep)
+    # Kinds with no section of their own, field by field; masked after every
+    # other section, so the tokens of those are the same as without them.
+    other_findings = generic_sections(store, R, keep, ROW_LIMIT)
 
     # custody
     evidence = []
@@ -461,7 +465,7 @@ def build_model(store: CaseStore, case_dir: Path, redactor: Redactor, thumbnails
         "timeline": timeline, "timeline_total": timeline_total, "timeline_sources": timeline_sources,
         "deleted": deleted, "deleted_total": counts["deleted"],
         "mismatches": mismatches, "mismatches_total": counts["mismatch"],
-        "warnings": warnings, "thumbs": thumbs, "row_limit": ROW_LIMIT,
+        "warnings": warnings, "other_findings": other_findings, "thumbs": thumbs, "row_limit": ROW_LIMIT,
     }
 
 
