@@ -194,3 +194,47 @@ def test_page_cites_no_stale_manifest_hash_and_rerendering_is_byte_identical(tmp
     assert not cited & set(manifests)
     assert "SHA-256 of manifest.json" not in page
     assert "manifest.json, written after this page" in page
+
+
+def test_a_store_keeps_the_declared_type(tmp_path, corpus):
+    """`triage hashset import pdq:FILE`: the compiled store holds PDQ entries,
+    and a scan with the store says the type was declared (not guessed)."""
+    pdq_list = _tab_list(corpus, tmp_path / "lab-list.txt")
+    runner = CliRunner()
+    result = runner.invoke(app, ["hashset", "import", f"pdq:{pdq_list}", "-o", str(tmp_path / "store.sqlite")])
+    assert result.exit_code == 0, result.output
+    guessed = runner.invoke(app, ["hashset", "import", str(pdq_list), "-o", str(tmp_path / "guessed.sqlite")])
+    assert guessed.exit_code == 0, guessed.output
+    refused = runner.invoke(app, ["hashset", "import", f"md5:{pdq_list}", "-o", str(tmp_path / "refused.sqlite")])
+    assert refused.exit_code == 2 and "declared md5" in refused.output
+    import sqlite3
+
+    db = sqlite3.connect(tmp_path / "refused.sqlite")
+    assert db.execute("SELECT COUNT(*) FROM entries").fetchone() == (0,)     # nothing of it imported
+    db.close()
+
+    evidence = corpus / "threatexchange-pdq" / "bridge-mods"
+    scan([evidence], tmp_path / "case", "--only", "perceptual", "--hashset", str(tmp_path / "store.sqlite"),
+         "--hashset", str(tmp_path / "guessed.sqlite"), expect_exit=1)
+    report = load_report(tmp_path / "case")
+    by_store = {Path(h["store"]).name: h for h in report["hashsets"]}
+    declared, undeclared = by_store["store.sqlite"], by_store["guessed.sqlite"]
+    assert (declared["declared_type"], declared["hash_types"], declared["type_guessed"]) == ("pdq", ["pdq"], False)
+    assert (undeclared["hash_types"], undeclared["type_guessed"]) == (["sha256"], True)
+    assert declared["files_matched"] == len(list(evidence.glob("*.jpg")))
+
+
+def test_two_sets_of_one_file_name_keep_their_own_counts(tmp_path):
+    import hashlib
+
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    for i in (1, 2, 3):
+        (evidence / f"file{i}.bin").write_bytes(payload(i))
+    for folder, items in (("lab-a", (1,)), ("lab-b", (2, 3))):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "known.txt").write_text("".join(f"{hashlib.md5(payload(i)).hexdigest()}\n" for i in items))
+    scan([evidence], tmp_path / "case", "--no-plugins", "--hashset", str(tmp_path / "lab-a" / "known.txt"),
+         "--hashset", str(tmp_path / "lab-b" / "known.txt"), expect_exit=0)
+    report = load_report(tmp_path / "case")
+    assert [(h["name"], h["files_matched"]) for h in report["hashsets"]] == [("known.txt", 1), ("known.txt (2)", 2)]

@@ -442,17 +442,20 @@ def hashset_info_command(file: Path = typer.Argument(..., help="A hash set in an
 
 @hashset_app.command("import")
 def hashset_import_command(
-    files: List[Path] = typer.Argument(..., help="Hash sets to compile."),
+    files: List[str] = typer.Argument(..., help="Hash sets to compile (TYPE:FILE declares a set's type, as --hashset does)."),
     output: Path = typer.Option(..., "-o", "--output", help="The compiled store (SQLite) to create or extend."),
 ) -> None:
     """Compile hash sets into one indexed local store, with provenance (source SHA-256, format, counts, time)."""
     from .hashsets import import_hashsets
+    from .hashsets.declared import parse_hashset_spec
 
-    for file in files:
-        if not file.is_file():
-            fail(f"hash set not found: {file}")
+    specs = [parse_hashset_spec(f) for f in files]
+    for spec in specs:
+        if not os.path.isfile(spec.path):
+            fail(f"hash set not found: {spec.path}")
     try:
-        results = import_hashsets([str(f) for f in files], str(output))
+        results = import_hashsets([s.path for s in specs], str(output),
+                                  declared={s.path: s.declared for s in specs if s.declared})
     except (OSError, ValueError) as error:
         fail(f"cannot import: {error}")
     table = Table("source", "status", "details")

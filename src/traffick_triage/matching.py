@@ -52,6 +52,7 @@ def load_hashsets(paths: list[str], cache_dir: Path | None = None) -> HashSetInd
     index = HashSetIndex()
     cache = cache_dir or default_cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
+    used: set[str] = set()
     for text in paths:
         spec = parse_hashset_spec(text)
         path = spec.path
@@ -61,12 +62,26 @@ def load_hashsets(paths: list[str], cache_dir: Path | None = None) -> HashSetInd
                     if spec.declared is None and ":" in path and head.isalnum() else "")
             raise HashSetLoadError(f"hash set not found: {path}{hint}")
         try:
-            backend = index.add_path(path, format_for(spec), cache_dir=cache, declared=spec.declared)
+            fmt = format_for(spec)
+            # A set is named by its file; two files of one name get distinct names, so
+            # each set's matches (and its files_matched) stay its own. A store's sets keep
+            # the names they were imported with.
+            name = None if fmt == "triage-store" else _unique_name(os.path.basename(path), used)
+            backend = index.add_path(path, fmt, cache_dir=cache, declared=spec.declared, set_name=name)
         except (OSError, ValueError) as error:    # DeclaredTypeError is a ValueError
             raise HashSetLoadError(f"cannot read hash set {path}: {error}") from error
+        used.update(row["name"] for row in backend.describe())
         if spec.declared is not None:
             _check_declared(spec.declared, path, backend)
     return index
+
+
+def _unique_name(name: str, used: set[str]) -> str:
+    candidate, number = name, 1
+    while candidate in used:
+        number += 1
+        candidate = f"{name} ({number})"
+    return candidate
 
 
 def _check_declared(declared: str, path: str, backend: Any) -> None:

@@ -145,9 +145,10 @@ class StoreSet:
             out.append({"name": row[0], "format": row[1], "path": row[2], "sha256": row[3],
                         "entry_count": row[4], "version": metadata.get("data_model_version"),
                         "problem_count": row[6], "imported_utc": row[7],
-                        "store": str(self.path), "declared_type": self.declared, "hash_types": types,
+                        "store": str(self.path), "declared_type": metadata.get("declared_type"),
+                        "hash_types": types,
                         # What the import guessed, it guessed for every scan using the store.
-                        "type_guessed": type_was_guessed(row[1], types, None)})
+                        "type_guessed": type_was_guessed(row[1], types, metadata.get("declared_type"))})
         return out
 
     def close(self) -> None:
