@@ -120,7 +120,7 @@ def test_a_declared_set_of_another_type_stops_the_scan_before_it_starts(tmp_path
     wrong.write_text(content)
     result = scan([evidence], tmp_path / "case", "--no-plugins", "--hashset", f"{declared}:{wrong}", expect_exit=2)
     assert "set.txt" in result.output and "Traceback" not in result.output
-    assert not (tmp_path / "case" / "report.json").exists()
+    assert not (tmp_path / "case").exists()                 # stopped before anything was made
 
 
 def test_unknown_type_prefix_and_missing_file_are_usage_errors(tmp_path):

@@ -93,11 +93,13 @@ def run_scan(config: ScanConfig, plugins: list[LoadedPlugin] | None = None, argv
     pin_process_timezone()
     refuse_output_inside_evidence(config.case_dir, [spec.path for spec in config.evidence])
     case_dir = Path(config.case_dir)
+    # The hash sets first: a set that cannot be read (or is not the type declared)
+    # stops the scan before anything, the case folder included, is made.
+    hashsets = load_hashsets(config.hashset_paths) if config.hashset_paths else None
     case_dir.mkdir(parents=True, exist_ok=True)
     if plugins is None:
         plugins = load_plugins()
     started = now_utc()
-    hashsets = load_hashsets(config.hashset_paths) if config.hashset_paths else None
     store = CaseStore(case_dir)
     keep_sqlite_scratch_in(store.path.parent)
     try:
