@@ -17,12 +17,15 @@ import atheris
 
 with atheris.instrument_imports(include=["traffick_triage"]):
     from traffick_triage.hashsets import detect_format, hashset_info
+    from traffick_triage.hashsets.declared import DECLARED_TYPES
     from traffick_triage.hashsets.readers import open_reader
+    from traffick_triage.matching import HashSetLoadError, load_hashsets
 
 FORMATS = ("plain", "hashdeep", "md5deep", "vics-json", "icse-csv", "pdq", "phash")
 # One scratch file, rewritten for every input (the readers take a path).
 _FD, _PATH = tempfile.mkstemp(prefix="fuzz-hashset-")
 os.close(_FD)
+_CACHE = __import__("pathlib").Path(tempfile.mkdtemp(prefix="fuzz-hashset-cache-"))
 
 
 def TestOneInput(data: bytes) -> None:
@@ -37,6 +40,12 @@ def TestOneInput(data: bytes) -> None:
                 raise AssertionError(f"{fmt}: entry without a hash: {entry!r}")
         if not isinstance(reader.problems, list):
             raise AssertionError("problems must be a list")
+    # --hashset FILE and --hashset TYPE:FILE: loaded, or one HashSetLoadError (exit 2).
+    for declared in (None, *DECLARED_TYPES):
+        try:
+            load_hashsets([f"{declared}:{_PATH}" if declared else _PATH], cache_dir=_CACHE).close()
+        except HashSetLoadError:
+            pass
 
 
 def main() -> None:
@@ -45,6 +54,7 @@ def main() -> None:
         atheris.Fuzz()
     finally:
         os.unlink(_PATH)
+        __import__("shutil").rmtree(_CACHE, ignore_errors=True)
 
 
 if __name__ == "__main__":

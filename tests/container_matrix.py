@@ -57,6 +57,8 @@ FIXTURES: tuple[MatrixFixture, ...] = (
                   IOS + WHATSAPP_GROUP + "ChatStorage.sqlite"),
     MatrixFixture("whatsapp_ios_contacts", WHATSAPP_GROUP + "ContactsV2.sqlite",
                   IOS + WHATSAPP_GROUP + "ContactsV2.sqlite"),
+    MatrixFixture("whatsapp_ios_callhistory", WHATSAPP_GROUP + "CallHistory.sqlite",
+                  IOS + WHATSAPP_GROUP + "CallHistory.sqlite"),
     MatrixFixture("ios_callhistory", "private/var/mobile/Library/CallHistoryDB/CallHistory.storedata", None,
                   reason="no CallHistory.storedata in the corpus (iOS 15's is not among the published cuts): "
                          "built here in WAL mode, every row in the -wal only, so a lost -wal shows as 0 calls"),

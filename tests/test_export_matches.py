@@ -114,9 +114,9 @@ def test_scan_option_export_matches_only_when_asked(tmp_path):
     import hashlib as _hashlib
 
     listed.write_text(_hashlib.sha256(b"benign stand-in for a known file").hexdigest() + " stand-in\n")
-    scan_cli([folder], tmp_path / "plain", "--hashset", str(listed), "--no-plugins", expect_exit=0)
+    scan_cli([folder], tmp_path / "plain", "--hashset", f"sha256:{listed}", "--no-plugins", expect_exit=0)
     assert not list((tmp_path / "plain").glob("EXPORTED*"))
-    scan_cli([folder], tmp_path / "exported", "--hashset", str(listed), "--no-plugins", "--export-matches",
+    scan_cli([folder], tmp_path / "exported", "--hashset", f"sha256:{listed}", "--no-plugins", "--export-matches",
              expect_exit=0)
     [exported] = list((tmp_path / "exported").glob("EXPORTED*"))
     copies = [p for p in exported.iterdir() if p.name != "hashes.txt"]

@@ -83,3 +83,50 @@ def test_truncated_json(document, cut):
 @given(st.binary(max_size=600))
 def test_corrupt_sqlite(data):
     _exercise(b"SQLite format 3\x00" + data)
+
+
+@SETTINGS
+@given(st.lists(_LINE, max_size=30), st.sampled_from([None, "pdq", "phash", "md5", "sha1", "sha256", "hashdeep",
+                                                      "md5deep", "vics", "icse", "nsrl", "store"]))
+def test_declared_sets_load_or_refuse_in_one_line(lines, declared):
+    """--hashset TYPE:FILE on any content: loaded, or a HashSetLoadError (exit 2), nothing else."""
+    from pathlib import Path
+
+    from traffick_triage.matching import HashSetLoadError, load_hashsets
+
+    fd, name = tempfile.mkstemp()
+    cache = Path(tempfile.mkdtemp())
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write("\n".join(lines).encode("utf-8", "surrogatepass"))
+        try:
+            index = load_hashsets([f"{declared}:{name}" if declared else name], cache_dir=cache)
+        except HashSetLoadError as error:
+            assert name in str(error)        # the one line names the set
+        else:
+            [described] = index.describe()
+            index.close()
+            if declared:
+                assert described["declared_type"] == declared and described["entry_count"]
+    finally:
+        os.unlink(name)
+        import shutil
+
+        shutil.rmtree(cache, ignore_errors=True)
+
+
+@SETTINGS
+@given(st.dictionaries(st.text(max_size=20), st.one_of(st.text(max_size=60), st.integers(), st.none(),
+                                                       st.from_regex(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]{8,15}"
+                                                                     r"([+-][0-9]{2}:[0-9]{2}|Z)?\Z")),
+                       max_size=12))
+def test_generic_finding_fields_never_break_the_timeline(data):
+    """A plugin's fields (often evidence strings) as timeline events: bounded, UTC, never raising."""
+    from traffick_triage.report.finding_kinds import MAX_TIME_FIELDS, cell_text, field_events
+
+    finding = {"kind": "x.y", "timeline": [], "data": data, "evidence_id": "E1", "locator": "E1 > /a",
+               "plugin": "p"}
+    events = list(field_events(finding))
+    assert len(events) <= MAX_TIME_FIELDS
+    assert all(e["datetime"].endswith("+00:00") for e in events)
+    assert all(len(cell_text(v)) <= 300 for v in data.values())

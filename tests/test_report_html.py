@@ -514,7 +514,8 @@ def test_training_banner_and_mismatch_are_loud(tmp_path, case):
     store.close()
     assert 'class="banner mismatch"' in page and '<span class="badge bad">MISMATCH</span>' in page
     assert 'class="banner training"' in page                 # from the scan's own options
-    assert "No manifest.json in the case folder." in page
+    # No manifest.json beside this copy: the page says the same as beside one (it never cites it).
+    assert "manifest.json, written after this page" in page and "SHA-256 of manifest.json" not in page
 
 
 def test_empty_case_sections_say_none(tmp_path):

@@ -114,7 +114,8 @@ def test_low_quality_image_is_hashed_but_not_matched(tmp_path):
     flat_hash = pdq_hash(_png(flat)).hash
     hashes = tmp_path / "flat.pdq"
     hashes.write_text(f"{flat_hash} flat grey\n")
-    scan([evidence], tmp_path / "case", "--only", "perceptual", "--hashset", str(hashes), expect_exit=0)
+    # Declared PDQ: a bare 64-hex line would otherwise be read as SHA-256 (and match nothing anyway).
+    scan([evidence], tmp_path / "case", "--only", "perceptual", "--hashset", f"pdq:{hashes}", expect_exit=0)
     report = load_report(tmp_path / "case")
     [hashed] = [f["data"] for f in report["findings"] if f["kind"] == "perceptual.hash"]
     assert hashed["matchable"] is False and hashed["pdq_quality"] < 50

@@ -9,7 +9,8 @@ A case file::
     agency: Anti-Trafficking Unit
     output: /cases/2024-117          # or -o on the command line
     region: KW                       # default phone region for every item
-    hashsets: [/sets/vics.json, /sets/RDS_2024.03.1_modern_minimal.db]
+    hashsets: [/sets/vics.json, /sets/RDS_2024.03.1_modern_minimal.db, pdq:/sets/series.txt]
+    # or per set: - {path: /sets/series.txt, type: pdq}   (types as --hashset TYPE:FILE)
     plugins: {only: [], skip: [], dirs: []}
     workers: 0                       # 0: all cores (local runs)
     evidence:
@@ -52,6 +53,30 @@ def _flag(case_file: Path, data: dict[str, Any], key: str, default: bool) -> boo
 def _resolve(base: Path, value: str) -> str:
     path = Path(os.path.expanduser(str(value)))
     return str(path if path.is_absolute() else (base / path))
+
+
+def _hashset_specs(case_file: Path, base: Path, value: Any) -> list[str]:
+    """``hashsets``: a list of PATH or TYPE:PATH strings (as --hashset), or of
+    mappings {path: PATH, type: TYPE}; relative paths from the case file's folder."""
+    from .hashsets.declared import DECLARED_TYPES, HashSetSpec, resolve_spec
+
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise CaseFileError(f"{case_file}: 'hashsets' must be a list")
+    specs = []
+    for number, item in enumerate(value, start=1):
+        if isinstance(item, dict):
+            extra = set(item) - {"path", "type"}
+            kind = item.get("type")
+            if extra or not isinstance(item.get("path"), str) or (kind is not None and kind not in DECLARED_TYPES):
+                raise CaseFileError(f"{case_file}: hash set {number} must be {{path: FILE, type: TYPE}} with TYPE "
+                                    f"one of {sorted(DECLARED_TYPES)}")
+            item = HashSetSpec(item["path"], kind).text()
+        elif not isinstance(item, str):
+            raise CaseFileError(f"{case_file}: hash set {number} must be a path (or TYPE:PATH)")
+        specs.append(resolve_spec(item, base))
+    return specs
 
 
 def load_case_file(path: str | Path, output: str | None = None, scheduler: str | None = None) -> ScanConfig:
@@ -103,7 +128,7 @@ def load_case_file(path: str | Path, output: str | None = None, scheduler: str |
         source_options={"max_member_bytes": int(data.get("max_member_bytes", 64 << 30)),
                          "max_ratio": float(max_ratio)},
         plugin_timeout=float(data.get("plugin_timeout", 60.0)),
-        hashset_paths=[_resolve(base, p) for p in data.get("hashsets") or []],
+        hashset_paths=_hashset_specs(case_file, base, data.get("hashsets")),
         workers=workers, scheduler=scheduler, media_hash=_flag(case_file, data, "media_hash", True),
         plugin_selection={"dirs": [_resolve(base, d) for d in plugins.get("dirs") or []],
                           "only": list(plugins.get("only") or []), "skip": list(plugins.get("skip") or []),

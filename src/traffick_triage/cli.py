@@ -60,7 +60,7 @@ def scan(
     no_plugins: bool = typer.Option(False, "--no-plugins", help="Inventory and hashes only: run no plugin."),
     plugin_dir: Optional[List[Path]] = typer.Option(None, "--plugin-dir", help="Also load one-file plugins from this folder."),
     plugin_timeout: float = typer.Option(60.0, "--plugin-timeout", help="Seconds one plugin may spend on one file."),
-    hashset: Optional[List[Path]] = typer.Option(None, "--hashset", help="Known-file hash set or compiled store to match against (repeatable; any supported format)."),
+    hashset: Optional[List[str]] = typer.Option(None, "--hashset", help="Known-file hash set or compiled store to match against (repeatable; any supported format). Prefix TYPE: to declare its type instead of detecting it: pdq:, phash:, md5:, sha1:, sha256:, hashdeep:, md5deep:, vics:, icse:, nsrl:, store: (a list of bare 64-hex values is otherwise guessed SHA-256, and a warning says so)."),
     max_member_bytes: int = typer.Option(64 << 30, "--max-member-bytes", help="Largest archive member read (bomb guard)."),
     max_ratio: float = typer.Option(1000.0, "--max-ratio", min=1.0, help="Largest compression ratio of an archive member over 100 MiB; an archive may expand to this many times its size (at least 1 GiB) in all (bomb guard)."),
     pdq_threshold: int = typer.Option(31, "--pdq-threshold", min=0, max=31, help="PDQ match distance (of 256 bits)."),
@@ -105,7 +105,7 @@ def scan(
     config = ScanConfig(evidence=specs, case_dir=str(output),
                         case={"case_number": case_number, "examiner": examiner, "agency": agency},
                         plugin_options=plugin_options, source_options={"max_member_bytes": max_member_bytes, "max_ratio": max_ratio},
-                        plugin_timeout=plugin_timeout, hashset_paths=[str(p) for p in hashset or []],
+                        plugin_timeout=plugin_timeout, hashset_paths=list(hashset or []),
                         workers=workers if workers > 0 else (os.cpu_count() or 1),
                         perceptual=PerceptualSettings(pdq_threshold, phash_threshold, pdq_threshold),
                         scheduler=scheduler, media_hash=not no_media_hash,
@@ -128,7 +128,8 @@ def _run_and_exit(config: Any, plugins: Any, quiet: bool, json_summary: bool, si
         if show_progress:
             result = _scan_with_progress(config, plugins, sign_key, export_matched)
         else:
-            result = run_scan(config, plugins, argv=sys.argv, sign_key=sign_key, export_matched=export_matched)
+            result = run_scan(config, plugins, argv=sys.argv, sign_key=sign_key, export_matched=export_matched,
+                              on_hashsets=_print_hashsets)
     except (ScanRefused, HashSetLoadError, ClusterError) as error:
         fail(str(error))
     except OSError as error:
@@ -184,7 +185,7 @@ def _scan_with_progress(config: Any, plugins: Any, sign_key: str | None, export_
             bar.update(task, advance=size, files=counter["files"])
 
         return run_scan(config, plugins, argv=sys.argv, progress=ScanProgress(on_evidence, on_file),
-                        sign_key=sign_key, export_matched=export_matched)
+                        sign_key=sign_key, export_matched=export_matched, on_hashsets=_print_hashsets)
 
 
 class _Redrawer:
@@ -241,6 +242,15 @@ class _Redrawer:
     def _after_fork_in_parent() -> None:
         for redrawer in _Redrawer._shown:
             redrawer._start()
+
+
+def _print_hashsets(described: list[dict[str, Any]]) -> None:
+    """Before the walk, on standard error: how every hash set was read, so a
+    list read as the wrong type is seen before the scan, not after."""
+    from .matching import how_read
+
+    for row in described:
+        console.print(how_read(row), markup=False)
 
 
 def _print_scan_result(result: Any, json_summary: bool) -> None:
@@ -433,17 +443,20 @@ def hashset_info_command(file: Path = typer.Argument(..., help="A hash set in an
 
 @hashset_app.command("import")
 def hashset_import_command(
-    files: List[Path] = typer.Argument(..., help="Hash sets to compile."),
+    files: List[str] = typer.Argument(..., help="Hash sets to compile (TYPE:FILE declares a set's type, as --hashset does)."),
     output: Path = typer.Option(..., "-o", "--output", help="The compiled store (SQLite) to create or extend."),
 ) -> None:
     """Compile hash sets into one indexed local store, with provenance (source SHA-256, format, counts, time)."""
     from .hashsets import import_hashsets
+    from .hashsets.declared import parse_hashset_spec
 
-    for file in files:
-        if not file.is_file():
-            fail(f"hash set not found: {file}")
+    specs = [parse_hashset_spec(f) for f in files]
+    for spec in specs:
+        if not os.path.isfile(spec.path):
+            fail(f"hash set not found: {spec.path}")
     try:
-        results = import_hashsets([str(f) for f in files], str(output))
+        results = import_hashsets([s.path for s in specs], str(output),
+                                  declared={s.path: s.declared for s in specs if s.declared})
     except (OSError, ValueError) as error:
         fail(f"cannot import: {error}")
     table = Table("source", "status", "details")

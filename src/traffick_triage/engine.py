@@ -273,13 +273,15 @@ class Scanner:
 def worker_spec(config: ScanConfig, paths: dict[str, str]) -> dict[str, Any]:
     """Everything a remote worker needs to process entries exactly as this
     process would: plain data, rebuilt on the worker."""
+    from .hashsets.declared import absolute_spec     # a set's declared type (pdq:FILE) travels with it
+
     selection = config.plugin_selection
     return {"paths": paths, "source_options": config.source_options,
             "plugin_dirs": [os.path.abspath(d) for d in selection.get("dirs", [])],
             "only": list(selection.get("only") or []), "skip": list(selection.get("skip") or []),
             "no_plugins": bool(selection.get("none")), "plugin_options": config.plugin_options,
             "plugin_timeout": config.plugin_timeout,
-            "hashset_paths": [os.path.abspath(p) for p in config.hashset_paths]}
+            "hashset_paths": [absolute_spec(p) for p in config.hashset_paths]}
 
 
 NOT_CHECKED = "not checked"     # --no-media-hash: the media was not read to its end

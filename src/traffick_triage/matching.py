@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from .hashsets import HashEntry, HashSetIndex
+from .hashsets.declared import DECLARED_TYPES, format_for, parse_hashset_spec
 from .plugin_api import Finding
 
 MATCHER_NAME = "hashset"
@@ -45,17 +46,85 @@ def default_cache_dir() -> Path:
 
 
 def load_hashsets(paths: list[str], cache_dir: Path | None = None) -> HashSetIndex:
+    """Every set of ``paths`` (each ``PATH`` or ``TYPE:PATH``, see
+    hashsets/declared.py). A set that cannot be read, or a declared set that
+    holds no entry of its type, is a HashSetLoadError: the scan must not start."""
     index = HashSetIndex()
     cache = cache_dir or default_cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
-    for path in paths:
+    used: set[str] = set()
+    for text in paths:
+        spec = parse_hashset_spec(text)
+        path = spec.path
         if not os.path.isfile(path):
-            raise HashSetLoadError(f"hash set not found: {path}")
+            head = path.partition(":")[0]
+            hint = (f" ({head!r} is not a hash-set type; known: {', '.join(DECLARED_TYPES)})"
+                    if spec.declared is None and ":" in path and head.isalnum() else "")
+            raise HashSetLoadError(f"hash set not found: {path}{hint}")
         try:
-            index.add_path(path, cache_dir=cache)
-        except (OSError, ValueError) as error:
+            fmt = format_for(spec)
+            # A set is named by its file; two files of one name get distinct names, so
+            # each set's matches (and its files_matched) stay its own. A store's sets keep
+            # the names they were imported with.
+            name = None if fmt == "triage-store" else _unique_name(os.path.basename(path), used)
+            backend = index.add_path(path, fmt, cache_dir=cache, declared=spec.declared, set_name=name)
+        except (OSError, ValueError) as error:    # DeclaredTypeError is a ValueError
             raise HashSetLoadError(f"cannot read hash set {path}: {error}") from error
+        used.update(row["name"] for row in backend.describe())
+        if spec.declared is not None:
+            _check_declared(spec.declared, path, backend)
     return index
+
+
+def _unique_name(name: str, used: set[str]) -> str:
+    candidate, number = name, 1
+    while candidate in used:
+        number += 1
+        candidate = f"{name} ({number})"
+    return candidate
+
+
+def _check_declared(declared: str, path: str, backend: Any) -> None:
+    """A declared set must hold entries of its type, and more of them than
+    lines refused: else it is most likely not that type, and matching it would
+    silently find nothing."""
+    entries = getattr(backend, "entry_count", None)
+    refused = getattr(backend, "problem_count", 0)
+    if entries is None:             # a database: its format was checked when it was opened
+        return
+    if entries == 0 or refused > entries:
+        first = f" (first: {backend.problems[0]})" if getattr(backend, "problems", None) else ""
+        raise HashSetLoadError(f"hash set {path} is declared {declared} but {entries} entries were read "
+                               f"and {refused} lines refused{first}")
+
+
+def hashset_warnings(described: list[dict[str, Any]]) -> list[str]:
+    """One line per set whose 64-hex values were typed by guess, and per set
+    with lines that were not read: both are counted in the case's warnings."""
+    lines = []
+    for row in described:
+        if row.get("type_guessed"):
+            read_as = "PDQ" if "pdq" in row.get("hash_types", []) else "SHA-256"
+            lines.append(f"hash set {row.get('name')}: 64-hex values read as {read_as} by guess "
+                         f"(format {row.get('format')}); declare the type, e.g. --hashset pdq:FILE "
+                         "or --hashset sha256:FILE")
+        if row.get("problem_count"):
+            lines.append(f"hash set {row.get('name')}: {row['problem_count']} lines not read")
+    return lines
+
+
+def how_read(row: dict[str, Any]) -> str:
+    """One line: how a set was read (for the terminal)."""
+    types = ", ".join(row.get("hash_types") or []) or "none"
+    entries = row.get("entry_count")
+    if row.get("declared_type"):
+        source = f"declared {row['declared_type']}"
+    elif row.get("type_guessed"):
+        source = "type GUESSED from 64-hex values"
+    else:
+        source = "format detected"
+    return (f"hash set {row.get('name')}: format {row.get('format')}, hash type {types}, "
+            f"{'?' if entries is None else entries} entries ({source})")
 
 
 def describe_hashsets(index: HashSetIndex) -> list[dict[str, Any]]:

@@ -11,14 +11,14 @@ import time
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from . import __version__
 from .engine import ScanConfig, ScanOutcome, ScanProgress, ScanRefused, Scanner, refuse_output_inside_evidence
 from .audit import append_audit, audit_head
 from .external_sort import keep_sqlite_scratch_in
 from .export_matches import ExportError, export_matches
-from .matching import describe_hashsets, load_hashsets
+from .matching import describe_hashsets, hashset_warnings, load_hashsets
 from .signing import sign_manifest
 from .perceptual_matching import match_and_cluster
 from .registry import LoadedPlugin, load_plugins
@@ -86,19 +86,29 @@ def pin_process_timezone() -> None:
 
 def run_scan(config: ScanConfig, plugins: list[LoadedPlugin] | None = None, argv: list[str] | None = None,
              progress: ScanProgress | None = None, sign_key: str | None = None,
-             export_matched: bool = False) -> ScanResult:
+             export_matched: bool = False,
+             on_hashsets: Callable[[list[dict[str, Any]]], None] | None = None) -> ScanResult:
+    """The whole scan. ``on_hashsets`` is told, before the walk, how each hash
+    set was read (format, hash types, entries, declared or guessed)."""
     pin_process_timezone()
     refuse_output_inside_evidence(config.case_dir, [spec.path for spec in config.evidence])
     case_dir = Path(config.case_dir)
+    # The hash sets first: a set that cannot be read (or is not the type declared)
+    # stops the scan before anything, the case folder included, is made.
+    hashsets = load_hashsets(config.hashset_paths) if config.hashset_paths else None
     case_dir.mkdir(parents=True, exist_ok=True)
     if plugins is None:
         plugins = load_plugins()
     started = now_utc()
-    hashsets = load_hashsets(config.hashset_paths) if config.hashset_paths else None
     store = CaseStore(case_dir)
     keep_sqlite_scratch_in(store.path.parent)
     try:
         _check_resume_compatible(store, config, plugins, hashsets)
+        described = store.get_meta("hashsets", [])
+        for message in hashset_warnings(described):
+            store.add_warning(None, None, "hashset", message)
+        if on_hashsets is not None:
+            on_hashsets(described)
         run_id = store.start_run("scan", started, {"argv": argv or sys.argv, "case_dir": str(case_dir.resolve())})
         stages = StageClock()
         outcome = Scanner(config, store, plugins, progress, hashsets=hashsets).run()

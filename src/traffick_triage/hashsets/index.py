@@ -11,10 +11,20 @@ from .entry import HashEntry, normalize_hex
 from .fileutil import file_sha256
 from .nsrl import NsrlLookup, readonly_uri
 from .readers import open_reader
-from .sniff import detect_format
+from .declared import GUESSABLE_FORMATS
+from .sniff import detect_format, pdq_comment
 from .store import ENTRY_COLUMNS, entry_from_row
 
 _LENGTHS = {"md5": 32, "sha1": 40, "sha256": 64}
+_HASH_TYPES = ("md5", "sha1", "sha256", "pdq", "phash")
+
+
+def type_was_guessed(fmt: str, hash_types: Iterable[str], declared: str | None) -> bool:
+    """True when a list of 64-hex values was typed SHA-256 or PDQ by detection
+    alone: the examiner did not declare it, the file's format names no type,
+    and every value is 64 hex (a list that also holds MD5 or SHA-1 values of
+    other lengths is a list of file hashes)."""
+    return declared is None and fmt in GUESSABLE_FORMATS and set(hash_types) in ({"sha256"}, {"pdq"})
 
 
 class _Backend(Protocol):
@@ -28,16 +38,23 @@ class MemorySet:
     """A small set read fully into dicts (plain lists, hashdeep, VICS, ICSE...)."""
 
     def __init__(self, path: str | Path, fmt: str | None = None, set_name=None,
-                 scheme=None, category_names=None) -> None:
+                 scheme=None, category_names=None, declared: str | None = None) -> None:
         self.path = Path(path)
-        self.reader = open_reader(self.path, fmt, set_name=set_name, scheme=scheme,
-                                  category_names=category_names)
+        self.detected_format = fmt or detect_format(self.path)
+        self.declared = declared
+        self.reader = open_reader(self.path, self.detected_format, set_name=set_name, scheme=scheme,
+                                  category_names=category_names,
+                                  hash_type=declared if declared in _LENGTHS else None)
         self.format = self.reader.format_name
+        self.hash_counts: dict[str, int] = {}
         self.by: dict[str, dict[str, list[HashEntry]]] = {k: {} for k in _LENGTHS}
         self.perceptual: list[HashEntry] = []
         count = 0
         for entry in self.reader:
             count += 1
+            for kind in _HASH_TYPES:
+                if getattr(entry, kind):
+                    self.hash_counts[kind] = self.hash_counts.get(kind, 0) + 1
             for kind in _LENGTHS:
                 value = getattr(entry, kind)
                 if value:
@@ -45,6 +62,7 @@ class MemorySet:
             if entry.pdq or entry.phash:
                 self.perceptual.append(entry)
         self.entry_count = count
+        self.problem_count = self.reader.problem_count
         self.problems = list(self.reader.problems)
         self.sha256 = file_sha256(self.path)
 
@@ -65,10 +83,14 @@ class MemorySet:
                           key=lambda e: (e.phash, e.label or "", e.sort_key()))
 
     def describe(self) -> list[dict]:
+        types = sorted(self.hash_counts)
         return [{"name": self.reader.set_name, "format": self.format, "path": str(self.path),
                  "sha256": self.sha256, "entry_count": self.entry_count,
                  "version": self.reader.metadata.get("data_model_version"),
-                 "problem_count": self.reader.problem_count}]
+                 "problem_count": self.reader.problem_count,
+                 "declared_type": self.declared, "hash_types": types,
+                 "type_guessed": (type_was_guessed(self.detected_format, types, self.declared)
+                                  and not (types == ["pdq"] and pdq_comment(self.path)))}]
 
     def close(self) -> None:
         pass
@@ -77,8 +99,9 @@ class MemorySet:
 class StoreSet:
     """A compiled store, queried through its indexes (opened read-only)."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, declared: str | None = None) -> None:
         self.path = Path(path)
+        self.declared = declared
         self.con = sqlite3.connect(readonly_uri(self.path).replace("&immutable=1", ""),
                                    uri=True)
         self.problems: list[str] = []
@@ -116,12 +139,16 @@ class StoreSet:
         out = []
         for row in self.con.execute(
                 "SELECT set_name, format, file_name, sha256, entry_count, metadata_json, "
-                "problem_count, imported_utc FROM sources ORDER BY id"):
+                "problem_count, imported_utc, counts_json FROM sources ORDER BY id"):
             metadata = json.loads(row[5] or "{}")
+            types = sorted(json.loads(row[8] or "{}").get("hashes", {}))
             out.append({"name": row[0], "format": row[1], "path": row[2], "sha256": row[3],
                         "entry_count": row[4], "version": metadata.get("data_model_version"),
                         "problem_count": row[6], "imported_utc": row[7],
-                        "store": str(self.path)})
+                        "store": str(self.path), "declared_type": metadata.get("declared_type"),
+                        "hash_types": types,
+                        # What the import guessed, it guessed for every scan using the store.
+                        "type_guessed": type_was_guessed(row[1], types, metadata.get("declared_type"))})
         return out
 
     def close(self) -> None:
@@ -148,15 +175,20 @@ class HashSetIndex:
 
     def add_path(self, path: str | Path, fmt: str | None = None, *, set_name=None,
                  scheme=None, category_names=None,
-                 cache_dir: str | Path | None = None) -> None:
+                 cache_dir: str | Path | None = None, declared: str | None = None) -> _Backend:
+        """Load one set; `declared` is the examiner's type for it (see declared.py),
+        `fmt` the format to read it as. Returns the set's backend."""
         fmt = fmt or detect_format(path)
+        backend: _Backend
         if fmt == "triage-store":
-            self._sets.append(StoreSet(path))
+            backend = StoreSet(path, declared=declared)
         elif fmt == "nsrl-rds3":
-            self._sets.append(NsrlLookup(path, cache_dir=cache_dir, set_name=set_name))
+            backend = NsrlLookup(path, cache_dir=cache_dir, set_name=set_name, declared=declared)
         else:
-            self._sets.append(MemorySet(path, fmt, set_name=set_name, scheme=scheme,
-                                        category_names=category_names))
+            backend = MemorySet(path, fmt, set_name=set_name, scheme=scheme,
+                                category_names=category_names, declared=declared)
+        self._sets.append(backend)
+        return backend
 
     @property
     def problems(self) -> list[str]:

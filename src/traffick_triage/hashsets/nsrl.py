@@ -66,9 +66,10 @@ class NsrlLookup:
     format_name = "nsrl-rds3"
 
     def __init__(self, path: str | Path, cache_dir: str | Path | None = None,
-                 set_name: str | None = None) -> None:
+                 set_name: str | None = None, declared: str | None = None) -> None:
         self.path = Path(path)
         self.set_name = set_name or self.path.name
+        self.declared = declared        # "nsrl" when the examiner declared it so
         # Default: beside the RDS. Reference folders are often read-only; then
         # lookups still work, only slower (see `problems`).
         self.cache_dir = Path(cache_dir) if cache_dir is not None else self.path.parent
@@ -136,7 +137,9 @@ class NsrlLookup:
         versions = self.version()
         return [{"name": self.set_name, "format": self.format_name, "path": str(self.path),
                  "sha256": self.sha256(), "entry_count": None,
-                 "version": versions[0].get("version") if versions else None}]
+                 "version": versions[0].get("version") if versions else None,
+                 "declared_type": self.declared, "hash_types": ["md5", "sha1", "sha256"],
+                 "type_guessed": False}]
 
     # -- lookup --------------------------------------------------------------
     def pdq_entries(self):

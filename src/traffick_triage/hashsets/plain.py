@@ -34,11 +34,16 @@ class PlainListReader(HashSetReader):
     format_name = "plain"
 
     def __init__(self, path, set_name=None, scheme: str = "plain",
-                 category: str | None = None, known_good: bool = False) -> None:
+                 category: str | None = None, known_good: bool = False,
+                 hash_type: str | None = None) -> None:
         super().__init__(path, set_name)
         self.scheme = scheme
         self.category = category
         self.known_good = known_good
+        # Declared by the examiner (md5/sha1/sha256): a value of another length is refused.
+        self.hash_type = hash_type
+        if hash_type:
+            self.format_name = f"plain ({hash_type})"
 
     def _entries(self) -> Iterator[HashEntry]:
         for number, line in iter_lines(self.path, self.problem):
@@ -48,8 +53,9 @@ class PlainListReader(HashSetReader):
             value, label = fields
             digest = normalize_hex(value)
             kind = crypto_kind(digest) if digest else None
-            if kind is None:
-                self.problem(f"line {number}: not an MD5/SHA-1/SHA-256 hex value")
+            if kind is None or (self.hash_type and kind != self.hash_type):
+                expected = self.hash_type.upper() if self.hash_type else "MD5/SHA-1/SHA-256"
+                self.problem(f"line {number}: not an {expected} hex value")
                 continue
             yield HashEntry(set_name=self.set_name, label=label, scheme=self.scheme,
                             category=self.category, known_good=self.known_good,

@@ -15,11 +15,13 @@ from .vics import VicsJsonReader
 
 def open_reader(path: str | Path, fmt: str | None = None, set_name: str | None = None,
                 scheme: str | None = None,
-                category_names: dict[int, str] | None = None) -> HashSetReader:
-    """A reader for `path`; `fmt` overrides detection (e.g. "pdq" vs "plain")."""
+                category_names: dict[int, str] | None = None,
+                hash_type: str | None = None) -> HashSetReader:
+    """A reader for `path`; `fmt` overrides detection (e.g. "pdq" vs "plain");
+    `hash_type` (md5/sha1/sha256) restricts a plain list to that type."""
     fmt = fmt or detect_format(path)
     if fmt in ("plain", "empty"):
-        return PlainListReader(path, set_name)
+        return PlainListReader(path, set_name, hash_type=hash_type)
     if fmt in ("hashdeep", "md5deep"):
         reader = HashdeepReader(path, set_name)
         reader.format_name = fmt

@@ -71,6 +71,17 @@ def _sqlite_kind(path: Path) -> str:
     return "unknown"
 
 
+def pdq_comment(path: str | Path) -> bool:
+    """True when the head of a text list says "pdq" in a comment line: the
+    list's author named its type, so reading it as PDQ is no guess."""
+    try:
+        with open(path, "rb") as handle:
+            text = decode_head(handle.read(SNIFF_BYTES))
+    except OSError:
+        return False
+    return any(l.lstrip().startswith("#") and "pdq" in l.lower() for l in text.splitlines())
+
+
 def _text_kind(lines: list[str]) -> str:
     comments = " ".join(l.lower() for l in lines if l.lstrip().startswith("#"))
     data = [l.strip() for l in lines if l.strip() and not l.lstrip().startswith("#")][:50]

@@ -17,7 +17,8 @@ from typing import Iterable, Iterator
 from .entry import HashEntry
 from .fileutil import file_sha256
 from .readers import open_reader
-from .sniff import STORE_MARKER, detect_format
+from .declared import DeclaredTypeError, HashSetSpec, format_for
+from .sniff import STORE_MARKER
 
 SCHEMA_VERSION = 1
 BATCH = 10_000
@@ -101,21 +102,27 @@ def empty_counts() -> dict:
 def import_hashsets(paths: Iterable[str | Path], store_path: str | Path, *,
                     scheme: str | None = None,
                     category_names: dict[int, str] | None = None,
-                    set_names: dict[str, str] | None = None) -> list[ImportResult]:
-    """Import each file into the store at `store_path`; one result per path."""
+                    set_names: dict[str, str] | None = None,
+                    declared: dict[str, str] | None = None) -> list[ImportResult]:
+    """Import each file into the store at `store_path`; one result per path.
+    `declared` maps a path to the type the examiner declared for it (see
+    declared.py); a declared set with no entry of its type raises
+    DeclaredTypeError, and nothing of it is imported."""
     results = []
     con = open_store(store_path)
     try:
         for path in paths:
             results.append(_import_one(con, Path(path), scheme, category_names,
-                                       (set_names or {}).get(str(path))))
+                                       (set_names or {}).get(str(path)),
+                                       (declared or {}).get(str(path))))
     finally:
         con.close()
     return results
 
 
-def _import_one(con, path: Path, scheme, category_names, set_name) -> ImportResult:
-    fmt = detect_format(path)
+def _import_one(con, path: Path, scheme, category_names, set_name,
+                declared: str | None = None) -> ImportResult:
+    fmt = format_for(HashSetSpec(str(path), declared))
     if fmt in ("nsrl-rds3", "triage-store", "unknown"):
         reason = {"nsrl-rds3": "NSRL RDS is looked up in place (NsrlLookup), not imported",
                   "triage-store": "already a compiled store: load it with HashSetIndex",
@@ -128,7 +135,8 @@ def _import_one(con, path: Path, scheme, category_names, set_name) -> ImportResu
         return ImportResult(str(path), digest, fmt, "unchanged", row[0], row[1],
                             reason="same SHA-256 already imported")
     reader = open_reader(path, fmt, set_name=set_name, scheme=scheme,
-                         category_names=category_names)
+                         category_names=category_names,
+                         hash_type=declared if declared in ("md5", "sha1", "sha256") else None)
     counts = empty_counts()
     try:
         with con:  # one transaction per source: all of it or none of it
@@ -148,11 +156,18 @@ def _import_one(con, path: Path, scheme, category_names, set_name) -> ImportResu
                 for entry in batch:
                     count_entry(counts, entry)
                 total += len(batch)
+            if declared and (total == 0 or reader.problem_count > total):
+                # Raised inside the transaction: nothing of this set stays in the store.
+                raise DeclaredTypeError(f"{path} is declared {declared} but {total} entries were read "
+                                        f"and {reader.problem_count} lines refused")
+            metadata = dict(reader.metadata)
+            if declared:
+                metadata["declared_type"] = declared
             con.execute(
                 "UPDATE sources SET entry_count=?, counts_json=?, metadata_json=?, "
                 "problem_count=?, problems_json=? WHERE id=?",
                 (total, json.dumps(counts, sort_keys=True),
-                 json.dumps(reader.metadata, sort_keys=True, default=str),
+                 json.dumps(metadata, sort_keys=True, default=str),
                  reader.problem_count, json.dumps(reader.problems[:100]), source_id))
     except sqlite3.IntegrityError:
         # Another process imported the same bytes between our check and insert.

@@ -81,7 +81,9 @@ from ..disk_set import DiskSet
 from ..store import CaseStore
 from ..external_sort import ExternalSort
 from . import html_findings as sections
+from .finding_kinds import generic_sections
 from .html_map import build_map
+from .match_counts import hashsets_with_match_counts
 from .json_pieces import json_pieces
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
@@ -409,6 +411,9 @@ def build_model(store: CaseStore, case_dir: Path, redactor: Redactor, thumbnails
     timeline, timeline_total, timeline_sources = _timeline(store, R)
 
     warnings = sections.warnings(store, R, keep)
+    # Kinds with no section of their own, field by field; masked after every
+    # other section, so the tokens of those are the same as without them.
+    other_findings = generic_sections(store, R, keep, ROW_LIMIT)
 
     # custody
     evidence = []
@@ -428,8 +433,6 @@ def build_model(store: CaseStore, case_dir: Path, redactor: Redactor, thumbnails
 
     thumbs = _thumbnails(store, case_dir, R, matched) if thumbnails else []
 
-    manifest = _manifest(case_dir)
-
     summary = {
         "evidence_items": len(evidence),
         "files": counts["files"], "deleted": counts["deleted"], "known_good": known["known_good"],
@@ -443,7 +446,7 @@ def build_model(store: CaseStore, case_dir: Path, redactor: Redactor, thumbnails
     }
 
     plugins = sorted(store.get_meta("plugins", []) or [], key=lambda p: (p.get("name", ""), p.get("version", "")))
-    hashsets = sorted(store.get_meta("hashsets", []) or [], key=lambda h: json.dumps(h, sort_keys=True))
+    hashsets = sorted(hashsets_with_match_counts(store), key=lambda h: json.dumps(h, sort_keys=True))
     environment = identity.get("environment") or {}
     return {
         "case": {"case_number": case.get("case_number") or "", "examiner": case.get("examiner") or "",
@@ -462,7 +465,7 @@ def build_model(store: CaseStore, case_dir: Path, redactor: Redactor, thumbnails
         "timeline": timeline, "timeline_total": timeline_total, "timeline_sources": timeline_sources,
         "deleted": deleted, "deleted_total": counts["deleted"],
         "mismatches": mismatches, "mismatches_total": counts["mismatch"],
-        "warnings": warnings, "manifest": manifest, "thumbs": thumbs, "row_limit": ROW_LIMIT,
+        "warnings": warnings, "other_findings": other_findings, "thumbs": thumbs, "row_limit": ROW_LIMIT,
     }
 
 
@@ -550,20 +553,6 @@ class _HostFilesByPath:
                 hosts.add((host.get("path", ""),), (pickle.dumps(host, pickle.HIGHEST_PROTOCOL),))
             for (payload,) in hosts:
                 yield pickle.loads(payload)
-
-
-def _manifest(case_dir: Path) -> dict[str, Any] | None:
-    path = Path(case_dir) / "manifest.json"
-    if not path.is_file():
-        return None
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {"error": True, "outputs": []}
-    outputs = manifest.get("outputs") or {}
-    return {"error": False, "outputs": [{"name": name, "sha256": entry.get("sha256", ""), "size": entry.get("size")}
-                                        for name, entry in sorted(outputs.items())],
-            "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
 
 
 # -- rendering ---------------------------------------------------------------------

@@ -15,9 +15,9 @@ from typing import IO, Any, Iterator
 from ..atomic import atomic_writer
 from ..store import CaseStore
 from .identifier_index import identifier_index
-from .match_counts import hashset_match_counts
+from .match_counts import hashset_match_counts, hashsets_with_match_counts
 
-REPORT_SCHEMA_VERSION = "1.1.0"
+REPORT_SCHEMA_VERSION = "1.2.0"
 FILES_INLINE_LIMIT = 100_000     # larger inventories go to files.jsonl beside the report
 
 _FILE_FIELDS = ("evidence_id", "locator", "path", "name", "kind", "size", "allocated", "inode",
@@ -78,7 +78,7 @@ def report_parts(store: CaseStore, case_dir: Path, inline_limit: int = FILES_INL
         "case": store.get_meta("case", {}),
         "options": store.get_meta("options", {}),
         "plugins": store.get_meta("plugins", []),
-        "hashsets": store.get_meta("hashsets", []),
+        "hashsets": hashsets_with_match_counts(store),
         "evidence": [evidence_record(row) for row in store.evidence_items()],
         "summary": summarise(store),
     }

@@ -18,6 +18,7 @@ from typing import Any, Iterator
 from ..atomic import atomic_writer
 from ..store import CaseStore
 from ..external_sort import ExternalSort
+from .finding_kinds import field_events
 
 _FS_DESCRIPTIONS = {"created": "File Created", "modified": "Content Modified",
                     "accessed": "Last Accessed", "changed": "Metadata Changed"}
@@ -66,6 +67,8 @@ def _filesystem_events(store: CaseStore) -> Iterator[dict[str, Any]]:
 
 def _finding_events(store: CaseStore) -> Iterator[dict[str, Any]]:
     for row in store.findings():
+        # A kind the report knows no section for, which yields no event: its timestamped fields.
+        yield from field_events(row)
         for item in row["timeline"]:
             moment = item.get("datetime") or item.get("local_time")
             if not moment:
