@@ -43,6 +43,10 @@ def test_selector_matches_mime_and_path_globs():
     assert selector.matches("data/com.android/databases/contacts2.db", "application/octet-stream", 10)
     assert selector.matches("/sdcard/People.VCF", "text/plain", 10)
     assert not selector.matches("/sdcard/contacts2.db.bak", "application/octet-stream", 10)
+    # "**/" is zero or more folders: a path that starts with the pattern's first folder
+    # (an iTunes backup's Domain/relativePath) matches too.
+    assert selector.matches("databases/contacts2.db", "application/octet-stream", 10)
+    assert not selector.matches("other/contacts2.db", "application/octet-stream", 10)
     assert not Selector(mime_types=("image/*",), max_size=5).matches("/a.jpg", "image/jpeg", 6)
 
 

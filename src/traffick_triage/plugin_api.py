@@ -53,7 +53,10 @@ class Selector:
             bare = pattern[3:] if pattern.startswith("**/") else pattern
             if fnmatch.fnmatchcase(lowered, pattern) or fnmatch.fnmatchcase(base, bare):
                 return True
-            if pattern.startswith("**/") and fnmatch.fnmatchcase(lowered, "*/" + bare):
+            # "**/" is zero or more folders: the bare pattern may also match the whole path
+            # (an iTunes backup's "AppDomainGroup-.../CallHistory.sqlite" has no folder above it).
+            if pattern.startswith("**/") and (fnmatch.fnmatchcase(lowered, "*/" + bare)
+                                              or fnmatch.fnmatchcase(lowered, bare)):
                 return True
         return False
 
