@@ -18,10 +18,21 @@ from .. import locator as loc
 from ..timeutil import from_unix_seconds, iso_or_none
 from .base import (DIRECTORY, FILE, OTHER, SYMLINK, Entry, EvidenceError, EvidenceSource,
                    RandomAccessReader)
+from . import tree_walk
 from . import volume_checks as checks
 from .directory import open_readonly
 
-MAX_DEPTH = 256          # deeper trees are cut with a warning (cyclic directories)
+
+
+class _LazyDirectory:
+    """A directory child, opened as a directory only when the walk descends
+    (a second link to a walked directory is never opened)."""
+
+    def __init__(self, tsk_file: Any) -> None:
+        self._file = tsk_file
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._file.as_directory())
 
 
 class _ImageReader:
@@ -271,49 +282,62 @@ class DiskImageSource(EvidenceSource):
             except (OSError, IOError, RuntimeError) as error:
                 self.warn(f"cannot open the root directory: {error}", *prefix)
                 continue
-            # The root is its own first ancestor: an entry pointing back to it
-            # (a crafted or damaged NTFS index) is a loop, not a second root.
-            yield from self._walk(fs, volume, root, "", prefix, depth=0, ancestors=(int(fs.info.root_inum),))
+            yield from self._walk(fs, volume, root, prefix)
 
-    def _walk(self, fs: Any, volume: dict[str, Any], directory: Any, parent: str,
-              prefix: tuple[str, ...], depth: int, ancestors: tuple[int, ...]) -> Iterator[Entry]:
-        try:
-            children = list(directory)
-        except (OSError, IOError, RuntimeError) as error:
-            self.warn(f"directory not readable: {error}", *prefix, parent or "/")
-            return
-        for child in children:
-            name_info = child.info.name
-            raw = name_info.name
-            if raw in (b".", b"..") or raw is None:
-                continue
-            name = loc.decode_name(raw)
-            path = f"{parent}/{name}"
-            meta = child.info.meta
-            allocated = bool(name_info.flags & pytsk3.TSK_FS_NAME_FLAG_ALLOC)
-            inode = name_info.meta_addr
-            if meta is None and inode:
-                # Orphans and some deleted names come without their metadata;
-                # TSK can still open it by address (as fls and icat do).
-                try:
-                    child = fs.open_meta(inode=inode)
-                    meta = child.info.meta
-                except (OSError, IOError, RuntimeError):
-                    pass
-            kind = _entry_kind(name_info, meta)
-            for entry in self._entries_for(child, volume, prefix, path, kind, allocated, inode, meta):
-                yield entry
-            # Deleted directories are descended too: their entries are what fls lists.
-            if kind == DIRECTORY and meta is not None:
-                if inode in ancestors or depth >= MAX_DEPTH:
-                    self.warn("directory loop or excessive depth: not descended", *prefix, path)
-                    continue
-                try:
-                    sub = child.as_directory()
-                except (OSError, IOError, RuntimeError) as error:
-                    self.warn(f"directory not readable: {error}", *prefix, path)
-                    continue
-                yield from self._walk(fs, volume, sub, path, prefix, depth + 1, ancestors + (inode,))
+    def _walk(self, fs: Any, volume: dict[str, Any], root: Any, prefix: tuple[str, ...]) -> Iterator[Entry]:
+        """The volume's tree from ``root``, iteratively, each directory inode
+        once (tree_walk). The root is its own first ancestor: an entry
+        pointing back to it (a crafted or damaged NTFS index) is a loop, not
+        a second root."""
+        def list_children(directory: Any, path: str) -> list[Any] | None:
+            try:
+                return list(directory)
+            except (OSError, IOError, RuntimeError) as error:
+                self.warn(f"directory not readable: {error}", *prefix, path or "/")
+                return None
+
+        record = tree_walk.WalkRecord()
+
+        def visit(child: Any, parent: str) -> tree_walk.Visit | None:
+            found = self._visit(fs, volume, prefix, child, parent)
+            if found is not None and found.subdirectory is not None and record.hard_links \
+                    and _is_orphan_directory(child):
+                # $OrphanFiles is listed by TSK's own recursive search of
+                # every named path (C code, no way to stop it), 2^N paths in
+                # a graph of N doubly linked folders: not opened then.
+                found.entries[0].notes.append(tree_walk.ORPHAN_SEARCH_SKIPPED)
+                self.warn(tree_walk.ORPHAN_SEARCH_SKIPPED, *prefix, found.subdirectory.path)
+                return tree_walk.Visit(found.entries)
+            return found
+
+        yield from tree_walk.walk(root, int(fs.info.root_inum), list_children, visit,
+                                  lambda message, path: self.warn(message, *prefix, path), record)
+
+    def _visit(self, fs: Any, volume: dict[str, Any], prefix: tuple[str, ...], child: Any,
+               parent: str) -> tree_walk.Visit | None:
+        name_info = child.info.name
+        raw = name_info.name
+        if raw in (b".", b"..") or raw is None:
+            return None
+        name = loc.decode_name(raw)
+        path = f"{parent}/{name}"
+        meta = child.info.meta
+        allocated = bool(name_info.flags & pytsk3.TSK_FS_NAME_FLAG_ALLOC)
+        inode = name_info.meta_addr
+        if meta is None and inode:
+            # Orphans and some deleted names come without their metadata;
+            # TSK can still open it by address (as fls and icat do).
+            try:
+                child = fs.open_meta(inode=inode)
+                meta = child.info.meta
+            except (OSError, IOError, RuntimeError):
+                pass
+        kind = _entry_kind(name_info, meta)
+        entries = list(self._entries_for(child, volume, prefix, path, kind, allocated, inode, meta))
+        # Deleted directories are descended too: their entries are what fls lists.
+        if kind != DIRECTORY or meta is None:
+            return tree_walk.Visit(entries)
+        return tree_walk.Visit(entries, tree_walk.Subdirectory(_LazyDirectory(child), int(inode), path))
 
     def _entries_for(self, child: Any, volume: dict[str, Any], prefix: tuple[str, ...], path: str,
                      kind: str, allocated: bool, inode: int, meta: Any) -> Iterator[Entry]:
@@ -455,6 +479,13 @@ def _vs_name(vstype: int) -> str:
     names = {getattr(pytsk3, "TSK_VS_TYPE_DOS", -1): "MBR", getattr(pytsk3, "TSK_VS_TYPE_GPT", -2): "GPT",
              getattr(pytsk3, "TSK_VS_TYPE_MAC", -3): "APM", getattr(pytsk3, "TSK_VS_TYPE_BSD", -4): "BSD"}
     return names.get(vstype, str(vstype))
+
+
+def _is_orphan_directory(tsk_file: Any) -> bool:
+    """TSK's virtual $OrphanFiles folder, whose listing is a search of the whole tree."""
+    meta = tsk_file.info.meta
+    return (meta is not None and meta.type == pytsk3.TSK_FS_META_TYPE_VIRT_DIR
+            and tsk_file.info.name.name == b"$OrphanFiles")
 
 
 def _entry_kind(name_info: Any, meta: Any) -> str:
