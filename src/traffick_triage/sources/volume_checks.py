@@ -57,22 +57,60 @@ def partition_table(volumes: Iterable[dict[str, Any]], media_size: int, scheme: 
     GPT whose CRC32s do not match."""
     volumes = list(volumes)
     problems: list[Problem] = []
-    for index, first in enumerate(volumes):
-        first_end = first["offset"] + first["length"]
-        if first_end > media_size:
-            problems.append((f"partition {first['label']} ends at byte {first_end} but the image holds only "
-                             f"{media_size} bytes (truncated image?)", _segments(first["label"])))
-        for second in volumes[index + 1:]:
-            if first["offset"] < second["offset"] + second["length"] and second["offset"] < first_end:
-                problems.append((f"partitions {first['label']} and {second['label']} overlap "
-                                 f"(bytes {max(first['offset'], second['offset'])}-"
-                                 f"{min(first_end, second['offset'] + second['length'])}): "
-                                 "a damaged or tampered partition table; both are read", ()))
+    for volume in volumes:
+        end = volume["offset"] + volume["length"]
+        if end > media_size:
+            problems.append((f"partition {volume['label']} ends at byte {end} but the image holds only "
+                             f"{media_size} bytes (truncated image?)", _segments(volume["label"])))
+    problems.extend(overlap_problems(volumes))
     if scheme == "GPT":
         problems.extend((problem, ()) for problem in gpt_crc_problems(read, block_size))
     problem = two_partition_tables(volumes, scheme, read, block_size)
     if problem:
         problems.append((problem, ()))
+    return problems
+
+
+OVERLAP_NAMED = 20       # partitions a grouped overlap warning names; the rest are counted
+
+
+def overlap_problems(volumes: list[dict[str, Any]]) -> list[Problem]:
+    """One warning per range of the disk that partitions overlap in, in
+    O(n log n): sorted by start, a partition that starts before the range so
+    far ends joins it. Two partitions keep the pair's own words; a range of
+    many (a GPT of 1,000 entries over one extent: 499,500 pairs) is one
+    warning naming the first OVERLAP_NAMED partitions and counting the rest."""
+    position = {id(volume): index for index, volume in enumerate(volumes)}     # table order
+    ordered = sorted(volumes, key=lambda v: (v["offset"], v["offset"] + v["length"], position[id(v)]))
+    groups: list[list[dict[str, Any]]] = []
+    group_end = -1
+    for volume in ordered:
+        if volume["length"] <= 0:
+            continue
+        if groups and volume["offset"] < group_end:
+            groups[-1].append(volume)
+            group_end = max(group_end, volume["offset"] + volume["length"])
+        else:
+            groups.append([volume])
+            group_end = volume["offset"] + volume["length"]
+    problems: list[Problem] = []
+    for group in groups:
+        if len(group) < 2:
+            continue
+        if len(group) == 2:
+            first, second = sorted(group, key=lambda v: position[id(v)])
+            first_end, second_end = first["offset"] + first["length"], second["offset"] + second["length"]
+            problems.append((f"partitions {first['label']} and {second['label']} overlap "
+                             f"(bytes {max(first['offset'], second['offset'])}-{min(first_end, second_end)}): "
+                             "a damaged or tampered partition table; both are read", ()))
+            continue
+        start = group[0]["offset"]
+        end = max(v["offset"] + v["length"] for v in group)
+        labels = [v["label"] for v in group]
+        named = ", ".join(labels[:OVERLAP_NAMED])
+        more = f" and {len(labels) - OVERLAP_NAMED} more" if len(labels) > OVERLAP_NAMED else ""
+        problems.append((f"{len(group)} partitions overlap within bytes {start}-{end} ({named}{more}): "
+                         "a damaged or tampered partition table; each is read", ()))
     return problems
 
 
