@@ -18,10 +18,20 @@ from .. import locator as loc
 from ..timeutil import from_unix_seconds, iso_or_none
 from .base import (DIRECTORY, FILE, OTHER, SYMLINK, Entry, EvidenceError, EvidenceSource,
                    RandomAccessReader)
-from . import tree_walk
+from . import fat_chains, tree_walk
 from . import volume_checks as checks
 from .directory import open_readonly
 
+
+
+def _fat_directory_loop(fat: fat_chains.FatLayout, read: Any, directory: "_LazyDirectory") -> tuple[int, int] | None:
+    """Whether the FAT chain of a folder (its first cluster from TSK's first data run) loops."""
+    try:
+        first_sector = next((int(run.addr) for attribute in directory.file for run in attribute), None)
+    except (OSError, IOError, RuntimeError):
+        return None
+    cluster = fat_chains.cluster_of_sector(fat, first_sector) if first_sector else None
+    return fat_chains.chain_loop(fat, read, cluster) if cluster is not None else None
 
 
 class _LazyDirectory:
@@ -29,10 +39,10 @@ class _LazyDirectory:
     (a second link to a walked directory is never opened)."""
 
     def __init__(self, tsk_file: Any) -> None:
-        self._file = tsk_file
+        self.file = tsk_file
 
     def __iter__(self) -> Iterator[Any]:
-        return iter(self._file.as_directory())
+        return iter(self.file.as_directory())
 
 
 class _ImageReader:
@@ -177,6 +187,38 @@ def split_segments(path: str) -> list[str]:
     return segments
 
 
+_GAP_NAMED = 10          # missing and stranded segments a gap warning names; the rest are counted
+
+
+def split_segment_gap(path: str, segments: list[str]) -> str | None:
+    """The missing segment(s) of a split raw image whose numbered siblings go
+    on past a gap (disk.001, disk.003: disk.002 missing). split_segments
+    stops at the gap, so the image is read as the segments before it; the
+    ones after cannot be placed (their offsets depend on the missing bytes)."""
+    match = re.search(r"\.(\d{3})$", path)
+    if not match or match.group(1) != "001":
+        return None
+    stem = path[: match.start()]
+    numbers = set()
+    for sibling in glob.glob(glob.escape(stem) + ".[0-9][0-9][0-9]"):
+        numbers.add(int(sibling[-3:]))
+    after = sorted(n for n in numbers if n > len(segments))
+    if not after:
+        return None
+    missing = [n for n in range(len(segments) + 1, after[-1]) if n not in numbers]
+
+    def names(values: list[int]) -> str:
+        base = os.path.basename(stem)
+        shown = ", ".join(f"{base}.{n:03d}" for n in values[:_GAP_NAMED])
+        return shown + (f" and {len(values) - _GAP_NAMED} more" if len(values) > _GAP_NAMED else "")
+
+    size = sum(os.path.getsize(s) for s in segments)
+    return (f"split raw image: segment{'s' if len(missing) > 1 else ''} {names(missing)} "
+            f"{'are' if len(missing) > 1 else 'is'} missing from the set; only the {len(segments)} segment(s) "
+            f"before the gap are read ({size} bytes), and {names(after)} after it cannot be placed: "
+            "files and partitions past the gap are read short or not at all")
+
+
 def ewf_segments(path: str) -> list[str]:
     import pyewf
 
@@ -213,6 +255,10 @@ class DiskImageSource(EvidenceSource):
         self.kind = container
         self.segments = ewf_segments(path) if container == "ewf" else split_segments(path)
         self.reader = self._open_reader()
+        if container != "ewf":
+            gap = split_segment_gap(path, self.segments)
+            if gap:
+                self.warn(gap)
         self._image = _TskImage(self.reader)
         self.volumes = self._find_volumes()
 
@@ -297,9 +343,19 @@ class DiskImageSource(EvidenceSource):
                 return None
 
         record = tree_walk.WalkRecord()
+        fat = self._fat_layout(fs, volume)
+        if fat is not None and fat.root_cluster:
+            loop = fat_chains.chain_loop(fat, self.reader.read, fat.root_cluster)
+            if loop:
+                self.warn(fat_chains.loop_message(loop), *prefix, "/")
 
         def visit(child: Any, parent: str) -> tree_walk.Visit | None:
             found = self._visit(fs, volume, prefix, child, parent)
+            if fat is not None and found is not None and found.subdirectory is not None:
+                loop = _fat_directory_loop(fat, self.reader.read, found.subdirectory.handle)
+                if loop:
+                    found.entries[0].notes.append(fat_chains.loop_message(loop))
+                    self.warn(fat_chains.loop_message(loop), *prefix, found.subdirectory.path)
             if found is not None and found.subdirectory is not None and record.hard_links \
                     and _is_orphan_directory(child):
                 # $OrphanFiles is listed by TSK's own recursive search of
@@ -312,6 +368,15 @@ class DiskImageSource(EvidenceSource):
 
         yield from tree_walk.walk(root, int(fs.info.root_inum), list_children, visit,
                                   lambda message, path: self.warn(message, *prefix, path), record)
+
+    def _fat_layout(self, fs: Any, volume: dict[str, Any]) -> fat_chains.FatLayout | None:
+        if _TSK_FS_TYPES.get(fs.info.ftype) not in ("FAT12", "FAT16", "FAT32"):
+            return None
+        return fat_chains.layout(self.reader.read, self._fs_offset(volume))
+
+    def _fs_offset(self, volume: dict[str, Any]) -> int:
+        """Where the volume's file system starts in self.reader's bytes."""
+        return int(volume["offset"])
 
     def _visit(self, fs: Any, volume: dict[str, Any], prefix: tuple[str, ...], child: Any,
                parent: str) -> tree_walk.Visit | None:

@@ -50,6 +50,9 @@ class TskVolume(DiskImageSource):
             return
         yield from self._walk(fs, volume, root, self._prefix)
 
+    def _fs_offset(self, volume: dict[str, Any]) -> int:
+        return 0          # self.reader is the volume's own bytes
+
     def entries_besides(self, listed: set[Any]) -> Iterator[Entry]:
         """What TSK lists that is not in ``listed`` (identities from
         ``identity`` of the entries dfVFS gave). A deleted name is always new:

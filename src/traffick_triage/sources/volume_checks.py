@@ -65,6 +65,10 @@ def partition_table(volumes: Iterable[dict[str, Any]], media_size: int, scheme: 
     problems.extend(overlap_problems(volumes))
     if scheme == "GPT":
         problems.extend((problem, ()) for problem in gpt_crc_problems(read, block_size))
+    if scheme == "MBR":
+        problem = extended_chain_loop(read, block_size)
+        if problem:
+            problems.append((problem, ()))
     problem = two_partition_tables(volumes, scheme, read, block_size)
     if problem:
         problems.append((problem, ()))
@@ -129,6 +133,51 @@ def mbr_entries(read: Read) -> list[tuple[int, int, int, int]]:
         if kind and count:
             entries.append((index + 1, kind, start, count))
     return entries
+
+
+EXTENDED = (0x05, 0x0F, 0x85)      # MBR entry types of an extended partition
+MAX_EXTENDED_TABLES = 4096         # logical partitions a chain may hold before it is taken as endless
+
+
+def extended_chain_loop(read: Read, block_size: int) -> str | None:
+    """An MBR extended partition whose chain of extended boot records comes
+    back to a table already read: an entry pointing at the MBR itself, or an
+    EBR's next-table link pointing at itself or an earlier EBR. The Sleuth
+    Kit stops there without a word (mmls lists the tables it read, and a
+    table read twice lists its partitions twice); the chain is followed here
+    with every sector it visits remembered, and bounded."""
+    mbr = mbr_entries(read)
+    for number, kind, start, _ in mbr:
+        if kind not in EXTENDED:
+            continue
+        if start == 0:
+            return (f"MBR entry {number} is an extended partition (type 0x{kind:02x}) that points at the MBR "
+                    "itself (start sector 0): a damaged or tampered partition table; the partitions read "
+                    "through it are the MBR's own again")
+        seen = {0}
+        sector = start
+        for _ in range(MAX_EXTENDED_TABLES):
+            seen.add(sector)
+            table = read(sector * block_size, 512)
+            if len(table) < 512 or table[510:512] != b"\x55\xaa":
+                break
+            link = next(((kind_byte, relative) for kind_byte, relative in
+                         (struct.unpack_from("<4xB3xI", table, 446 + 16 * slot) for slot in range(4))
+                         if kind_byte in EXTENDED), None)
+            if link is None:
+                break
+            following = start + link[1]
+            if following in seen:
+                target = ("the MBR" if following == 0 else "itself" if following == sector
+                          else f"the earlier extended table at sector {following}")
+                return (f"MBR extended partition (entry {number}) loops: the extended table at sector {sector} "
+                        f"links to {target}: a damaged or tampered partition table; logical partitions "
+                        "after the loop are not listed")
+            sector = following
+        else:
+            return (f"MBR extended partition (entry {number}) chains more than {MAX_EXTENDED_TABLES} extended "
+                    "tables: taken as endless, a damaged or tampered partition table")
+    return None
 
 
 def gpt_entries(read: Read, block_size: int) -> list[tuple[int, int, int]] | None:
