@@ -128,6 +128,8 @@ class DfvfsSource(EvidenceSource):
         # The partition table's entries (label, offset, length), for volume_checks.partition_table.
         self._partitions: list[dict[str, Any]] = []
         self._tsk_volumes: dict[str, TskVolume | None] = {}
+        # (locator, message) of the links, loops and cut-offs dfVFS's walk warned about.
+        self._tree_warnings: set[tuple[str, str]] = set()
         try:
             self._find_volumes()
         except DFVFS_ERRORS as error:
@@ -504,7 +506,9 @@ class DfvfsSource(EvidenceSource):
         try:
             yield from tsk.entries_besides(listed)
         finally:
-            self.warnings.extend(tsk.take_warnings())
+            # The same link or loop, met by both walks of the volume, is one warning.
+            self.warnings.extend(w for w in tsk.take_warnings()
+                                 if (w.locator, w.message) not in self._tree_warnings)
 
     def _tsk_volume(self, volume: dict[str, Any]) -> TskVolume | None:
         """The volume as pytsk3 sees it, opened once; None (with one warning)
@@ -555,9 +559,12 @@ class DfvfsSource(EvidenceSource):
                 return tree_walk.Visit(entries)
             return tree_walk.Visit(entries, tree_walk.Subdirectory(child, _identity(child), path))
 
+        def warn(message: str, path: str) -> None:
+            self.warn(message, *prefix, path)
+            self._tree_warnings.add((self.locator(*prefix, path), message))
+
         record = tree_walk.WalkRecord()
-        yield from tree_walk.walk(root, _identity(root), list_children, visit,
-                                  lambda message, path: self.warn(message, *prefix, path), record)
+        yield from tree_walk.walk(root, _identity(root), list_children, visit, warn, record)
 
     def _entries_for(self, volume: dict[str, Any], child: Any, path: str, kind: str) -> Iterator[Entry]:
         prefix = volume["segments"]
