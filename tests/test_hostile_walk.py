@@ -460,3 +460,31 @@ def test_split_raw_with_middle_segment_missing(tmp_path):
     assert_control(report, "beside > /control.txt", control)
     # What the first segment holds is still listed: the file system and its root.
     assert any(f["locator"] == "disk.001 > /control.txt" for f in report["files"])
+
+
+@needs
+def test_deleted_name_of_a_reused_directory_inode_is_not_walked_as_a_link(tmp_path):
+    """/aaa deleted, its inode reused by /zzz/newdir: the deleted name comes
+    first in the walk but must not take /zzz/newdir's files (fls lists it as
+    "(realloc)" and does not descend); no link, no graph, no warning."""
+    from traffick_triage.sources.detect import open_source
+
+    staging = tmp_path / "staging"
+    (staging / "aaa").mkdir(parents=True)
+    (staging / "aaa" / "inner.txt").write_bytes(b"one\n")
+    (staging / "zzz").mkdir()
+    image = make_ext4(tmp_path / "realloc.img", staging, 2048)
+    (tmp_path / "new.txt").write_bytes(b"new\n")
+    for command in ("rm /aaa/inner.txt", "rmdir /aaa", "mkdir /zzz/newdir",
+                    f"write {tmp_path / 'new.txt'} /zzz/newdir/new.txt"):
+        run("debugfs", "-w", "-R", command, str(image))
+    listing = text("fls", "-r", "-p", str(image))
+    assert "d/d * 12(realloc):\taaa" in listing and "r/r 13:\tzzz/newdir/new.txt" in listing
+    source = open_source(str(image))
+    try:
+        paths = [entry.path for entry in source.entries()]
+        warnings = source.take_warnings()
+    finally:
+        source.close()
+    assert "/zzz/newdir/new.txt" in paths and not [p for p in paths if p.startswith("/aaa/")]
+    assert warnings == []

@@ -402,6 +402,13 @@ class DiskImageSource(EvidenceSource):
         # Deleted directories are descended too: their entries are what fls lists.
         if kind != DIRECTORY or meta is None:
             return tree_walk.Visit(entries)
+        if not allocated and meta.flags & pytsk3.TSK_FS_META_FLAG_ALLOC:
+            # A deleted name whose inode is now another, allocated directory
+            # (fls's "(realloc)"): what is under it belongs to that directory
+            # and is listed at its own path; fls does not descend here either.
+            entries[0].notes.append("deleted name of a directory whose inode was reused by an allocated "
+                                    "directory: its contents are listed under that directory")
+            return tree_walk.Visit(entries)
         return tree_walk.Visit(entries, tree_walk.Subdirectory(_LazyDirectory(child), int(inode), path))
 
     def _entries_for(self, child: Any, volume: dict[str, Any], prefix: tuple[str, ...], path: str,
