@@ -335,13 +335,15 @@ def test_overlap_grouping_is_per_range():
         return {"label": label, "offset": offset, "length": length}
 
     volumes = [part(f"p{n}", 4096, 1024) for n in range(1, 8193)]          # 8,192 over one range
-    volumes += [part("q1", 100_000, 50), part("q2", 100_040, 50)]         # a pair elsewhere
+    volumes += [part("q1", 100_000, 50), part("q2", 100_040, 50)]         # a chain of three elsewhere:
+    volumes += [part("q3", 100_080, 50)]                                   # q1-q2 and q2-q3, not q1-q3
     volumes += [part("r1", 200_000, 10), part("r2", 200_010, 10)]         # adjacent, not overlapping
-    problems = overlap_problems(volumes)
-    assert len(problems) == 2
-    assert problems[0][0].startswith("8192 partitions overlap within bytes 4096-5120 (p1, p2,")
-    assert "and 8172 more" in problems[0][0]
-    assert problems[1][0].startswith("partitions q1 and q2 overlap (bytes 100040-100050)")
+    problems = [message for message, _ in overlap_problems(volumes)]
+    assert len(problems) == 3
+    assert problems[0].startswith("8192 partitions overlap within bytes 4096-5120 (p1, p2,")
+    assert "and 8172 more" in problems[0]
+    assert problems[1].startswith("partitions q1 and q2 overlap (bytes 100040-100050)")
+    assert problems[2].startswith("partitions q2 and q3 overlap (bytes 100080-100090)")
 
 
 # -- item 9: tampering ---------------------------------------------------------------------------

@@ -280,18 +280,26 @@ class DfvfsSource(EvidenceSource):
         number, block_size = 0, None
         if listed is not None and listed[1] == "GPT":
             block_size, _, allocated = listed
+            # libvsgpt's partitions by (table entry, offset, length): a GPT may
+            # hold 8,192 entries, and a search of the list for each is quadratic.
+            by_extent: dict[tuple[Any, Any, Any], list[dict[str, Any]]] = {}
+            for partition in found:
+                by_extent.setdefault((partition["entry"], partition["offset"], partition["length"]),
+                                     []).append(partition)
+            matched: set[int] = set()
             for index, part in allocated:
                 number += 1
                 start, size = int(part.start) * block_size, int(part.len) * block_size
-                match = next((f for f in found if (f["entry"], f["offset"], f["length"]) ==
-                              (int(part.slot_num), start, size)), None)
+                candidates = by_extent.get((int(part.slot_num), start, size))
+                match = candidates.pop(0) if candidates else None
                 if match is None:
                     self._add_tsk_partition(number, index, part, block_size, _gpt_entry(part.slot_num))
                     continue
-                found.remove(match)
+                matched.add(id(match))
                 self._add_partition(f"p{number}", match["spec"], start, size,
                                     _partition_description("GPT", number, _gpt_entry(match["entry"]),
                                                            _tsk_text(part.desc)))
+            found = [partition for partition in found if id(partition) not in matched]
             note = "not in The Sleuth Kit's listing"
         else:
             note = ""

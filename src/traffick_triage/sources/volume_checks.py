@@ -76,14 +76,16 @@ def partition_table(volumes: Iterable[dict[str, Any]], media_size: int, scheme: 
 
 
 OVERLAP_NAMED = 20       # partitions a grouped overlap warning names; the rest are counted
+OVERLAP_PAIRS_UP_TO = 4  # a range of this many partitions or fewer: one warning per overlapping pair
 
 
 def overlap_problems(volumes: list[dict[str, Any]]) -> list[Problem]:
     """One warning per range of the disk that partitions overlap in, in
     O(n log n): sorted by start, a partition that starts before the range so
-    far ends joins it. Two partitions keep the pair's own words; a range of
-    many (a GPT of 1,000 entries over one extent: 499,500 pairs) is one
-    warning naming the first OVERLAP_NAMED partitions and counting the rest."""
+    far ends joins it. A range of up to OVERLAP_PAIRS_UP_TO partitions gets
+    a warning per overlapping pair (at most 6); a range of more (a GPT of
+    1,000 entries over one extent: 499,500 pairs) is one warning naming the
+    first OVERLAP_NAMED partitions and counting the rest."""
     position = {id(volume): index for index, volume in enumerate(volumes)}     # table order
     ordered = sorted(volumes, key=lambda v: (v["offset"], v["offset"] + v["length"], position[id(v)]))
     groups: list[list[dict[str, Any]]] = []
@@ -101,12 +103,18 @@ def overlap_problems(volumes: list[dict[str, Any]]) -> list[Problem]:
     for group in groups:
         if len(group) < 2:
             continue
-        if len(group) == 2:
-            first, second = sorted(group, key=lambda v: position[id(v)])
-            first_end, second_end = first["offset"] + first["length"], second["offset"] + second["length"]
-            problems.append((f"partitions {first['label']} and {second['label']} overlap "
-                             f"(bytes {max(first['offset'], second['offset'])}-{min(first_end, second_end)}): "
-                             "a damaged or tampered partition table; both are read", ()))
+        if len(group) <= OVERLAP_PAIRS_UP_TO:
+            # A few partitions: each overlapping pair in its own words, in table order.
+            members = sorted(group, key=lambda v: position[id(v)])
+            for index, first in enumerate(members):
+                first_end = first["offset"] + first["length"]
+                for second in members[index + 1:]:
+                    second_end = second["offset"] + second["length"]
+                    if first["offset"] < second_end and second["offset"] < first_end:
+                        problems.append((f"partitions {first['label']} and {second['label']} overlap "
+                                         f"(bytes {max(first['offset'], second['offset'])}-"
+                                         f"{min(first_end, second_end)}): "
+                                         "a damaged or tampered partition table; both are read", ()))
             continue
         start = group[0]["offset"]
         end = max(v["offset"] + v["length"] for v in group)
