@@ -496,3 +496,25 @@ def test_deleted_name_of_a_reused_directory_inode_is_not_walked_as_a_link(tmp_pa
         source.close()
     assert "/zzz/newdir/new.txt" in paths and not [p for p in paths if p.startswith("/aaa/")]
     assert warnings == []
+
+
+def test_chain_followers_end_on_any_bytes():
+    """The fuzz target's property (fuzz/fuzz_volume_checks.py) in every test
+    run: on arbitrary disk bytes the MBR chain and FAT chain followers end
+    without raising."""
+    from hypothesis import given, settings, strategies as st
+
+    from traffick_triage.sources import fat_chains, volume_checks
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.binary(min_size=0, max_size=8192), st.sampled_from([512, 4096]))
+    def check(disk: bytes, block_size: int) -> None:
+        def read(offset: int, length: int) -> bytes:
+            return disk[offset:offset + length]
+
+        volume_checks.extended_chain_loop(read, block_size)
+        layout = fat_chains.layout(read, 0)
+        if layout is not None:
+            fat_chains.chain_loop(layout, read, 2)
+
+    check()
