@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from evidence_builders import SECTOR, load_report, run
+from evidence_builders import SECTOR, _tree, load_report, run
 
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = Path(sys.executable)
@@ -185,7 +185,21 @@ def _deep_folder(root: Path, leaf: bytes) -> Path:
     return root
 
 
-def test_folder_1100_levels_deep_is_walked_whole(tmp_path):
+@pytest.fixture
+def deep_tree_removed(tmp_path):
+    """Removes the deep folder after the test, without recursion: pytest's
+    own clean-up of old temporary folders (shutil.rmtree) recurses and would
+    hit the recursion limit on it in a later session."""
+    yield
+    found = sorted(_tree(tmp_path), key=lambda p: len(p.parts), reverse=True)
+    for path in found:
+        if path.is_dir() and not path.is_symlink():
+            path.rmdir()
+        else:
+            path.unlink()
+
+
+def test_folder_1100_levels_deep_is_walked_whole(tmp_path, deep_tree_removed):
     evidence = tmp_path / "seized"
     leaf = b"at the bottom\n"
     _deep_folder(evidence / "deep", leaf)
