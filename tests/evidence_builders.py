@@ -122,12 +122,25 @@ def md5(data: bytes) -> str:
     return hashlib.md5(data).hexdigest()
 
 
+def _tree(root: Path) -> list[Path]:
+    """Everything under ``root``, without following symlinks and without
+    recursion (Path.rglob recurses: a folder 1,100 levels deep overflows it)."""
+    found, pending = [], [root]
+    while pending:
+        with os.scandir(pending.pop()) as listing:
+            for item in listing:
+                found.append(Path(item.path))
+                if item.is_dir(follow_symlinks=False):
+                    pending.append(Path(item.path))
+    return found
+
+
 def tree_hashes(paths: Iterable[Path]) -> dict[str, str]:
     """SHA-256 of every file under the given evidence paths (and the mode and
     mtime, so even a metadata change would show)."""
     out = {}
     for path in paths:
-        candidates = [path] if path.is_file() else sorted(p for p in path.rglob("*"))
+        candidates = [path] if path.is_file() else sorted(_tree(path))
         for item in candidates:
             if item.is_symlink() or not item.is_file():
                 continue

@@ -289,15 +289,22 @@ def info(evidence: Path = typer.Argument(..., help="One evidence item.")) -> Non
     try:
         description = source.describe()
         counts = {"files": 0, "deleted_files": 0, "directories": 0, "other": 0}
-        for entry in source.entries():
-            if entry.kind == FILE:
-                counts["files"] += 1
-                counts["deleted_files"] += 0 if entry.allocated else 1
-            elif entry.kind == "dir":
-                counts["directories"] += 1
-            else:
-                counts["other"] += 1
+        stopped = None
+        try:
+            for entry in source.entries():
+                if entry.kind == FILE:
+                    counts["files"] += 1
+                    counts["deleted_files"] += 0 if entry.allocated else 1
+                elif entry.kind == "dir":
+                    counts["directories"] += 1
+                else:
+                    counts["other"] += 1
+        except (OSError, ValueError, EOFError, RuntimeError) as error:
+            # As the scan says it (engine._walk): the counts so far stand.
+            stopped = f"{source.display_name}: walk stopped early after {counts['files'] + counts['directories'] + counts['other']} entries: {error}"
         warnings = [f"{w.locator}: {w.message}" for w in source.take_warnings()]
+        if stopped:
+            warnings.append(stopped)
     finally:
         source.close()
     description["counts"] = counts

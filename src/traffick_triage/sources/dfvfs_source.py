@@ -28,12 +28,11 @@ from dfvfs.resolver import resolver
 from .. import locator as loc
 from ..timeutil import from_unix_seconds, iso_or_none
 from .base import DIRECTORY, FILE, OTHER, SYMLINK, Entry, EvidenceError, EvidenceSource, RandomAccessReader
+from . import tree_walk
 from . import volume_checks as checks
 from .disk import _TskImage, _tsk_reason, _vs_name
 from .tsk_over_media import READER as TSK_READER
 from .tsk_over_media import TskVolume, identity
-
-MAX_DEPTH = 256
 
 # Everything dfVFS and the libyal/TSK bindings raise for bad or unreadable input.
 DFVFS_ERRORS = (dfvfs_errors.Error, OSError, IOError, RuntimeError, ValueError, KeyError, TypeError)
@@ -129,6 +128,8 @@ class DfvfsSource(EvidenceSource):
         # The partition table's entries (label, offset, length), for volume_checks.partition_table.
         self._partitions: list[dict[str, Any]] = []
         self._tsk_volumes: dict[str, TskVolume | None] = {}
+        # (locator, message) of the links, loops and cut-offs dfVFS's walk warned about.
+        self._tree_warnings: set[tuple[str, str]] = set()
         try:
             self._find_volumes()
         except DFVFS_ERRORS as error:
@@ -279,18 +280,26 @@ class DfvfsSource(EvidenceSource):
         number, block_size = 0, None
         if listed is not None and listed[1] == "GPT":
             block_size, _, allocated = listed
+            # libvsgpt's partitions by (table entry, offset, length): a GPT may
+            # hold 8,192 entries, and a search of the list for each is quadratic.
+            by_extent: dict[tuple[Any, Any, Any], list[dict[str, Any]]] = {}
+            for partition in found:
+                by_extent.setdefault((partition["entry"], partition["offset"], partition["length"]),
+                                     []).append(partition)
+            matched: set[int] = set()
             for index, part in allocated:
                 number += 1
                 start, size = int(part.start) * block_size, int(part.len) * block_size
-                match = next((f for f in found if (f["entry"], f["offset"], f["length"]) ==
-                              (int(part.slot_num), start, size)), None)
+                candidates = by_extent.get((int(part.slot_num), start, size))
+                match = candidates.pop(0) if candidates else None
                 if match is None:
                     self._add_tsk_partition(number, index, part, block_size, _gpt_entry(part.slot_num))
                     continue
-                found.remove(match)
+                matched.add(id(match))
                 self._add_partition(f"p{number}", match["spec"], start, size,
                                     _partition_description("GPT", number, _gpt_entry(match["entry"]),
                                                            _tsk_text(part.desc)))
+            found = [partition for partition in found if id(partition) not in matched]
             note = "not in The Sleuth Kit's listing"
         else:
             note = ""
@@ -494,7 +503,7 @@ class DfvfsSource(EvidenceSource):
         if root is None:
             self.warn("cannot open the root directory", *volume["segments"])
             return
-        yield from self._walk(volume, root, "", 0, ())
+        yield from self._walk(volume, root)
 
     def _entries_only_tsk_lists(self, volume: dict[str, Any], listed: set[Any]) -> Iterator[Entry]:
         """Deleted and orphan entries (and names dfVFS cannot decode), from
@@ -505,7 +514,9 @@ class DfvfsSource(EvidenceSource):
         try:
             yield from tsk.entries_besides(listed)
         finally:
-            self.warnings.extend(tsk.take_warnings())
+            # The same link or loop, met by both walks of the volume, is one warning.
+            self.warnings.extend(w for w in tsk.take_warnings()
+                                 if (w.locator, w.message) not in self._tree_warnings)
 
     def _tsk_volume(self, volume: dict[str, Any]) -> TskVolume | None:
         """The volume as pytsk3 sees it, opened once; None (with one warning)
@@ -522,33 +533,46 @@ class DfvfsSource(EvidenceSource):
                 self.warn(f"deleted entries not listed: {_reason(error)}", *volume["segments"])
         return self._tsk_volumes[key]
 
-    def _walk(self, volume: dict[str, Any], directory: Any, parent: str, depth: int,
-              ancestors: tuple[Any, ...]) -> Iterator[Entry]:
+    def _walk(self, volume: dict[str, Any], root: Any) -> Iterator[Entry]:
+        """The volume's tree, iteratively, each directory once (tree_walk)."""
         prefix = volume["segments"]
-        try:
-            children = list(directory.sub_file_entries)
-        except DFVFS_ERRORS as error:
-            self.warn(f"directory not readable: {_reason(error)}", *prefix, parent or "/")
-            return
-        children.sort(key=lambda child: _safe_name(child))
-        for child in children:
+
+        def list_children(directory: Any, path: str) -> list[Any] | None:
+            try:
+                children = list(directory.sub_file_entries)
+            except DFVFS_ERRORS as error:
+                self.warn(f"directory not readable: {_reason(error)}", *prefix, path or "/")
+                return None
+            children.sort(key=lambda child: _safe_name(child))
+            return children
+
+        def visit(child: Any, parent: str) -> tree_walk.Visit | None:
             name = _safe_name(child)
             if not name or name in (".", ".."):
-                continue
+                return None
             path = f"{parent}/{name}"
             try:
                 kind = _entry_kind(child)
                 entries = list(self._entries_for(volume, child, path, kind))
             except DFVFS_ERRORS as error:
                 self.warn(f"entry not readable: {_reason(error)}", *prefix, path)
-                continue
-            yield from entries
-            if kind == DIRECTORY:
-                identity = _identity(child)
-                if (identity is not None and identity in ancestors) or depth >= MAX_DEPTH:
-                    self.warn("directory loop or excessive depth: not descended", *prefix, path)
-                    continue
-                yield from self._walk(volume, child, path, depth + 1, ancestors + (identity,))
+                return None
+            if kind != DIRECTORY:
+                return tree_walk.Visit(entries)
+            if record.hard_links and name == "$OrphanFiles" and _is_tsk_virtual_directory(child):
+                # TSK lists it by searching every named path (as disk.py says): not in a graph.
+                if entries:
+                    entries[0].notes.append(tree_walk.ORPHAN_SEARCH_SKIPPED)
+                self.warn(tree_walk.ORPHAN_SEARCH_SKIPPED, *prefix, path)
+                return tree_walk.Visit(entries)
+            return tree_walk.Visit(entries, tree_walk.Subdirectory(child, _identity(child), path))
+
+        def warn(message: str, path: str) -> None:
+            self.warn(message, *prefix, path)
+            self._tree_warnings.add((self.locator(*prefix, path), message))
+
+        record = tree_walk.WalkRecord()
+        yield from tree_walk.walk(root, _identity(root), list_children, visit, warn, record)
 
     def _entries_for(self, volume: dict[str, Any], child: Any, path: str, kind: str) -> Iterator[Entry]:
         prefix = volume["segments"]

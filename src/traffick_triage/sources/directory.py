@@ -10,6 +10,7 @@ from typing import IO, Any, Iterator
 
 from .. import locator as loc
 from ..timeutil import from_unix_seconds, iso_or_none
+from . import tree_walk
 from .base import DIRECTORY, FILE, OTHER, SYMLINK, Entry, EvidenceSource
 
 _NOATIME = getattr(os, "O_NOATIME", 0)
@@ -61,44 +62,53 @@ class DirectorySource(EvidenceSource):
         self._root = os.fsencode(os.path.abspath(path))
 
     def entries(self) -> Iterator[Entry]:
-        yield from self._walk(b"")
+        # Iterative (tree_walk): a folder thousands of levels deep is walked
+        # whole; a bind mount of an ancestor inside the folder is a loop (the
+        # same device and inode), listed and not descended.
+        try:
+            root = os.stat(self._root)
+            root_identity: tuple[int, int] | None = (root.st_dev, root.st_ino)
+        except OSError:
+            root_identity = None
+        yield from tree_walk.walk(b"", root_identity, self._list, self._visit,
+                                  lambda message, path: self.warn(message, path))
 
-    def _walk(self, relative: bytes) -> Iterator[Entry]:
+    def _list(self, relative: bytes, inner: str) -> list[tuple[bytes, bytes]] | None:
         directory = os.path.join(self._root, relative) if relative else self._root
         try:
             names = sorted(_list_noatime(directory))
         except OSError as error:
             self.warn(f"folder not readable: {error.strerror}", "/" + loc.decode_name(relative))
-            return
-        for raw_name in names:
-            child = os.path.join(relative, raw_name) if relative else raw_name
-            host = os.path.join(self._root, child)
-            inner = "/" + loc.decode_name(child)
-            try:
-                info = os.lstat(host)
-            except OSError as error:
-                self.warn(f"cannot stat: {error.strerror}", inner)
-                continue
-            entry = Entry(segments=(inner,), path=inner, kind=OTHER, size=0,
-                          inode=str(info.st_ino), times=_times(info),
-                          address={"relpath": os.fsdecode(child)})
-            if stat.S_ISLNK(info.st_mode):
-                entry.kind = SYMLINK
-                entry.link_target = loc.decode_name(os.readlink(host))
-                yield entry
-            elif stat.S_ISDIR(info.st_mode):
-                entry.kind = DIRECTORY
-                yield entry
-                yield from self._walk(child)
-            elif stat.S_ISREG(info.st_mode):
-                entry.kind = FILE
-                entry.size = info.st_size
-                entry.opener = (lambda target=host: open_readonly(target))
-                yield entry
-            else:
-                entry.notes.append("special file (device, FIFO or socket): not read")
-                self.warn("special file (device, FIFO or socket): not read", inner)
-                yield entry
+            return None
+        return [(relative, name) for name in names]
+
+    def _visit(self, child_of: tuple[bytes, bytes], parent: str) -> tree_walk.Visit | None:
+        relative, raw_name = child_of
+        child = os.path.join(relative, raw_name) if relative else raw_name
+        host = os.path.join(self._root, child)
+        inner = "/" + loc.decode_name(child)
+        try:
+            info = os.lstat(host)
+        except OSError as error:
+            self.warn(f"cannot stat: {error.strerror}", inner)
+            return None
+        entry = Entry(segments=(inner,), path=inner, kind=OTHER, size=0,
+                      inode=str(info.st_ino), times=_times(info),
+                      address={"relpath": os.fsdecode(child)})
+        if stat.S_ISLNK(info.st_mode):
+            entry.kind = SYMLINK
+            entry.link_target = loc.decode_name(os.readlink(host))
+        elif stat.S_ISDIR(info.st_mode):
+            entry.kind = DIRECTORY
+            return tree_walk.Visit([entry], tree_walk.Subdirectory(child, (info.st_dev, info.st_ino), inner))
+        elif stat.S_ISREG(info.st_mode):
+            entry.kind = FILE
+            entry.size = info.st_size
+            entry.opener = (lambda target=host: open_readonly(target))
+        else:
+            entry.notes.append("special file (device, FIFO or socket): not read")
+            self.warn("special file (device, FIFO or socket): not read", inner)
+        return tree_walk.Visit([entry])
 
     def open_address(self, address: dict[str, Any]) -> IO[bytes]:
         relative = os.fsencode(address["relpath"])

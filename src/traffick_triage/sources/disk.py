@@ -18,10 +18,31 @@ from .. import locator as loc
 from ..timeutil import from_unix_seconds, iso_or_none
 from .base import (DIRECTORY, FILE, OTHER, SYMLINK, Entry, EvidenceError, EvidenceSource,
                    RandomAccessReader)
+from . import fat_chains, tree_walk
 from . import volume_checks as checks
 from .directory import open_readonly
 
-MAX_DEPTH = 256          # deeper trees are cut with a warning (cyclic directories)
+
+
+def _fat_directory_loop(fat: fat_chains.FatLayout, read: Any, directory: "_LazyDirectory") -> tuple[int, int] | None:
+    """Whether the FAT chain of a folder (its first cluster from TSK's first data run) loops."""
+    try:
+        first_sector = next((int(run.addr) for attribute in directory.file for run in attribute), None)
+    except (OSError, IOError, RuntimeError):
+        return None
+    cluster = fat_chains.cluster_of_sector(fat, first_sector) if first_sector else None
+    return fat_chains.chain_loop(fat, read, cluster) if cluster is not None else None
+
+
+class _LazyDirectory:
+    """A directory child, opened as a directory only when the walk descends
+    (a second link to a walked directory is never opened)."""
+
+    def __init__(self, tsk_file: Any) -> None:
+        self.file = tsk_file
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.file.as_directory())
 
 
 class _ImageReader:
@@ -166,6 +187,38 @@ def split_segments(path: str) -> list[str]:
     return segments
 
 
+_GAP_NAMED = 10          # missing and stranded segments a gap warning names; the rest are counted
+
+
+def split_segment_gap(path: str, segments: list[str]) -> str | None:
+    """The missing segment(s) of a split raw image whose numbered siblings go
+    on past a gap (disk.001, disk.003: disk.002 missing). split_segments
+    stops at the gap, so the image is read as the segments before it; the
+    ones after cannot be placed (their offsets depend on the missing bytes)."""
+    match = re.search(r"\.(\d{3})$", path)
+    if not match or match.group(1) != "001":
+        return None
+    stem = path[: match.start()]
+    numbers = set()
+    for sibling in glob.glob(glob.escape(stem) + ".[0-9][0-9][0-9]"):
+        numbers.add(int(sibling[-3:]))
+    after = sorted(n for n in numbers if n > len(segments))
+    if not after:
+        return None
+    missing = [n for n in range(len(segments) + 1, after[-1]) if n not in numbers]
+
+    def names(values: list[int]) -> str:
+        base = os.path.basename(stem)
+        shown = ", ".join(f"{base}.{n:03d}" for n in values[:_GAP_NAMED])
+        return shown + (f" and {len(values) - _GAP_NAMED} more" if len(values) > _GAP_NAMED else "")
+
+    size = sum(os.path.getsize(s) for s in segments)
+    return (f"split raw image: segment{'s' if len(missing) > 1 else ''} {names(missing)} "
+            f"{'are' if len(missing) > 1 else 'is'} missing from the set; only the {len(segments)} segment(s) "
+            f"before the gap are read ({size} bytes), and {names(after)} after it cannot be placed: "
+            "files and partitions past the gap are read short or not at all")
+
+
 def ewf_segments(path: str) -> list[str]:
     import pyewf
 
@@ -202,6 +255,10 @@ class DiskImageSource(EvidenceSource):
         self.kind = container
         self.segments = ewf_segments(path) if container == "ewf" else split_segments(path)
         self.reader = self._open_reader()
+        if container != "ewf":
+            gap = split_segment_gap(path, self.segments)
+            if gap:
+                self.warn(gap)
         self._image = _TskImage(self.reader)
         self.volumes = self._find_volumes()
 
@@ -271,49 +328,88 @@ class DiskImageSource(EvidenceSource):
             except (OSError, IOError, RuntimeError) as error:
                 self.warn(f"cannot open the root directory: {error}", *prefix)
                 continue
-            # The root is its own first ancestor: an entry pointing back to it
-            # (a crafted or damaged NTFS index) is a loop, not a second root.
-            yield from self._walk(fs, volume, root, "", prefix, depth=0, ancestors=(int(fs.info.root_inum),))
+            yield from self._walk(fs, volume, root, prefix)
 
-    def _walk(self, fs: Any, volume: dict[str, Any], directory: Any, parent: str,
-              prefix: tuple[str, ...], depth: int, ancestors: tuple[int, ...]) -> Iterator[Entry]:
-        try:
-            children = list(directory)
-        except (OSError, IOError, RuntimeError) as error:
-            self.warn(f"directory not readable: {error}", *prefix, parent or "/")
-            return
-        for child in children:
-            name_info = child.info.name
-            raw = name_info.name
-            if raw in (b".", b"..") or raw is None:
-                continue
-            name = loc.decode_name(raw)
-            path = f"{parent}/{name}"
-            meta = child.info.meta
-            allocated = bool(name_info.flags & pytsk3.TSK_FS_NAME_FLAG_ALLOC)
-            inode = name_info.meta_addr
-            if meta is None and inode:
-                # Orphans and some deleted names come without their metadata;
-                # TSK can still open it by address (as fls and icat do).
-                try:
-                    child = fs.open_meta(inode=inode)
-                    meta = child.info.meta
-                except (OSError, IOError, RuntimeError):
-                    pass
-            kind = _entry_kind(name_info, meta)
-            for entry in self._entries_for(child, volume, prefix, path, kind, allocated, inode, meta):
-                yield entry
-            # Deleted directories are descended too: their entries are what fls lists.
-            if kind == DIRECTORY and meta is not None:
-                if inode in ancestors or depth >= MAX_DEPTH:
-                    self.warn("directory loop or excessive depth: not descended", *prefix, path)
-                    continue
-                try:
-                    sub = child.as_directory()
-                except (OSError, IOError, RuntimeError) as error:
-                    self.warn(f"directory not readable: {error}", *prefix, path)
-                    continue
-                yield from self._walk(fs, volume, sub, path, prefix, depth + 1, ancestors + (inode,))
+    def _walk(self, fs: Any, volume: dict[str, Any], root: Any, prefix: tuple[str, ...]) -> Iterator[Entry]:
+        """The volume's tree from ``root``, iteratively, each directory inode
+        once (tree_walk). The root is its own first ancestor: an entry
+        pointing back to it (a crafted or damaged NTFS index) is a loop, not
+        a second root."""
+        def list_children(directory: Any, path: str) -> list[Any] | None:
+            try:
+                return list(directory)
+            except (OSError, IOError, RuntimeError) as error:
+                self.warn(f"directory not readable: {error}", *prefix, path or "/")
+                return None
+
+        record = tree_walk.WalkRecord()
+        fat = self._fat_layout(fs, volume)
+        if fat is not None and fat.root_cluster:
+            loop = fat_chains.chain_loop(fat, self.reader.read, fat.root_cluster)
+            if loop:
+                self.warn(fat_chains.loop_message(loop), *prefix, "/")
+
+        def visit(child: Any, parent: str) -> tree_walk.Visit | None:
+            found = self._visit(fs, volume, prefix, child, parent)
+            if fat is not None and found is not None and found.subdirectory is not None:
+                loop = _fat_directory_loop(fat, self.reader.read, found.subdirectory.handle)
+                if loop:
+                    found.entries[0].notes.append(fat_chains.loop_message(loop))
+                    self.warn(fat_chains.loop_message(loop), *prefix, found.subdirectory.path)
+            if found is not None and found.subdirectory is not None and record.hard_links \
+                    and _is_orphan_directory(child):
+                # $OrphanFiles is listed by TSK's own recursive search of
+                # every named path (C code, no way to stop it), 2^N paths in
+                # a graph of N doubly linked folders: not opened then.
+                found.entries[0].notes.append(tree_walk.ORPHAN_SEARCH_SKIPPED)
+                self.warn(tree_walk.ORPHAN_SEARCH_SKIPPED, *prefix, found.subdirectory.path)
+                return tree_walk.Visit(found.entries)
+            return found
+
+        yield from tree_walk.walk(root, int(fs.info.root_inum), list_children, visit,
+                                  lambda message, path: self.warn(message, *prefix, path), record)
+
+    def _fat_layout(self, fs: Any, volume: dict[str, Any]) -> fat_chains.FatLayout | None:
+        if _TSK_FS_TYPES.get(fs.info.ftype) not in ("FAT12", "FAT16", "FAT32"):
+            return None
+        return fat_chains.layout(self.reader.read, self._fs_offset(volume))
+
+    def _fs_offset(self, volume: dict[str, Any]) -> int:
+        """Where the volume's file system starts in self.reader's bytes."""
+        return int(volume["offset"])
+
+    def _visit(self, fs: Any, volume: dict[str, Any], prefix: tuple[str, ...], child: Any,
+               parent: str) -> tree_walk.Visit | None:
+        name_info = child.info.name
+        raw = name_info.name
+        if raw in (b".", b"..") or raw is None:
+            return None
+        name = loc.decode_name(raw)
+        path = f"{parent}/{name}"
+        meta = child.info.meta
+        allocated = bool(name_info.flags & pytsk3.TSK_FS_NAME_FLAG_ALLOC)
+        inode = name_info.meta_addr
+        if meta is None and inode:
+            # Orphans and some deleted names come without their metadata;
+            # TSK can still open it by address (as fls and icat do).
+            try:
+                child = fs.open_meta(inode=inode)
+                meta = child.info.meta
+            except (OSError, IOError, RuntimeError):
+                pass
+        kind = _entry_kind(name_info, meta)
+        entries = list(self._entries_for(child, volume, prefix, path, kind, allocated, inode, meta))
+        # Deleted directories are descended too: their entries are what fls lists.
+        if kind != DIRECTORY or meta is None:
+            return tree_walk.Visit(entries)
+        if not allocated and meta.flags & pytsk3.TSK_FS_META_FLAG_ALLOC:
+            # A deleted name whose inode is now another, allocated directory
+            # (fls's "(realloc)"): what is under it belongs to that directory
+            # and is listed at its own path; fls does not descend here either.
+            entries[0].notes.append("deleted name of a directory whose inode was reused by an allocated "
+                                    "directory: its contents are listed under that directory")
+            return tree_walk.Visit(entries)
+        return tree_walk.Visit(entries, tree_walk.Subdirectory(_LazyDirectory(child), int(inode), path))
 
     def _entries_for(self, child: Any, volume: dict[str, Any], prefix: tuple[str, ...], path: str,
                      kind: str, allocated: bool, inode: int, meta: Any) -> Iterator[Entry]:
@@ -494,6 +590,13 @@ def _vs_name(vstype: int) -> str:
     names = {getattr(pytsk3, "TSK_VS_TYPE_DOS", -1): "MBR", getattr(pytsk3, "TSK_VS_TYPE_GPT", -2): "GPT",
              getattr(pytsk3, "TSK_VS_TYPE_MAC", -3): "APM", getattr(pytsk3, "TSK_VS_TYPE_BSD", -4): "BSD"}
     return names.get(vstype, str(vstype))
+
+
+def _is_orphan_directory(tsk_file: Any) -> bool:
+    """TSK's virtual $OrphanFiles folder, whose listing is a search of the whole tree."""
+    meta = tsk_file.info.meta
+    return (meta is not None and meta.type == pytsk3.TSK_FS_META_TYPE_VIRT_DIR
+            and tsk_file.info.name.name == b"$OrphanFiles")
 
 
 def _entry_kind(name_info: Any, meta: Any) -> str:

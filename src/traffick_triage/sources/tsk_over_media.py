@@ -48,7 +48,10 @@ class TskVolume(DiskImageSource):
         except (OSError, IOError, RuntimeError) as error:
             self.warn(f"The Sleuth Kit cannot open the root directory: {_tsk_reason(error)}", *self._prefix)
             return
-        yield from self._walk(fs, volume, root, "", self._prefix, depth=0, ancestors=(int(fs.info.root_inum),))
+        yield from self._walk(fs, volume, root, self._prefix)
+
+    def _fs_offset(self, volume: dict[str, Any]) -> int:
+        return 0          # self.reader is the volume's own bytes
 
     def entries_besides(self, listed: set[Any]) -> Iterator[Entry]:
         """What TSK lists that is not in ``listed`` (identities from

@@ -57,22 +57,72 @@ def partition_table(volumes: Iterable[dict[str, Any]], media_size: int, scheme: 
     GPT whose CRC32s do not match."""
     volumes = list(volumes)
     problems: list[Problem] = []
-    for index, first in enumerate(volumes):
-        first_end = first["offset"] + first["length"]
-        if first_end > media_size:
-            problems.append((f"partition {first['label']} ends at byte {first_end} but the image holds only "
-                             f"{media_size} bytes (truncated image?)", _segments(first["label"])))
-        for second in volumes[index + 1:]:
-            if first["offset"] < second["offset"] + second["length"] and second["offset"] < first_end:
-                problems.append((f"partitions {first['label']} and {second['label']} overlap "
-                                 f"(bytes {max(first['offset'], second['offset'])}-"
-                                 f"{min(first_end, second['offset'] + second['length'])}): "
-                                 "a damaged or tampered partition table; both are read", ()))
+    for volume in volumes:
+        end = volume["offset"] + volume["length"]
+        if end > media_size:
+            problems.append((f"partition {volume['label']} ends at byte {end} but the image holds only "
+                             f"{media_size} bytes (truncated image?)", _segments(volume["label"])))
+    problems.extend(overlap_problems(volumes))
     if scheme == "GPT":
         problems.extend((problem, ()) for problem in gpt_crc_problems(read, block_size))
+    if scheme == "MBR":
+        problem = extended_chain_loop(read, block_size)
+        if problem:
+            problems.append((problem, ()))
     problem = two_partition_tables(volumes, scheme, read, block_size)
     if problem:
         problems.append((problem, ()))
+    return problems
+
+
+OVERLAP_NAMED = 20       # partitions a grouped overlap warning names; the rest are counted
+OVERLAP_PAIRS_UP_TO = 4  # a range of this many partitions or fewer: one warning per overlapping pair
+
+
+def overlap_problems(volumes: list[dict[str, Any]]) -> list[Problem]:
+    """One warning per range of the disk that partitions overlap in, in
+    O(n log n): sorted by start, a partition that starts before the range so
+    far ends joins it. A range of up to OVERLAP_PAIRS_UP_TO partitions gets
+    a warning per overlapping pair (at most 6); a range of more (a GPT of
+    1,000 entries over one extent: 499,500 pairs) is one warning naming the
+    first OVERLAP_NAMED partitions and counting the rest."""
+    position = {id(volume): index for index, volume in enumerate(volumes)}     # table order
+    ordered = sorted(volumes, key=lambda v: (v["offset"], v["offset"] + v["length"], position[id(v)]))
+    groups: list[list[dict[str, Any]]] = []
+    group_end = -1
+    for volume in ordered:
+        if volume["length"] <= 0:
+            continue
+        if groups and volume["offset"] < group_end:
+            groups[-1].append(volume)
+            group_end = max(group_end, volume["offset"] + volume["length"])
+        else:
+            groups.append([volume])
+            group_end = volume["offset"] + volume["length"]
+    problems: list[Problem] = []
+    for group in groups:
+        if len(group) < 2:
+            continue
+        if len(group) <= OVERLAP_PAIRS_UP_TO:
+            # A few partitions: each overlapping pair in its own words, in table order.
+            members = sorted(group, key=lambda v: position[id(v)])
+            for index, first in enumerate(members):
+                first_end = first["offset"] + first["length"]
+                for second in members[index + 1:]:
+                    second_end = second["offset"] + second["length"]
+                    if first["offset"] < second_end and second["offset"] < first_end:
+                        problems.append((f"partitions {first['label']} and {second['label']} overlap "
+                                         f"(bytes {max(first['offset'], second['offset'])}-"
+                                         f"{min(first_end, second_end)}): "
+                                         "a damaged or tampered partition table; both are read", ()))
+            continue
+        start = group[0]["offset"]
+        end = max(v["offset"] + v["length"] for v in group)
+        labels = [v["label"] for v in group]
+        named = ", ".join(labels[:OVERLAP_NAMED])
+        more = f" and {len(labels) - OVERLAP_NAMED} more" if len(labels) > OVERLAP_NAMED else ""
+        problems.append((f"{len(group)} partitions overlap within bytes {start}-{end} ({named}{more}): "
+                         "a damaged or tampered partition table; each is read", ()))
     return problems
 
 
@@ -91,6 +141,51 @@ def mbr_entries(read: Read) -> list[tuple[int, int, int, int]]:
         if kind and count:
             entries.append((index + 1, kind, start, count))
     return entries
+
+
+EXTENDED = (0x05, 0x0F, 0x85)      # MBR entry types of an extended partition
+MAX_EXTENDED_TABLES = 4096         # logical partitions a chain may hold before it is taken as endless
+
+
+def extended_chain_loop(read: Read, block_size: int) -> str | None:
+    """An MBR extended partition whose chain of extended boot records comes
+    back to a table already read: an entry pointing at the MBR itself, or an
+    EBR's next-table link pointing at itself or an earlier EBR. The Sleuth
+    Kit stops there without a word (mmls lists the tables it read, and a
+    table read twice lists its partitions twice); the chain is followed here
+    with every sector it visits remembered, and bounded."""
+    mbr = mbr_entries(read)
+    for number, kind, start, _ in mbr:
+        if kind not in EXTENDED:
+            continue
+        if start == 0:
+            return (f"MBR entry {number} is an extended partition (type 0x{kind:02x}) that points at the MBR "
+                    "itself (start sector 0): a damaged or tampered partition table; the partitions read "
+                    "through it are the MBR's own again")
+        seen = {0}
+        sector = start
+        for _ in range(MAX_EXTENDED_TABLES):
+            seen.add(sector)
+            table = read(sector * block_size, 512)
+            if len(table) < 512 or table[510:512] != b"\x55\xaa":
+                break
+            link = next(((kind_byte, relative) for kind_byte, relative in
+                         (struct.unpack_from("<4xB3xI", table, 446 + 16 * slot) for slot in range(4))
+                         if kind_byte in EXTENDED), None)
+            if link is None:
+                break
+            following = start + link[1]
+            if following in seen:
+                target = ("the MBR" if following == 0 else "itself" if following == sector
+                          else f"the earlier extended table at sector {following}")
+                return (f"MBR extended partition (entry {number}) loops: the extended table at sector {sector} "
+                        f"links to {target}: a damaged or tampered partition table; logical partitions "
+                        "after the loop are not listed")
+            sector = following
+        else:
+            return (f"MBR extended partition (entry {number}) chains more than {MAX_EXTENDED_TABLES} extended "
+                    "tables: taken as endless, a damaged or tampered partition table")
+    return None
 
 
 def gpt_entries(read: Read, block_size: int) -> list[tuple[int, int, int]] | None:
