@@ -19,7 +19,7 @@ from ..timeutil import from_unix_seconds, iso_or_none
 from .base import (DIRECTORY, FILE, OTHER, SYMLINK, Entry, EvidenceError, EvidenceSource,
                    RandomAccessReader)
 from . import volume_checks as checks
-from .directory import open_readonly
+from .confine import ConfinementError, confined_file, open_confined
 
 MAX_DEPTH = 256          # deeper trees are cut with a warning (cyclic directories)
 
@@ -41,7 +41,7 @@ class SplitRawReader(_ImageReader):
 
     def __init__(self, paths: list[str]) -> None:
         self.paths = paths
-        self._files = [open_readonly(path) for path in paths]
+        self._files = [open_confined(path) for path in paths]
         self._starts: list[int] = []
         total = 0
         for handle in self._files:
@@ -77,7 +77,7 @@ class EwfReader(_ImageReader):
 
         self.paths = paths
         _check_segment_sequence(paths)
-        self._files = [open_readonly(path) for path in paths]
+        self._files = [open_confined(path) for path in paths]
         self._handle = pyewf.handle()
         try:
             self._handle.open_file_objects(self._files)
@@ -152,18 +152,50 @@ class _TskImage(pytsk3.Img_Info):
         return self._reader.size
 
 
-def split_segments(path: str) -> list[str]:
-    """The segments of a split raw image named like ``disk.001`` (or ``.aa``)."""
+def split_segments(path: str, refused: list[str] | None = None) -> list[str]:
+    """The segments of a split raw image named like ``disk.001`` (or ``.aa``).
+
+    Only regular files whose real path is in the first segment's folder are
+    segments: the set stops at the first name that is a FIFO (whose open
+    would block for ever), a device (whose read never ends) or a symlink out
+    of the folder; the reason, naming it, goes to ``refused`` for a warning."""
     match = re.search(r"\.(\d{3})$", path)
     if not match or match.group(1) != "001":
         return [path]
     stem = path[: match.start()]
+    folder = os.path.dirname(os.path.abspath(path))
     segments = []
     number = 1
-    while os.path.exists(f"{stem}.{number:03d}"):
-        segments.append(f"{stem}.{number:03d}")
+    while os.path.lexists(f"{stem}.{number:03d}"):
+        candidate = f"{stem}.{number:03d}"
+        if number > 1:
+            try:
+                confined_file(os.path.basename(candidate), folder)
+            except ConfinementError as error:
+                if refused is not None:
+                    refused.append(f"split segment {os.path.basename(candidate)} refused: {error}; "
+                                   "the image is read up to the segment before it")
+                break
+        segments.append(candidate)
         number += 1
     return segments
+
+
+def _confined_ewf_segments(paths: list[str], first: str, refused: list[str]) -> list[str]:
+    """The E01 set's files that are regular files in the first segment's folder."""
+    folder = os.path.dirname(os.path.abspath(first))
+    kept = []
+    for path in paths:
+        if os.path.abspath(path) == os.path.abspath(first):
+            kept.append(path)
+            continue
+        try:
+            confined_file(os.path.basename(path), folder)
+        except ConfinementError as error:
+            refused.append(f"E01 segment {os.path.basename(path)} refused: {error}")
+            continue
+        kept.append(path)
+    return kept
 
 
 def ewf_segments(path: str) -> list[str]:
@@ -200,7 +232,13 @@ class DiskImageSource(EvidenceSource):
                  options: dict[str, Any] | None = None) -> None:
         super().__init__(path, display_name)
         self.kind = container
-        self.segments = ewf_segments(path) if container == "ewf" else split_segments(path)
+        refused: list[str] = []
+        if container == "ewf":
+            self.segments = _confined_ewf_segments(ewf_segments(path), path, refused)
+        else:
+            self.segments = split_segments(path, refused)
+        for message in refused:
+            self.warn(message)
         self.reader = self._open_reader()
         self._image = _TskImage(self.reader)
         self.volumes = self._find_volumes()
