@@ -479,3 +479,31 @@ def test_ctrl_c_while_the_workers_wait_is_one_line(tmp_path):
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
     lines = [line for line in stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "interrupted" in lines[0], stderr
+
+
+@pytest.mark.skipif(QEMU_IMG is None, reason="qemu-img (apt package qemu-utils) is not installed")
+@pytest.mark.parametrize("backing", ["base.qcow2", "../outside/base.qcow2", "OUTSIDE_ABSOLUTE"])
+def test_qcow_backing_file_is_followed_only_beside_the_image(tmp_path, backing):
+    """dfVFS opens a QCOW's backing file (its name joined to the image's folder):
+    only a plain name beside the image is followed, and then it is hashed."""
+    evidence, outside = tmp_path / "evidence", tmp_path / "outside"
+    evidence.mkdir()
+    outside.mkdir()
+    for folder in (evidence, outside):
+        subprocess.run([QEMU_IMG, "create", "-q", "-f", "qcow2", str(folder / "base.qcow2"), "1M"], check=True)
+    name = str(outside / "base.qcow2") if backing == "OUTSIDE_ABSOLUTE" else backing
+    subprocess.run([QEMU_IMG, "create", "-q", "-f", "qcow2", "-u", "-F", "qcow2", "-b", name,
+                    str(evidence / "overlay.qcow2"), "1M"], check=True)
+    case = tmp_path / "case"
+
+    result, opened = traced_triage(tmp_path, "scan", str(evidence / "overlay.qcow2"), "-o", str(case), "-q",
+                                   "--no-plugins", "--workers", "1", timeout=120)
+
+    assert result.returncode == 1, result.stderr      # a blank disk: "no file system" at least
+    assert_not_opened(opened, outside)
+    report = report_of(case)
+    if backing == "base.qcow2":
+        assert not [w for w in report["warnings"] if "parent image" in w["message"]]
+        assert "base.qcow2" in (case / "evidence.hashdeep").read_text()
+    else:
+        warning_naming(report, "QCOW parent image", "refused")

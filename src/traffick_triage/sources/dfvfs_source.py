@@ -898,7 +898,12 @@ def _checked_references(path: str, kind: str) -> list[str]:
     checked: list[str] = []
     current = path
     for _ in range(_MAX_PARENTS):
-        found = names(current)
+        try:
+            found = names(current)
+        except ConfinementError as error:
+            raise EvidenceError(f"{_FORMAT_NAMES[kind]} image refused: {error}") from None
+        except OSError:
+            return checked      # not readable: dfVFS says so, in its own words, when it opens it
         if not found:
             return checked
         for declared, last_part in found:
