@@ -25,9 +25,13 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from evidence_builders import make_ext4, tree_hashes
-from test_sources_itunes import file_id, make_backup, mbfile_blob
+from test_sources_itunes import make_backup, mbfile_blob
+
+from traffick_triage.sources.confine import ConfinementError, confined_file
 
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = Path(sys.executable)
@@ -507,3 +511,40 @@ def test_qcow_backing_file_is_followed_only_beside_the_image(tmp_path, backing):
         assert "base.qcow2" in (case / "evidence.hashdeep").read_text()
     else:
         warning_naming(report, "QCOW parent image", "refused")
+
+
+# -- the check itself, on any name ---------------------------------------------------------------
+
+_PARTS = st.sampled_from(["..", ".", "", "a", "b.db", "link-out", "link-in", "fifo", "dir", "/", "\\", "C:",
+                          "zero", "..\\..", "a/../..", "\x00"])
+
+
+@pytest.fixture(scope="module")
+def hostile_folder(tmp_path_factory):
+    root = tmp_path_factory.mktemp("confine")
+    folder, outside = root / "item", root / "outside"
+    (folder / "dir").mkdir(parents=True)
+    outside.mkdir()
+    (folder / "a").write_bytes(b"a")
+    (folder / "b.db").write_bytes(b"b")
+    (folder / "dir" / "a").write_bytes(b"a")
+    (outside / "a").write_bytes(b"secret")
+    os.symlink(outside, folder / "link-out")
+    os.symlink(folder / "a", folder / "link-in")
+    os.symlink("/dev/zero", folder / "zero")
+    os.mkfifo(folder / "fifo")
+    return folder
+
+
+@settings(max_examples=400, deadline=None)
+@given(parts=st.lists(_PARTS, min_size=1, max_size=6))
+def test_confined_file_accepts_only_regular_files_inside_the_folder(hostile_folder, parts):
+    name = "/".join(parts)
+    try:
+        host = confined_file(name, str(hostile_folder))
+    except ConfinementError:
+        return
+    real = os.path.realpath(host)
+    assert real.startswith(str(hostile_folder.resolve()) + os.sep), (name, real)
+    assert Path(real).is_file() and not Path(real).is_fifo()
+    assert ".." not in name.replace("\\", "/").split("/") and not name.startswith(("/", "\\"))

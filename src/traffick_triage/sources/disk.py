@@ -41,7 +41,7 @@ class SplitRawReader(_ImageReader):
 
     def __init__(self, paths: list[str]) -> None:
         self.paths = paths
-        self._files = [open_confined(path) for path in paths]
+        self._files = _open_segments(paths)
         self._starts: list[int] = []
         total = 0
         for handle in self._files:
@@ -69,6 +69,20 @@ class SplitRawReader(_ImageReader):
             handle.close()
 
 
+def _open_segments(paths: list[str]) -> list[IO[bytes]]:
+    """Each segment opened without blocking and checked to be a regular file
+    (split_segments checked the names; this checks what was opened)."""
+    files: list[IO[bytes]] = []
+    try:
+        for path in paths:
+            files.append(open_confined(path))
+    except ConfinementError as error:
+        for handle in files:
+            handle.close()
+        raise EvidenceError(f"image segment refused: {error}") from None
+    return files
+
+
 class EwfReader(_ImageReader):
     """E01/Ex01 media through libewf (pyewf), all segments."""
 
@@ -77,7 +91,7 @@ class EwfReader(_ImageReader):
 
         self.paths = paths
         _check_segment_sequence(paths)
-        self._files = [open_confined(path) for path in paths]
+        self._files = _open_segments(paths)
         self._handle = pyewf.handle()
         try:
             self._handle.open_file_objects(self._files)
