@@ -25,7 +25,6 @@ from dfvfs.path import factory as path_spec_factory
 from dfvfs.resolver import context as resolver_context
 from dfvfs.resolver import resolver
 
-from .. import locator as loc
 from ..timeutil import from_unix_seconds, iso_or_none
 from .base import DIRECTORY, FILE, OTHER, SYMLINK, Entry, EvidenceError, EvidenceSource, RandomAccessReader
 from .confine import ConfinementError, confined_file, open_confined
