@@ -33,6 +33,15 @@ def fail(message: str) -> None:
     raise typer.Exit(EXIT_FATAL)
 
 
+def _fail_if_environment(error: BaseException, case_dir: Any = None) -> None:
+    """A full disk or a case folder another process holds: one line, exit 2."""
+    from .environment_errors import describe
+
+    message = describe(error, case_dir)
+    if message is not None:
+        fail(message)
+
+
 def _version(value: bool) -> None:
     if value:
         out.print(f"traffick-triage {__version__}")
@@ -132,8 +141,17 @@ def _run_and_exit(config: Any, plugins: Any, quiet: bool, json_summary: bool, si
                               on_hashsets=_print_hashsets)
     except (ScanRefused, HashSetLoadError, ClusterError) as error:
         fail(str(error))
-    except OSError as error:
-        fail(f"cannot write the case folder: {error}")
+    except KeyboardInterrupt:
+        # Typer would turn it into exit 130 without a word; the workers ignore
+        # it (executors), so this is the only line the examiner sees.
+        console.print(f"interrupted: run the same command again to resume the scan in {config.case_dir}",
+                      markup=False)
+        raise typer.Exit(130) from None
+    except Exception as error:  # noqa: BLE001 - a full disk, a busy case folder: one line; the rest re-raised
+        _fail_if_environment(error, config.case_dir)
+        if isinstance(error, OSError):
+            fail(f"cannot write the case folder: {error}")
+        raise
     _print_scan_result(result, json_summary)
     raise typer.Exit(result.exit_code)
 
@@ -378,8 +396,11 @@ def report(
         if lang not in available_languages():
             fail(f"no report language {lang!r}; available: {', '.join(available_languages())}")
         written = rerender_case(case_dir, sys.argv, str(sign) if sign else None, lang, redact, thumbnails)
-    except OSError as error:
-        fail(f"cannot write the case folder: {error}")
+    except Exception as error:  # noqa: BLE001 - a full disk, a busy case folder: one line; the rest re-raised
+        _fail_if_environment(error, case_dir)
+        if isinstance(error, OSError):
+            fail(f"cannot write the case folder: {error}")
+        raise
     out.print(f"re-rendered {len(written)} outputs in {case_dir}", markup=False)
 
 
@@ -535,6 +556,12 @@ def main() -> None:
     except Exception as error:  # noqa: BLE001 - the last line of defence: one line, not a traceback
         if os.environ.get("TRAFFICK_TRIAGE_DEBUG"):
             raise
+        from .environment_errors import describe
+
+        message = describe(error)
+        if message is not None:
+            console.print(f"error: {message}", markup=False)
+            sys.exit(EXIT_FATAL)
         console.print(f"internal error: {type(error).__name__}: {error}", markup=False)
         console.print("this is a bug in traffick-triage; run again with TRAFFICK_TRIAGE_DEBUG=1 for the "
                       "traceback and report it (docs/security.md)", markup=False)

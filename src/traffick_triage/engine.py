@@ -76,16 +76,54 @@ class ScanOutcome:
     mismatches: list[str] = field(default_factory=list)
 
 
+def _identity(path: str) -> tuple[int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
+
+
+def _chain(path: str) -> list[tuple[str, tuple[int, int]]]:
+    """(path, (device, inode)) of ``path``'s nearest existing folder or file and
+    of every folder above it, by real path. Device and inode, not path strings:
+    a bind mount or a symlink of a folder shows the same pair under another name."""
+    current = os.path.abspath(path)
+    while not os.path.lexists(current) and os.path.dirname(current) != current:
+        current = os.path.dirname(current)
+    current = os.path.realpath(current)
+    chain = []
+    while True:
+        identity = _identity(current)
+        if identity is not None:
+            chain.append((current, identity))
+        parent = os.path.dirname(current)
+        if parent == current:
+            return chain
+        current = parent
+
+
 def refuse_output_inside_evidence(case_dir: str, evidence_paths: list[str]) -> None:
-    """Writing the case into the evidence would change the evidence."""
-    out = os.path.realpath(case_dir)
+    """Writing the case into the evidence would change the evidence: refuse an
+    output that is an evidence item, lies inside one, or contains one, however
+    it is reached (symlink, bind mount, ``..``)."""
+    output_chain = _chain(case_dir)
+    output_ids = {identity for _, identity in output_chain}
+    output_exists = os.path.lexists(case_dir)
+    output_id = _identity(case_dir) if output_exists else None
     for path in evidence_paths:
-        real = os.path.realpath(path)
-        if os.path.isdir(real) and (out == real or out.startswith(real.rstrip(os.sep) + os.sep)):
-            raise ScanRefused(f"the output folder {case_dir} is inside the evidence folder {path}; "
+        evidence_id = _identity(path)
+        if evidence_id is None:
+            continue
+        if output_id == evidence_id:
+            raise ScanRefused(f"the output {case_dir} is the evidence item {path}; choose a CASE_DIR outside the evidence")
+        if evidence_id in output_ids:
+            raise ScanRefused(f"the output folder {case_dir} is inside the evidence folder {path} (compared by "
+                              "device and inode, so also through a symlink or bind mount); "
                               "choose a CASE_DIR outside the evidence")
-        if os.path.isfile(real) and out == real:
-            raise ScanRefused(f"the output folder {case_dir} is the evidence file {path}")
+        if output_id is not None and output_id in {identity for _, identity in _chain(path)}:
+            raise ScanRefused(f"the evidence item {path} is inside the output folder {case_dir}: writing the case "
+                              "could overwrite it; choose a CASE_DIR that holds no evidence")
 
 
 class Scanner:

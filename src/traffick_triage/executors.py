@@ -14,6 +14,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import signal
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
@@ -43,6 +44,13 @@ def _process_in_forked_worker(batch: list[EntryTask]) -> list[EntryResult]:
                                              task.evidence_id), state["processing"]) for task in batch]
 
 
+def _leave_interrupts_to_the_scan() -> None:
+    """Ctrl-C reaches every process of the terminal's group: a worker waiting
+    for its next batch would die of it with a multiprocessing traceback. The
+    scanning process alone handles it (it stops the pool and says how to resume)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class LocalPool:
     def __init__(self, workers: int, processing: Processing, paths: dict[str, str],
                  source_options: dict[str, Any]) -> None:
@@ -53,7 +61,8 @@ class LocalPool:
         # whose library threads a fork does not copy (an FFmpeg scaler from
         # PyAV 19, say) waits for them forever when a worker's collector frees it.
         gc.collect()
-        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
+                                         initializer=_leave_interrupts_to_the_scan)
         # Fork every worker now, while this process runs one thread: the pool
         # would fork on its first batch, when the evidence hashes are already
         # being taken in a thread (evidence_hashing) whose locks a fork copies.

@@ -14,13 +14,13 @@ import os
 import shutil
 import signal
 import stat
-import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator, Sequence
 
 from .plugin_api import Finding, Plugin
+from .scratch import temporary_folder
 
 DEFAULT_PLUGIN_TIMEOUT = 60.0   # seconds per plugin per file
 _COPY_CHUNK = 1 << 20
@@ -107,7 +107,10 @@ class PluginContext:
         self.warnings.append(str(message))
 
     def temp_copy(self, file: Any, companions: Sequence[str] = ()) -> Path:
-        workdir = tempfile.mkdtemp(prefix="triage-copy-")
+        # In the case folder's scratch area during a scan (scratch.py): a copy of
+        # evidence never lands in the system temporary folder, and one a killed
+        # scan left behind is removed when the next scan of the case starts.
+        workdir = temporary_folder("triage-copy-")
         self._temp_dirs.append(workdir)
         target = Path(workdir) / _safe_name(file.name)
         _copy_verified(file, target)

@@ -16,6 +16,8 @@ from typing import Any, Callable, Iterator
 from . import __version__
 from .engine import ScanConfig, ScanOutcome, ScanProgress, ScanRefused, Scanner, refuse_output_inside_evidence
 from .audit import append_audit, audit_head
+from .case_lock import hold_case
+from .scratch import release_case_scratch, use_case_scratch
 from .external_sort import keep_sqlite_scratch_in
 from .export_matches import ExportError, export_matches
 from .matching import describe_hashsets, hashset_warnings, load_hashsets
@@ -96,7 +98,24 @@ def run_scan(config: ScanConfig, plugins: list[LoadedPlugin] | None = None, argv
     # The hash sets first: a set that cannot be read (or is not the type declared)
     # stops the scan before anything, the case folder included, is made.
     hashsets = load_hashsets(config.hashset_paths) if config.hashset_paths else None
-    case_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        case_dir.mkdir(parents=True, exist_ok=True)
+        with hold_case(case_dir, "scan"):
+            use_case_scratch(case_dir)      # copies a killed scan left behind are removed here
+            try:
+                return _run_scan_holding(config, case_dir, plugins, argv, progress, sign_key, export_matched,
+                                         hashsets, on_hashsets)
+            finally:
+                release_case_scratch(case_dir)
+    finally:
+        if hashsets is not None:
+            hashsets.close()
+
+
+def _run_scan_holding(config: ScanConfig, case_dir: Path, plugins: list[LoadedPlugin] | None,
+                      argv: list[str] | None, progress: ScanProgress | None, sign_key: str | None,
+                      export_matched: bool, hashsets: Any,
+                      on_hashsets: Callable[[list[dict[str, Any]]], None] | None) -> ScanResult:
     if plugins is None:
         plugins = load_plugins()
     started = now_utc()
@@ -138,8 +157,6 @@ def run_scan(config: ScanConfig, plugins: list[LoadedPlugin] | None = None, argv
         summary = _summary(store)
     finally:
         store.close()
-        if hashsets is not None:
-            hashsets.close()
     # The manifest's run record takes the memory and time figures after every
     # output was written (the store's copy was closed before, so the outputs
     # could cite it). Run metadata: never in report.json.
@@ -189,6 +206,12 @@ def rerender_case(case_dir: Path, argv: list[str], sign_key: str | None = None, 
                   redact: bool = False, thumbnails: bool = False) -> list[Path]:
     """`triage report`: every output again from the store alone, plus the
     HTML variant asked for (another language, redacted, with thumbnails)."""
+    with hold_case(case_dir, "report"):
+        return _rerender_holding(case_dir, argv, sign_key, lang, redact, thumbnails)
+
+
+def _rerender_holding(case_dir: Path, argv: list[str], sign_key: str | None, lang: str,
+                      redact: bool, thumbnails: bool) -> list[Path]:
     store = CaseStore(case_dir)
     keep_sqlite_scratch_in(store.path.parent)
     try:

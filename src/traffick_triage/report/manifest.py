@@ -33,10 +33,12 @@ def sha256_file(path: Path) -> str:
 
 
 def case_outputs(case_dir: Path) -> list[Path]:
-    """Every regular file of the case folder except the manifests themselves
-    and temporary files of an interrupted write."""
+    """Every regular file of the case folder except the manifests themselves,
+    temporary files of an interrupted write, and the scratch area (the lock of
+    the process writing the case, temporary copies: scratch.py)."""
     return sorted(p for p in case_dir.rglob("*")
                   if p.is_file() and p.name not in (MANIFEST_JSON, MANIFEST_SHA256, SIGNATURE, AUDIT_LOG)
+                  and p.relative_to(case_dir).parts[0] != ".scratch"
                   and not p.name.endswith(".partial") and not p.name.endswith(("-wal", "-shm", "-journal")))
 
 

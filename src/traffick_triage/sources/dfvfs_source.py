@@ -25,10 +25,10 @@ from dfvfs.path import factory as path_spec_factory
 from dfvfs.resolver import context as resolver_context
 from dfvfs.resolver import resolver
 
-from .. import locator as loc
 from ..timeutil import from_unix_seconds, iso_or_none
 from .base import DIRECTORY, FILE, OTHER, SYMLINK, Entry, EvidenceError, EvidenceSource, RandomAccessReader
 from . import tree_walk
+from .confine import ConfinementError, confined_file, open_confined
 from . import volume_checks as checks
 from .disk import _TskImage, _tsk_reason, _vs_name
 from .tsk_over_media import READER as TSK_READER
@@ -108,6 +108,9 @@ class DfvfsSource(EvidenceSource):
             raise EvidenceError(f"dfVFS source: unknown container kind {kind!r}")
         self.kind = kind
         self.options = options or {}
+        # The files dfVFS will open besides this one (VMDK extents, QCOW/VHD
+        # parents, split raw segments), checked before dfVFS opens any of them.
+        self._referenced = _checked_references(os.path.abspath(path), kind)
         self._context = resolver_context.Context()
         self._os_spec = _new_spec(_I.TYPE_INDICATOR_OS, location=os.path.abspath(path))
         self._media_spec = _new_spec(_MEDIA_TYPES[kind], parent=self._os_spec)
@@ -688,8 +691,8 @@ class DfvfsSource(EvidenceSource):
         files = [os.path.abspath(self.path)]
         if self.kind == "raw":
             files = _raw_segments(self.path)
-        elif self.kind == "vmdk":
-            files += [f for f in _vmdk_extent_files(self.path) if f not in files]
+        else:
+            files += [f for f in self._referenced if f not in files]
         return files
 
     def describe(self) -> dict[str, Any]:
@@ -899,21 +902,108 @@ def _raw_segments(path: str) -> list[str]:
     return [os.path.abspath(p) for p in split_segments(path)]
 
 
-def _vmdk_extent_files(path: str) -> list[str]:
-    """The extent files a VMDK descriptor names (a monolithic VMDK has none)."""
-    from .directory import open_readonly
+_MAX_PARENTS = 16      # a QCOW/VHD chain longer than this is refused (a loop of parents)
 
-    try:
-        with open_readonly(path) as stream:
-            head = stream.read(65536)
-    except OSError:
-        return []
-    if not head.startswith(b"# Disk DescriptorFile"):
-        return []
-    import re
 
-    folder = os.path.dirname(os.path.abspath(path))
-    files = []
-    for match in re.finditer(rb'^\s*(?:RW|RDONLY|NOACCESS)\s+\d+\s+\S+\s+"([^"]+)"', head, re.MULTILINE):
-        files.append(os.path.join(folder, loc.decode_name(match.group(1))))
-    return files
+def _checked_references(path: str, kind: str) -> list[str]:
+    """Every host file dfVFS would open for this image besides the image
+    itself, as dfVFS resolves it (its VMDKFile, QCOWFile and VHDIFile keep
+    only the last part of a referenced name and look for it in the image's
+    folder), each checked: the name as the evidence gives it has no folder
+    part (dfVFS would read a same-named file other than the one named), and it
+    is a regular file whose real path is in the image's folder. Anything else:
+    EvidenceError naming the reference, before dfVFS opens anything."""
+    folder = os.path.dirname(path)
+    if kind == "raw":
+        refused: list[str] = []
+        from .disk import split_segments
+
+        split_segments(path, refused)
+        if refused:     # dfVFS's own glob would take the refused name as a segment
+            raise EvidenceError(refused[0])
+        return []
+    names = {"vmdk": _vmdk_extent_names, "qcow": _qcow_parent_names, "vhd": _vhd_parent_names}.get(kind)
+    if names is None:
+        return []
+    checked: list[str] = []
+    current = path
+    for _ in range(_MAX_PARENTS):
+        try:
+            found = names(current)
+        except ConfinementError as error:
+            raise EvidenceError(f"{_FORMAT_NAMES[kind]} image refused: {error}") from None
+        except OSError:
+            return checked      # not readable: dfVFS says so, in its own words, when it opens it
+        if not found:
+            return checked
+        for declared, last_part in found:
+            what = "extent" if kind == "vmdk" else "parent image"
+            if last_part != declared:
+                raise EvidenceError(f"{_FORMAT_NAMES[kind]} {what} {declared[:200]!r} names a folder: refused "
+                                    f"(dfVFS would read {last_part[:100]!r} beside the image instead, and "
+                                    "nothing outside the image's folder is read)")
+            if not os.path.lexists(os.path.join(folder, last_part)):
+                continue        # dfVFS reports the missing file (or, a renamed sparse VMDK, uses the image)
+            try:
+                host = confined_file(last_part, folder)
+            except ConfinementError as error:
+                raise EvidenceError(f"{_FORMAT_NAMES[kind]} {what} refused: {error}") from None
+            if host not in checked and host != path:
+                checked.append(host)
+        if kind == "vmdk":
+            return checked
+        current = checked[-1] if checked and checked[-1] != current else None
+        if current is None:
+            return checked
+    raise EvidenceError(f"{_FORMAT_NAMES[kind]} chain of parent images longer than {_MAX_PARENTS}: refused")
+
+
+def _library_names(module: str, path: str, make: str, read: Callable[[Any], list[tuple[str, str]]]
+                   ) -> list[tuple[str, str]]:
+    """``read(handle)`` over the image opened by the libyal binding (from a
+    checked, non-blocking descriptor); [] when it is not that format."""
+    import importlib
+
+    handle = getattr(importlib.import_module(module), make)()
+    with open_confined(path) as stream:
+        try:
+            handle.open_file_object(stream)
+        except (OSError, IOError, ValueError):
+            return []       # not this format, or damaged: dfVFS says so when it opens it
+        try:
+            return read(handle)
+        finally:
+            handle.close()
+
+
+def _last_part(name: str) -> str:
+    return name.rpartition("/")[2] if "/" in name else name.rpartition("\\")[2]
+
+
+def _vmdk_extent_names(path: str) -> list[tuple[str, str]]:
+    """(name as the descriptor gives it, the part dfVFS keeps) per extent."""
+    return _library_names("pyvmdk", path, "handle", lambda handle: [
+        (extent.filename or "", _last_part(extent.filename or "")) for extent in handle.extent_descriptors])
+
+
+def _qcow_parent_names(path: str) -> list[tuple[str, str]]:
+    def read(handle: Any) -> list[tuple[str, str]]:
+        name = handle.backing_filename
+        if not name:
+            return []
+        name = name.decode("utf-8", "surrogateescape") if isinstance(name, bytes) else str(name)
+        return [(name, _last_part(name))]
+
+    return _library_names("pyqcow", path, "file", read)
+
+
+def _vhd_parent_names(path: str) -> list[tuple[str, str]]:
+    """A differencing VHD names its parent with a Windows path; dfVFS keeps
+    the part after the last backslash and reads it beside the image."""
+    def read(handle: Any) -> list[tuple[str, str]]:
+        if not handle.parent_identifier:
+            return []
+        last = str(handle.parent_filename or "").rpartition("\\")[2]
+        return [(last, _last_part(last))]
+
+    return _library_names("pyvhdi", path, "file", read)

@@ -20,7 +20,7 @@ from .base import (DIRECTORY, FILE, OTHER, SYMLINK, Entry, EvidenceError, Eviden
                    RandomAccessReader)
 from . import fat_chains, tree_walk
 from . import volume_checks as checks
-from .directory import open_readonly
+from .confine import ConfinementError, confined_file, open_confined
 
 
 
@@ -62,7 +62,7 @@ class SplitRawReader(_ImageReader):
 
     def __init__(self, paths: list[str]) -> None:
         self.paths = paths
-        self._files = [open_readonly(path) for path in paths]
+        self._files = _open_segments(paths)
         self._starts: list[int] = []
         total = 0
         for handle in self._files:
@@ -90,6 +90,20 @@ class SplitRawReader(_ImageReader):
             handle.close()
 
 
+def _open_segments(paths: list[str]) -> list[IO[bytes]]:
+    """Each segment opened without blocking and checked to be a regular file
+    (split_segments checked the names; this checks what was opened)."""
+    files: list[IO[bytes]] = []
+    try:
+        for path in paths:
+            files.append(open_confined(path))
+    except ConfinementError as error:
+        for handle in files:
+            handle.close()
+        raise EvidenceError(f"image segment refused: {error}") from None
+    return files
+
+
 class EwfReader(_ImageReader):
     """E01/Ex01 media through libewf (pyewf), all segments."""
 
@@ -98,7 +112,7 @@ class EwfReader(_ImageReader):
 
         self.paths = paths
         _check_segment_sequence(paths)
-        self._files = [open_readonly(path) for path in paths]
+        self._files = _open_segments(paths)
         self._handle = pyewf.handle()
         try:
             self._handle.open_file_objects(self._files)
@@ -173,16 +187,31 @@ class _TskImage(pytsk3.Img_Info):
         return self._reader.size
 
 
-def split_segments(path: str) -> list[str]:
-    """The segments of a split raw image named like ``disk.001`` (or ``.aa``)."""
+def split_segments(path: str, refused: list[str] | None = None) -> list[str]:
+    """The segments of a split raw image named like ``disk.001`` (or ``.aa``).
+
+    Only regular files whose real path is in the first segment's folder are
+    segments: the set stops at the first name that is a FIFO (whose open
+    would block for ever), a device (whose read never ends) or a symlink out
+    of the folder; the reason, naming it, goes to ``refused`` for a warning."""
     match = re.search(r"\.(\d{3})$", path)
     if not match or match.group(1) != "001":
         return [path]
     stem = path[: match.start()]
+    folder = os.path.dirname(os.path.abspath(path))
     segments = []
     number = 1
-    while os.path.exists(f"{stem}.{number:03d}"):
-        segments.append(f"{stem}.{number:03d}")
+    while os.path.lexists(f"{stem}.{number:03d}"):
+        candidate = f"{stem}.{number:03d}"
+        if number > 1:
+            try:
+                confined_file(os.path.basename(candidate), folder)
+            except ConfinementError as error:
+                if refused is not None:
+                    refused.append(f"split segment {os.path.basename(candidate)} refused: {error}; "
+                                   "the image is read up to the segment before it")
+                break
+        segments.append(candidate)
         number += 1
     return segments
 
@@ -219,6 +248,23 @@ def split_segment_gap(path: str, segments: list[str]) -> str | None:
             "files and partitions past the gap are read short or not at all")
 
 
+def _confined_ewf_segments(paths: list[str], first: str, refused: list[str]) -> list[str]:
+    """The E01 set's files that are regular files in the first segment's folder."""
+    folder = os.path.dirname(os.path.abspath(first))
+    kept = []
+    for path in paths:
+        if os.path.abspath(path) == os.path.abspath(first):
+            kept.append(path)
+            continue
+        try:
+            confined_file(os.path.basename(path), folder)
+        except ConfinementError as error:
+            refused.append(f"E01 segment {os.path.basename(path)} refused: {error}")
+            continue
+        kept.append(path)
+    return kept
+
+
 def ewf_segments(path: str) -> list[str]:
     import pyewf
 
@@ -253,7 +299,13 @@ class DiskImageSource(EvidenceSource):
                  options: dict[str, Any] | None = None) -> None:
         super().__init__(path, display_name)
         self.kind = container
-        self.segments = ewf_segments(path) if container == "ewf" else split_segments(path)
+        refused: list[str] = []
+        if container == "ewf":
+            self.segments = _confined_ewf_segments(ewf_segments(path), path, refused)
+        else:
+            self.segments = split_segments(path, refused)
+        for message in refused:
+            self.warn(message)
         self.reader = self._open_reader()
         if container != "ewf":
             gap = split_segment_gap(path, self.segments)

@@ -17,15 +17,17 @@ import plistlib
 import re
 import shutil
 import sqlite3
-import tempfile
 from typing import IO, Any, Iterator
 
+from ..scratch import temporary_folder
 from ..timeutil import from_unix_seconds, iso_or_none
 from .base import DIRECTORY, FILE, OTHER, SYMLINK, Entry, EvidenceError, EvidenceSource
-from .directory import open_readonly
+from .confine import ConfinementError, confined_file, open_confined
 
 MANIFEST = "Manifest.db"
 _STORED_NAME = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{40}$")
+_FILE_ID = re.compile(r"[0-9a-f]{40}")     # SHA-1 of domain-relativePath: anything else is not followed
+_NAMED_REFUSALS = 100                       # refused fileIDs named one by one; the rest counted
 _FLAG_KINDS = {1: FILE, 2: DIRECTORY, 4: SYMLINK}
 _INFO_KEYS = ("Device Name", "Display Name", "Product Type", "Product Version", "Build Version",
               "Serial Number", "Unique Identifier", "IMEI", "MEID", "Phone Number", "ICCID",
@@ -59,6 +61,14 @@ class ItunesBackupSource(EvidenceSource):
                 raise
             self.manifest_error = str(error)
         self._by_name = {(row["domain"], row["relative_path"]): row for row in self.rows}
+        refused = [row for row in self.rows if row["stored"] is None and row["flags"] == 1]
+        for row in refused[:_NAMED_REFUSALS]:
+            self.warn(f"Manifest.db fileID {row['file_id'][:120]!r} is not a 40-hex SHA-1: the stored file "
+                      "is not looked for (a name with '/', '..' or an absolute path would leave the backup)",
+                      row["path"])
+        if len(refused) > _NAMED_REFUSALS:
+            self.warn(f"{len(refused) - _NAMED_REFUSALS} more Manifest.db fileIDs that are not 40-hex SHA-1s: "
+                      "not looked for")
         if self.encrypted:
             self.warn("encrypted backup: files are inventoried and hashed as stored; their contents "
                       "(and real names, when Manifest.db is encrypted too) are not readable without the password")
@@ -76,7 +86,7 @@ class ItunesBackupSource(EvidenceSource):
             entry = self._manifest_entry(row, stored)
             if row["stored"] in stored:
                 listed.add(row["stored"])
-            elif entry.kind == FILE and entry.opener is None:
+            elif entry.kind == FILE and entry.opener is None and row["stored"] is not None:
                 missing += 1
             yield entry
         if missing:
@@ -105,7 +115,7 @@ class ItunesBackupSource(EvidenceSource):
         info = os.stat(host)
         entry = Entry(segments=(relative,), path=relative, kind=FILE, size=info.st_size,
                       inode=None, times={"modified": iso_or_none(from_unix_seconds(info.st_mtime_ns / 1e9))},
-                      address={"stored": relative}, opener=lambda h=host: open_readonly(h))
+                      address={"stored": relative}, opener=lambda h=host: open_confined(h))
         if note:
             entry.notes.append(note)
         if self.encrypted and _STORED_NAME.match(relative):
@@ -125,10 +135,13 @@ class ItunesBackupSource(EvidenceSource):
         if kind != FILE:
             return entry
         declared = meta.get("Size")
-        if row["stored"] in stored:
+        if row["stored"] is None:
+            entry.size = declared if isinstance(declared, int) else 0
+            entry.notes.append("Manifest.db fileID is not a SHA-1: stored file not looked for")
+        elif row["stored"] in stored:
             host = os.path.join(self.root, row["stored"])
             entry.size = os.path.getsize(host)
-            entry.opener = lambda h=host: open_readonly(h)
+            entry.opener = lambda h=host: open_confined(h)
             entry.notes.append(f"stored as {row['stored']}")
             if self.encrypted:
                 entry.notes.append("encrypted backup: content is encrypted")
@@ -142,10 +155,13 @@ class ItunesBackupSource(EvidenceSource):
     # -- reading again -----------------------------------------------------------------------
 
     def open_address(self, address: dict[str, Any]) -> IO[bytes]:
-        target = os.path.normpath(os.path.join(self.root, address["stored"]))
-        if os.path.commonpath([target, self.root]) != self.root:
-            raise ValueError("address outside the backup folder")
-        return open_readonly(target)
+        stored = address.get("stored")
+        if not isinstance(stored, str):
+            raise ValueError("address has no stored name")
+        try:
+            return open_confined(confined_file(stored, self.root))
+        except ConfinementError as error:
+            raise ValueError(f"address outside the backup folder: {error}") from error
 
     def find_sibling(self, entry: Entry, name: str) -> Entry | None:
         domain, relative = entry.address.get("domain"), entry.address.get("relative_path")
@@ -153,17 +169,16 @@ class ItunesBackupSource(EvidenceSource):
             return None
         parent = relative.rsplit("/", 1)[0] if "/" in relative else ""
         row = self._by_name.get((domain, f"{parent}/{name}" if parent else name))
-        # The stored name comes from Manifest.db: only a real "ab/abcdef..." file
-        # of this folder is read, never a path the manifest makes up.
-        if row is None or row["flags"] != 1 or not _STORED_NAME.match(row["stored"]):
+        if row is None or row["flags"] != 1 or row["stored"] is None:
             return None
-        host = os.path.join(self.root, row["stored"])
-        if os.path.islink(host) or not os.path.isfile(host):
+        try:
+            host = confined_file(row["stored"], self.root)
+        except ConfinementError:
             return None
         return Entry(segments=(row["path"],), path=row["path"], kind=FILE, size=os.path.getsize(host),
                      address={"stored": row["stored"], "domain": domain, "relative_path": row["relative_path"],
                               "file_id": row["file_id"]},
-                     opener=lambda: open_readonly(host))
+                     opener=lambda: open_confined(host))
 
     # -- the backup as a whole ---------------------------------------------------------------
 
@@ -194,22 +209,26 @@ class ItunesBackupSource(EvidenceSource):
 def _read_manifest(path: str) -> list[dict[str, Any]]:
     """All rows of the Files table, read from a temporary copy."""
     try:
-        with open_readonly(path) as stream:
+        with open_confined(confined_file(MANIFEST, os.path.dirname(path))) as stream:
             head = stream.read(16)
+    except ConfinementError as error:
+        raise NotAnItunesBackup(f"Manifest.db not read: {error}") from error
     except OSError as error:
         raise NotAnItunesBackup(f"Manifest.db not readable: {error.strerror}") from error
     if head != b"SQLite format 3\x00":
         raise NotAnItunesBackup("Manifest.db is not an SQLite database (encrypted or damaged)")
-    workdir = tempfile.mkdtemp(prefix="triage-manifest-")
+    workdir = temporary_folder("triage-manifest-")      # the case's scratch area during a scan
     try:
         copy = os.path.join(workdir, MANIFEST)
-        with open_readonly(path) as source, open(copy, "xb") as sink:
+        with open_confined(path) as source, open(copy, "xb") as sink:
             shutil.copyfileobj(source, sink, 1 << 20)
         for suffix in ("-wal", "-shm"):     # an uncheckpointed journal belongs to the database
-            companion = path + suffix
-            if os.path.isfile(companion):
-                with open_readonly(companion) as source, open(copy + suffix, "xb") as sink:
-                    shutil.copyfileobj(source, sink, 1 << 20)
+            try:
+                companion = confined_file(MANIFEST + suffix, os.path.dirname(path))
+            except ConfinementError:         # absent, or not a regular file of the backup
+                continue
+            with open_confined(companion) as source, open(copy + suffix, "xb") as sink:
+                shutil.copyfileobj(source, sink, 1 << 20)
         try:
             connection = sqlite3.connect(f"file:{copy}?mode=ro", uri=True)
             try:
@@ -234,7 +253,8 @@ def _read_manifest(path: str) -> list[dict[str, Any]]:
         out.append({"file_id": file_id, "domain": domain, "relative_path": relative,
                     "flags": flags if isinstance(flags, int) else 0,
                     "path": f"{domain}/{relative}" if relative else domain,
-                    "stored": f"{file_id[:2]}/{file_id}", "meta": _file_metadata(blob)})
+                    "stored": f"{file_id[:2]}/{file_id}" if _FILE_ID.fullmatch(file_id) else None,
+                    "meta": _file_metadata(blob)})
     return out
 
 
@@ -277,7 +297,7 @@ def _times(meta: dict[str, Any]) -> dict[str, str | None]:
 
 def _read_plist(path: str) -> dict[str, Any] | None:
     try:
-        with open_readonly(path) as stream:
+        with open_confined(confined_file(os.path.basename(path), os.path.dirname(path))) as stream:
             value = plistlib.load(stream)
     except (OSError, plistlib.InvalidFileException, ValueError, TypeError, KeyError, OverflowError):
         return None
