@@ -112,9 +112,24 @@ def test_the_folder_route_gives_findings_for_every_plugin(matrix, plugin):
         [w for w in matrix.warnings("folder") if w[0] == f"plugin:{plugin}"]
 
 
+def _selected_when_flattened(plugin: str) -> bool:
+    """Whether ``plugin`` still selects its fixture once the flat NTFS has put
+    it in the root (ntfsprogs cannot make folders): a plugin whose globs name
+    the on-device folder (WhatsApp iOS's CallHistory.sqlite, a name that alone
+    says nothing) rightly does not."""
+    from traffick_triage.registry import load_plugins
+
+    selector = next(p.plugin.SELECTOR for p in load_plugins() if p.name == plugin)
+    device_path = next(f.device_path for f in FIXTURES if f.plugin == plugin)
+    return selector.matches("/" + device_path.rsplit("/", 1)[-1], "application/vnd.sqlite3", 1)
+
+
 @pytest.mark.parametrize("container", OTHERS)
 def test_findings_are_the_folders_in_every_container(matrix, container):
     expected, found = matrix.findings("folder"), matrix.findings(container)
+    if container.startswith("ntfs-flat"):
+        expected = {plugin: counts for plugin, counts in expected.items() if _selected_when_flattened(plugin)}
+        assert len(expected) >= len(FIXTURES) - 2, "the flat NTFS must still prove most plugins"
     assert set(found) == set(expected)
     for plugin in expected:
         missing, extra = expected[plugin] - found[plugin], found[plugin] - expected[plugin]

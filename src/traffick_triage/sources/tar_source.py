@@ -11,6 +11,9 @@ listing stops where going on would expand more."""
 
 from __future__ import annotations
 
+import bisect
+import io
+import lzma
 import tarfile
 import zlib
 from typing import IO, Any, Iterator
@@ -24,6 +27,8 @@ MAX_PAX_HEADER_BYTES = 1 << 20      # one pax header (names, times, xattrs); glo
 MAX_EXTENSION_CHAIN = 16            # long-name/pax headers before one member
 MAX_SPARSE_ENTRIES = 1 << 16        # (offset, length) pairs in one sparse map
 _BLOCK = tarfile.BLOCKSIZE
+_COMPANION_CACHE_BYTES = 16 << 20   # a TAR's small SQLite companions are read together, once
+_COMPANION_GROUP = 8                # names after the database's own, in sorted order, that may be its companions
 
 
 class _Stopped(tarfile.ReadError):
@@ -198,6 +203,13 @@ class TarSource(ArchiveSource):
         self._holes_read = 0         # bytes sparse members expand to beyond their stored data
         self._listed_all = False
         self._end_problem: str | None = None
+        # SQLite companions (find_sibling): an index read through a handle of its own.
+        self._by_name: dict[str, tarfile.TarInfo] | None = None
+        self._sibling_raw: IO[bytes] | None = None
+        self._sibling_tar: tarfile.TarFile | None = None
+        self._sorted_names: list[str] = []
+        self._cached_for: str | None = None       # the database whose companions _cache holds
+        self._cache: dict[str, bytes] = {}
 
     # -- listing ------------------------------------------------------------------------------
 
@@ -301,13 +313,73 @@ class TarSource(ArchiveSource):
         return self._bounded(member)
 
     def find_sibling(self, entry: Entry, name: str) -> Entry | None:
+        if not name or "/" in name:
+            return None
         parent = entry.path.rsplit("/", 1)[0] + "/" if "/" in entry.path else ""
-        self._listed(1 << 62)             # lists the rest once, within the same limits
-        for index, member in enumerate(self._members):
-            if member.name == parent + name and member.isfile() and index not in self._refusals:
-                return Entry(segments=(member.name,), path=member.name, kind=FILE, size=member.size,
-                             opener=lambda m=member: self._bounded(m))
-        return None
+        member = self._sibling_index().get(parent + name)
+        if member is None or not member.isfile() or member.issparse() or self.limits.member_reason(member.size):
+            return None
+        data = self._companion_bytes(parent + entry.name, member)
+        if data is not None:
+            opener = lambda: io.BytesIO(data)  # noqa: E731
+        else:
+            opener = lambda: self._sibling_stream(member)  # noqa: E731
+        return Entry(segments=(member.name,), path=member.name, kind=FILE, size=member.size, opener=opener)
+
+    def _sibling_stream(self, member: tarfile.TarInfo) -> IO[bytes]:
+        assert self._sibling_tar is not None
+        stream = self._sibling_tar.extractfile(member)
+        if stream is None:
+            raise OSError("member has no content")
+        return BoundedReader(stream, member.size, self.limits)
+
+    def _companion_bytes(self, database: str, member: tarfile.TarInfo) -> bytes | None:
+        """The bytes of ``member`` when it is one of ``database``'s small
+        companions (``database`` + "-wal", "-shm", "-journal"...): all of them
+        are read at the first lookup, in archive order, so a plugin asking
+        for -wal before the -shm stored ahead of it does not send a
+        compressed archive back to its start. Only one database's are kept."""
+        if self._cached_for != database:
+            self._cached_for, self._cache = database, {}
+            start = bisect.bisect_right(self._sorted_names, database)
+            group = []
+            for name in self._sorted_names[start:start + _COMPANION_GROUP]:
+                if not name.startswith(database):
+                    break
+                candidate = self._by_name[name]
+                if ("/" not in name[len(database):] and candidate.isfile() and not candidate.issparse()
+                        and candidate.size <= _COMPANION_CACHE_BYTES):
+                    group.append(candidate)
+            for candidate in sorted(group, key=lambda m: m.offset_data):
+                try:
+                    with self._sibling_stream(candidate) as stream:
+                        self._cache[candidate.name] = stream.read()
+                except (OSError, tarfile.TarError, zlib.error, EOFError):
+                    continue      # read (and reported) by the plugin's own open, if it asks
+        return self._cache.get(member.name)
+
+    def _sibling_index(self) -> dict[str, tarfile.TarInfo]:
+        """Every member by name (the last of a name wins, as tar extracts),
+        read once through a guarded handle of its own. The walk's handle must
+        not be moved: a compressed TAR can only seek back by decompressing
+        again from its start, and a lookup ahead of the walk (an -wal after
+        its database, an absent -journal) on the walk's handle cost that once
+        per database. Here the headers are read once, within the same bounds
+        as the walk's, and companions, asked for in the walk's order, are
+        read forward."""
+        if self._by_name is None:
+            self._by_name = {}
+            opener = type("_Tar", (_GuardedTarFile,), {"guard": _Guard(self.limits)})
+            try:
+                self._sibling_raw = open_readonly(self.path)
+                self._sibling_tar = opener.open(fileobj=self._sibling_raw, mode="r:*")
+                for member in self._sibling_tar:
+                    if len(member.name) <= MAX_NAME_BYTES:
+                        self._by_name[member.name] = member
+            except (tarfile.TarError, OSError, EOFError, zlib.error, lzma.LZMAError):
+                pass      # the walk reports a damaged archive; companions are what could be read
+            self._sorted_names = sorted(self._by_name)
+        return self._by_name
 
     def describe(self) -> dict[str, Any]:
         self._listed(1 << 62)
@@ -317,3 +389,7 @@ class TarSource(ArchiveSource):
     def close(self) -> None:
         self._tar.close()
         self._raw.close()
+        if self._sibling_tar is not None:
+            self._sibling_tar.close()
+        if self._sibling_raw is not None:
+            self._sibling_raw.close()
