@@ -10,6 +10,8 @@ A case file::
     output: /cases/2024-117          # or -o on the command line
     region: KW                       # default phone region for every item
     hashsets: [/sets/vics.json, /sets/RDS_2024.03.1_modern_minimal.db]
+    keywords: [lists/case.yaml, lists/slang.txt]   # YAML or plain lists (--keywords)
+    keywords_language: ar            # optional: language of plain lists' terms
     plugins: {only: [], skip: [], dirs: []}
     workers: 0                       # 0: all cores (local runs)
     evidence:
@@ -35,7 +37,7 @@ from .engine import EvidenceSpec, ScanConfig, ScanRefused
 
 _ITEM_OPTIONS = {"region", "dihedral"}
 _TOP_KEYS = {"case_number", "examiner", "agency", "output", "region", "hashsets", "plugins", "workers", "media_hash",
-             "evidence", "plugin_timeout", "max_member_bytes"}
+             "evidence", "plugin_timeout", "max_member_bytes", "keywords", "keywords_language"}
 
 
 class CaseFileError(Exception):
@@ -52,6 +54,31 @@ def _flag(case_file: Path, data: dict[str, Any], key: str, default: bool) -> boo
 def _resolve(base: Path, value: str) -> str:
     path = Path(os.path.expanduser(str(value)))
     return str(path if path.is_absolute() else (base / path))
+
+
+def _keyword_options(case_file: Path, base: Path, data: dict[str, Any]) -> dict[str, Any]:
+    """``keywords`` (a path or a list of paths, from the case file's folder)
+    and ``keywords_language``, as the plugin options ``--keywords`` and
+    ``--keywords-language`` give. What the lists hold is checked by the
+    plugin before the scan starts."""
+    options: dict[str, Any] = {}
+    lists = data.get("keywords")
+    if lists is not None:
+        if isinstance(lists, str):
+            lists = [lists]
+        if not isinstance(lists, list) or not lists or not all(isinstance(p, str) and p for p in lists):
+            raise CaseFileError(f"{case_file}: keywords must be a path or a non-empty list of paths")
+        paths = [_resolve(base, p) for p in lists]
+        for path in paths:
+            if not os.path.isfile(path):
+                raise CaseFileError(f"{case_file}: keyword list not found: {path}")
+        options["keywords"] = paths
+    language = data.get("keywords_language")
+    if language is not None:
+        if not isinstance(language, str) or "keywords" not in options:
+            raise CaseFileError(f"{case_file}: keywords_language must be a language tag and needs 'keywords'")
+        options["keywords_language"] = language
+    return options
 
 
 def load_case_file(path: str | Path, output: str | None = None, scheduler: str | None = None) -> ScanConfig:
@@ -91,6 +118,7 @@ def load_case_file(path: str | Path, output: str | None = None, scheduler: str |
     plugin_options: dict[str, Any] = {}
     if data.get("region"):
         plugin_options["region"] = str(data["region"]).upper()
+    plugin_options.update(_keyword_options(case_file, base, data))
     workers = int(data.get("workers") or 0) or (os.cpu_count() or 1)
     config = ScanConfig(
         evidence=specs, case_dir=_resolve(base, target),

@@ -21,7 +21,7 @@ from .export_matches import ExportError, export_matches
 from .matching import describe_hashsets, load_hashsets
 from .signing import sign_manifest
 from .perceptual_matching import match_and_cluster
-from .registry import LoadedPlugin, load_plugins
+from .registry import LoadedPlugin, PluginOptionError, check_plugin_options, load_plugins
 from .report.case_uco import write_case_jsonld
 from .report.csv_tables import write_csv_tables
 from .report.dfxml import write_dfxml
@@ -89,10 +89,15 @@ def run_scan(config: ScanConfig, plugins: list[LoadedPlugin] | None = None, argv
              export_matched: bool = False) -> ScanResult:
     pin_process_timezone()
     refuse_output_inside_evidence(config.case_dir, [spec.path for spec in config.evidence])
-    case_dir = Path(config.case_dir)
-    case_dir.mkdir(parents=True, exist_ok=True)
     if plugins is None:
         plugins = load_plugins()
+    try:   # before anything is written: a plugin that cannot work must stop the scan, not skip every file
+        check_plugin_options(plugins, [config.plugin_options] + [{**config.plugin_options, **spec.plugin_options}
+                                                                 for spec in config.evidence])
+    except PluginOptionError as error:
+        raise ScanRefused(str(error)) from error
+    case_dir = Path(config.case_dir)
+    case_dir.mkdir(parents=True, exist_ok=True)
     started = now_utc()
     hashsets = load_hashsets(config.hashset_paths) if config.hashset_paths else None
     store = CaseStore(case_dir)

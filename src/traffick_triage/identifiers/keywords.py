@@ -1,17 +1,4 @@
-"""Keyword lists (YAML) and matching on normalised text.
-
-File format (``--keywords FILE``)::
-
-    version: 1                      # optional; only 1 exists
-    lists:
-      - name: recruitment-en        # required, unique in the file
-        language: en                # required: a language tag, "ar" switches
-                                    #   on Arabic clitic handling (below)
-        description: free text      # optional
-        affixes: true               # optional, Arabic lists only (default true)
-        terms:                      # required, non-empty list of strings
-          - no experience needed
-          - recruit*                # trailing * = word prefix ("recruiter")
+"""Keyword matching on normalised text (the list files: ``keyword_lists``).
 
 Matching is on ``arabic.normalise``d text (diacritics, tatweel, hamza and
 letter variants folded, Latin case-folded), with word boundaries that are
@@ -32,16 +19,13 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
-
-import yaml
+from typing import Callable, Iterable, Iterator
 
 from .arabic import normalise, normalise_with_map
+from .keyword_lists import (KeywordFileError, KeywordList, load_keyword_file,  # noqa: F401 - re-exported
+                            parse_keyword_lists, starter_lists)
 from .windows import text_blocks
 
-STARTER_RESOURCE = "keywords-starter.yaml"
 _CHUNK = 1 << 13          # normalise and match the text in slices of this size
 _ARABIC_LETTER = re.compile(r"[\u0620-\u064A\u066E-\u06D3]")
 _AR_PREFIX = r"[وف]?(?:[بكل]?ال|لل|[بكل])?"
@@ -53,19 +37,6 @@ _MAX_PROCLITIC = 4        # longest proclitic chain: و+ب+ال
 _WORD_RE = re.compile(r"\w+")
 
 
-class KeywordFileError(ValueError):
-    pass
-
-
-@dataclass(frozen=True)
-class KeywordList:
-    name: str
-    language: str
-    terms: tuple[str, ...]
-    description: str = ""
-    affixes: bool = True
-
-
 @dataclass(frozen=True)
 class KeywordHit:
     list_name: str
@@ -74,52 +45,6 @@ class KeywordHit:
     matched: str       # the text as written in the source
     start: int         # character offsets into the searched text
     end: int
-
-
-def parse_keyword_lists(data: Any, source: str = "keyword file") -> list[KeywordList]:
-    """Validate a parsed YAML document and return its lists."""
-    if not isinstance(data, dict) or not isinstance(data.get("lists"), list):
-        raise KeywordFileError(f"{source}: expected a mapping with a 'lists' sequence")
-    if data.get("version", 1) != 1:
-        raise KeywordFileError(f"{source}: unsupported version {data.get('version')!r}")
-    lists: list[KeywordList] = []
-    seen: set[str] = set()
-    for position, entry in enumerate(data["lists"], 1):
-        where = f"{source}: list #{position}"
-        if not isinstance(entry, dict):
-            raise KeywordFileError(f"{where}: expected a mapping")
-        name, language, terms = entry.get("name"), entry.get("language"), entry.get("terms")
-        if not isinstance(name, str) or not name.strip():
-            raise KeywordFileError(f"{where}: 'name' must be a non-empty string")
-        if name in seen:
-            raise KeywordFileError(f"{where}: duplicate list name {name!r}")
-        if not isinstance(language, str) or not language.strip():
-            raise KeywordFileError(f"{where} ({name}): 'language' must be a non-empty string")
-        if not isinstance(terms, list) or not terms or not all(isinstance(t, str) and t.strip() for t in terms):
-            raise KeywordFileError(f"{where} ({name}): 'terms' must be a non-empty list of strings")
-        affixes = entry.get("affixes", True)
-        if not isinstance(affixes, bool):
-            raise KeywordFileError(f"{where} ({name}): 'affixes' must be true or false")
-        seen.add(name)
-        lists.append(KeywordList(name=name, language=language.strip(), terms=tuple(t.strip() for t in terms),
-                                 description=str(entry.get("description") or ""), affixes=affixes))
-    return lists
-
-
-def load_keyword_file(path: str | Path) -> list[KeywordList]:
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        raise KeywordFileError(f"{path}: cannot read keyword file: {error}") from error
-    return parse_keyword_lists(data, str(path))
-
-
-@functools.lru_cache(maxsize=1)
-def starter_lists() -> tuple[KeywordList, ...]:
-    """The lists shipped in ``traffick_triage/data/keywords-starter.yaml``."""
-    text = resources.files("traffick_triage").joinpath("data", STARTER_RESOURCE).read_text(encoding="utf-8")
-    return tuple(parse_keyword_lists(yaml.safe_load(text), STARTER_RESOURCE))
 
 
 def _term_pattern(term: str, arabic_affixes: bool) -> tuple[bool, str, str] | None:
