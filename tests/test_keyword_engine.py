@@ -162,3 +162,16 @@ def test_a_database_hyperscan_refuses_falls_back_to_every_word(monkeypatch):
     matcher = KeywordMatcher(EDGE_LISTS)
     assert matcher._database is None
     assert _hits(matcher, TEXTS[3]) == _hits(keyword_oracle.OldKeywordMatcher(EDGE_LISTS), TEXTS[3]) != []
+
+
+def test_threads_scanning_at_once_get_the_same_hits():
+    """Hyperscan's scratch space serves one scan at a time: each thread has
+    its own (a shared one raised ScratchInUseError)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    matcher = KeywordMatcher(starter_lists() + EDGE_LISTS)
+    texts = [text * 40 for text in TEXTS[:20]]
+    expected = [_hits(matcher, text) for text in texts]
+    with ThreadPoolExecutor(8) as pool:
+        for _ in range(3):
+            assert list(pool.map(lambda text: _hits(matcher, text), texts)) == expected

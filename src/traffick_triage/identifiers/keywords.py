@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
@@ -181,6 +182,9 @@ class KeywordMatcher:
         self._clitics = any(pattern.startswith("[وف]?") for _, pattern in patterns)
         self._bounded = [bounded for bounded, _ in patterns]
         self._database = _compile_prefilter([prefilter_expression(rule_of[p]) for p in patterns])
+        # Hyperscan's scratch space serves one scan at a time: one per thread
+        # (a Dask worker runs several tasks at once in one process).
+        self._scratch = threading.local()
 
     def _candidate_keys(self, token: str) -> set[str]:
         """Keys of the terms that may start at this word: its first one or
@@ -210,9 +214,12 @@ class KeywordMatcher:
         when every position must be tried."""
         if self._database is None or data is None:   # None: lone surrogates, Hyperscan cannot read them
             return None
+        scratch = getattr(self._scratch, "space", None)
+        if scratch is None:
+            scratch = self._scratch.space = hyperscan.Scratch(self._database)
         found: list[tuple[int, int, int]] = []
         self._database.scan(data, match_event_handler=lambda index, start, end, _flags, _ctx:
-                            found.append((start, end, index)))
+                            found.append((start, end, index)), scratch=scratch)
         if not found:
             return [], []
         if len(data) != len(text):
