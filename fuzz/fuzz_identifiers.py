@@ -1,5 +1,6 @@
 """Atheris fuzz target: the text-facing parsers the project owns, on
-arbitrary bytes — identifier and keyword finders, byte-to-text decoding,
+arbitrary bytes — identifier and keyword finders, keyword list files (plain
+and YAML: any problem must be a KeywordFileError), byte-to-text decoding,
 the vCard plugin, the identifiers plugin (text, HTML, JSON, office
 containers) and locator escaping. None may raise; the plugins report
 problems through ctx.warn.
@@ -12,11 +13,14 @@ from __future__ import annotations
 
 import json
 import sys
+import tempfile
+from pathlib import Path
 
 import atheris
 
 with atheris.instrument_imports(include=["traffick_triage"]):
     from traffick_triage import locator as loc
+    from traffick_triage.identifiers.keyword_lists import KeywordFileError, load_keyword_file
     from traffick_triage.identifiers.keywords import KeywordMatcher, starter_lists
     from traffick_triage.identifiers.scan import find_identifiers
     from traffick_triage.identifiers.textdecode import decode_bytes
@@ -59,6 +63,24 @@ def TestOneInput(data: bytes) -> None:
     index = (choice >> 1) % len(MIMES)
     _extract(IdentifiersPlugin(), body, NAMES[index], MIMES[index])
     _extract(VCardPlugin(), body, "contacts.vcf", "text/vcard")
+    _keyword_list(body, ".yaml" if choice & 0x80 else ".txt")
+
+
+def _keyword_list(data: bytes, suffix: str) -> None:
+    """A keyword list file is read or refused with a KeywordFileError, and
+    the lists it gives compile and match."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"list{suffix}"
+        path.write_bytes(data)
+        try:
+            lists = load_keyword_file(path)
+        except KeywordFileError:
+            return
+    matcher = KeywordMatcher(lists)
+    text = data.decode("utf-8", "replace")
+    for hit in matcher.find(text):
+        if text[hit.start:hit.end] != hit.matched:
+            raise AssertionError(f"keyword span mismatch: {hit!r}")
 
 
 def main() -> None:

@@ -11,6 +11,8 @@ A case file::
     region: KW                       # default phone region for every item
     hashsets: [/sets/vics.json, /sets/RDS_2024.03.1_modern_minimal.db, pdq:/sets/series.txt]
     # or per set: - {path: /sets/series.txt, type: pdq}   (types as --hashset TYPE:FILE)
+    keywords: [lists/case.yaml, lists/slang.txt]   # YAML or plain lists (--keywords)
+    keywords_language: ar            # optional: language of plain lists' terms
     plugins: {only: [], skip: [], dirs: []}
     workers: 0                       # 0: all cores (local runs)
     evidence:
@@ -36,7 +38,8 @@ from .engine import EvidenceSpec, ScanConfig, ScanRefused
 
 _ITEM_OPTIONS = {"region", "dihedral"}
 _TOP_KEYS = {"case_number", "examiner", "agency", "output", "region", "hashsets", "plugins", "workers", "media_hash",
-             "evidence", "plugin_timeout", "max_member_bytes", "max_ratio"}
+             "evidence", "plugin_timeout", "max_member_bytes", "max_ratio",
+             "keywords", "keywords_language"}
 
 
 class CaseFileError(Exception):
@@ -79,6 +82,31 @@ def _hashset_specs(case_file: Path, base: Path, value: Any) -> list[str]:
     return specs
 
 
+def _keyword_options(case_file: Path, base: Path, data: dict[str, Any]) -> dict[str, Any]:
+    """``keywords`` (a path or a list of paths, from the case file's folder)
+    and ``keywords_language``, as the plugin options ``--keywords`` and
+    ``--keywords-language`` give. What the lists hold is checked by the
+    plugin before the scan starts."""
+    options: dict[str, Any] = {}
+    lists = data.get("keywords")
+    if lists is not None:
+        if isinstance(lists, str):
+            lists = [lists]
+        if not isinstance(lists, list) or not lists or not all(isinstance(p, str) and p for p in lists):
+            raise CaseFileError(f"{case_file}: keywords must be a path or a non-empty list of paths")
+        paths = [_resolve(base, p) for p in lists]
+        for path in paths:
+            if not os.path.isfile(path):
+                raise CaseFileError(f"{case_file}: keyword list not found: {path}")
+        options["keywords"] = paths
+    language = data.get("keywords_language")
+    if language is not None:
+        if not isinstance(language, str) or "keywords" not in options:
+            raise CaseFileError(f"{case_file}: keywords_language must be a language tag and needs 'keywords'")
+        options["keywords_language"] = language
+    return options
+
+
 def load_case_file(path: str | Path, output: str | None = None, scheduler: str | None = None) -> ScanConfig:
     case_file = Path(path)
     try:
@@ -116,6 +144,7 @@ def load_case_file(path: str | Path, output: str | None = None, scheduler: str |
     plugin_options: dict[str, Any] = {}
     if data.get("region"):
         plugin_options["region"] = str(data["region"]).upper()
+    plugin_options.update(_keyword_options(case_file, base, data))
     workers = int(data.get("workers") or 0) or (os.cpu_count() or 1)
     max_ratio = data.get("max_ratio", 1000.0)
     if isinstance(max_ratio, bool) or not isinstance(max_ratio, (int, float)) or max_ratio < 1:

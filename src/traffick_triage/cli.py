@@ -63,7 +63,8 @@ def scan(
     examiner: str = typer.Option("", "--examiner", help="Examiner's name recorded in the report."),
     agency: str = typer.Option("", "--agency", help="Agency recorded in the report."),
     region: Optional[str] = typer.Option(None, "--region", help="Default phone-number region (ISO 3166 code, e.g. KW)."),
-    keywords: Optional[List[Path]] = typer.Option(None, "--keywords", help="Keyword list (YAML, see docs/keywords.md) instead of the starter list (repeatable)."),
+    keywords: Optional[List[Path]] = typer.Option(None, "--keywords", help="Keyword list instead of the starter list (repeatable): YAML, or plain UTF-8 text with one term per line ('#' comments); see docs/keywords.md."),
+    keywords_language: Optional[str] = typer.Option(None, "--keywords-language", help="Language tag of every term of plain keyword lists (e.g. ar: Arabic affix rules); default: detected per term (Arabic letters: ar)."),
     only: Optional[List[str]] = typer.Option(None, "--only", help="Run only this plugin (repeatable)."),
     skip: Optional[List[str]] = typer.Option(None, "--skip", help="Do not run this plugin (repeatable)."),
     no_plugins: bool = typer.Option(False, "--no-plugins", help="Inventory and hashes only: run no plugin."),
@@ -111,6 +112,10 @@ def scan(
             fail(f"keyword list not found: {path}")
     if keywords:
         plugin_options["keywords"] = [str(p.resolve()) for p in keywords]
+    if keywords_language is not None:
+        if not keywords:
+            fail("--keywords-language applies to plain keyword lists given with --keywords; none was given")
+        plugin_options["keywords_language"] = keywords_language
     config = ScanConfig(evidence=specs, case_dir=str(output),
                         case={"case_number": case_number, "examiner": examiner, "agency": agency},
                         plugin_options=plugin_options, source_options={"max_member_bytes": max_member_bytes, "max_ratio": max_ratio},

@@ -19,7 +19,7 @@ import dataclasses
 import fnmatch
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, ClassVar, Iterator, Protocol, Sequence
+from typing import IO, Any, ClassVar, Iterator, Mapping, Protocol, Sequence
 
 PLUGIN_API_VERSION = "1.0"
 
@@ -147,6 +147,10 @@ class Context(Protocol):
         Removed by the engine after the plugin returns."""
 
 
+class PluginOptionError(ValueError):
+    """An option a plugin cannot work with (raised by ``check_options``)."""
+
+
 class Plugin(abc.ABC):
     """Subclass this, set the class attributes, implement :meth:`extract`."""
 
@@ -154,6 +158,16 @@ class Plugin(abc.ABC):
     VERSION: ClassVar[str]
     DESCRIPTION: ClassVar[str]
     SELECTOR: ClassVar[Selector]
+
+    def check_options(self, options: Mapping[str, Any]) -> None:
+        """Refuse options this plugin cannot work with, before the scan
+        starts: raise :class:`PluginOptionError` with one line naming the
+        option and the problem (an unreadable keyword list, an unknown
+        region). The core asks every plugin, once per distinct set of options
+        (the case's merged with each evidence item's), and a refusal stops
+        the scan (exit 2): an option that would make :meth:`extract` fail on
+        every file must never switch a plugin off silently. Default: no
+        checks."""
 
     @abc.abstractmethod
     def extract(self, file: FileView, ctx: Context) -> Iterator[Finding]:

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
 from types import ModuleType
+from typing import Any, Iterable, Mapping
 
-from .plugin_api import Plugin, Selector
+from .plugin_api import Plugin, PluginOptionError, Selector
 
 ENTRY_POINT_GROUP = "traffick_triage.plugins"
 
@@ -123,3 +124,27 @@ def load_plugins(plugin_dirs: list[str] | None = None, only: list[str] | None = 
     chosen = [p for p in names.values()
               if (not only or p.name in only) and (not skip or p.name not in skip)]
     return sorted(chosen, key=lambda p: p.name)
+
+
+def check_plugin_options(plugins: Iterable[LoadedPlugin], option_sets: Iterable[Mapping[str, Any]]) -> None:
+    """Ask every plugin whether it can work with each set of options (its
+    ``check_options``); the first refusal is raised as a
+    ``PluginOptionError`` naming the plugin. A plugin whose check itself
+    fails is refused the same way: the scan must not start with a plugin
+    that may be switched off for every file."""
+    distinct: list[Mapping[str, Any]] = []
+    for options in option_sets:
+        if options not in distinct:
+            distinct.append(options)
+    for item in plugins:
+        check = getattr(item.plugin, "check_options", None)
+        if check is None:
+            continue
+        for options in distinct:
+            try:
+                check(options)
+            except PluginOptionError as error:
+                raise PluginOptionError(f"plugin {item.name}: {error}") from error
+            except Exception as error:  # noqa: BLE001 - a third-party check's bug is still a refusal
+                raise PluginOptionError(f"plugin {item.name}: cannot check its options: "
+                                        f"{type(error).__name__}: {error}") from error

@@ -23,7 +23,7 @@ from .export_matches import ExportError, export_matches
 from .matching import describe_hashsets, hashset_warnings, load_hashsets
 from .signing import sign_manifest
 from .perceptual_matching import match_and_cluster
-from .registry import LoadedPlugin, load_plugins
+from .registry import LoadedPlugin, PluginOptionError, check_plugin_options, load_plugins
 from .report.case_uco import write_case_jsonld
 from .report.csv_tables import write_csv_tables
 from .report.dfxml import write_dfxml
@@ -95,6 +95,13 @@ def run_scan(config: ScanConfig, plugins: list[LoadedPlugin] | None = None, argv
     pin_process_timezone()
     refuse_output_inside_evidence(config.case_dir, [spec.path for spec in config.evidence])
     case_dir = Path(config.case_dir)
+    if plugins is None:
+        plugins = load_plugins()
+    try:   # before anything is written: a plugin that cannot work must stop the scan, not skip every file
+        check_plugin_options(plugins, [config.plugin_options] + [{**config.plugin_options, **spec.plugin_options}
+                                                                 for spec in config.evidence])
+    except PluginOptionError as error:
+        raise ScanRefused(str(error)) from error
     # The hash sets first: a set that cannot be read (or is not the type declared)
     # stops the scan before anything, the case folder included, is made.
     hashsets = load_hashsets(config.hashset_paths) if config.hashset_paths else None
@@ -112,12 +119,10 @@ def run_scan(config: ScanConfig, plugins: list[LoadedPlugin] | None = None, argv
             hashsets.close()
 
 
-def _run_scan_holding(config: ScanConfig, case_dir: Path, plugins: list[LoadedPlugin] | None,
+def _run_scan_holding(config: ScanConfig, case_dir: Path, plugins: list[LoadedPlugin],
                       argv: list[str] | None, progress: ScanProgress | None, sign_key: str | None,
                       export_matched: bool, hashsets: Any,
                       on_hashsets: Callable[[list[dict[str, Any]]], None] | None) -> ScanResult:
-    if plugins is None:
-        plugins = load_plugins()
     started = now_utc()
     store = CaseStore(case_dir)
     keep_sqlite_scratch_in(store.path.parent)

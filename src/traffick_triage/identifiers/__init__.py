@@ -4,7 +4,7 @@ keyword-list hits on Arabic/Latin-normalised text.
 
 One job per module: ``phones``, ``emails``, ``urls``, ``domains``,
 ``wallets`` (with ``base58`` and ``bech32``), ``arabic`` (normalisation),
-``keywords`` (YAML lists and matching), ``textdecode``/``markup``/``office``
+``keyword_lists`` (YAML and plain keyword list files), ``keywords`` (matching), ``textdecode``/``markup``/``office``
 /``sqlite_text``/``extract`` (getting text out of files), ``scan`` (all
 finders over one text) and ``index`` (the cross-evidence identifier index).
 """
@@ -12,7 +12,8 @@ finders over one text) and ``index`` (the cross-evidence identifier index).
 from .arabic import normalise as normalise_text
 from .domains import normalise_domain
 from .emails import normalise_email
-from .keywords import KeywordList, KeywordMatcher, load_keyword_file, parse_keyword_lists, starter_lists
+from .keyword_lists import KeywordList, load_keyword_file, parse_keyword_lists, starter_lists
+from .keywords import KeywordMatcher
 from .phones import normalise_phone
 from .scan import IdentifierHit, find_identifiers, find_keywords
 from .urls import normalise_url

@@ -38,6 +38,9 @@ _LABEL = r"[^\W_](?:[\w-]{0,61}[^\W_])?"
 DOMAIN_PATTERN = rf"(?:{_LABEL}\.)+{_LABEL}"
 _BARE_DOMAIN_RE = re.compile(rf"(?<![\w.@/-]){DOMAIN_PATTERN}(?![\w@-]|\.\w)")
 _DOT_RE = re.compile(r"[^\W_]\.[^\W_]")   # anchor: a dot between letters/digits
+# The same dots found from the dot: a literal first character lets C skip
+# ahead (GB/s, where _DOT_RE's class-first scan runs at ~35 MB/s).
+_DOT_FIRST_RE = re.compile(r"\.(?<=[^\W_]\.)(?=[^\W_])")
 _BEFORE, _AFTER = 260, 260
 
 
@@ -71,10 +74,40 @@ def normalise_domain(name: str) -> str | None:
     return ascii_name
 
 
+class _DotAnchors:
+    """``_DOT_RE.finditer`` as spans, from ``_DOT_FIRST_RE``: the anchor
+    matches (letter, dot, letter) do not overlap, so a dot right after the
+    previous anchor's last letter ("a.b.c") is not an anchor of its own."""
+
+    @staticmethod
+    def finditer(text: str) -> Iterator["_Span"]:
+        end = 0
+        for dot in _DOT_FIRST_RE.finditer(text):
+            if dot.start() - 1 < end:
+                continue
+            end = dot.start() + 2
+            yield _Span(dot.start() - 1, end)
+
+
+@dataclass(frozen=True)
+class _Span:
+    begin: int
+    finish: int
+
+    def start(self) -> int:
+        return self.begin
+
+    def end(self) -> int:
+        return self.finish
+
+
+_DOT_ANCHORS = _DotAnchors()
+
+
 def find_bare_domains(text: str) -> Iterator[Domain]:
     """Domains written without scheme or @, restricted to ``BARE_TLDS`` (and
     IDN TLDs written in punycode)."""
-    for match in finditer_near(_BARE_DOMAIN_RE, text, _DOT_RE, _BEFORE, _AFTER):
+    for match in finditer_near(_BARE_DOMAIN_RE, text, _DOT_ANCHORS, _BEFORE, _AFTER):
         raw = match.group()
         value = normalise_domain(raw)
         if value is None:

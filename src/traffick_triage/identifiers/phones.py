@@ -68,12 +68,27 @@ def normalise_phone(raw: str, region: str | None = None, *, require_valid: bool 
     return phonenumbers.format_number(number, PhoneNumberFormat.E164) if ok else None
 
 
+def _runs(text: str) -> Iterator[re.Match[str]]:
+    """``_RUN_RE.finditer(text)``, jumping to the next digit with a plain
+    character-class search (several times faster than ``_RUN_RE``'s own
+    scan, whose optional "+"/"(" start it cannot skip ahead with): a run
+    starts at a digit or at the character before one, so the leftmost run
+    at or after ``position`` is the leftmost from one before the next digit."""
+    position = 0
+    while (digit := _DIGIT_RE.search(text, position)) is not None:
+        run = _RUN_RE.search(text, max(position, digit.start() - 1))
+        if run is None:          # cannot happen: a digit alone is a run
+            return
+        yield run
+        position = run.end()
+
+
 def _windows(text: str, international_only: bool) -> Iterator[tuple[int, int]]:
     """Merged (start, end) windows around digit runs that could hold a
     number: enough digits, not just a date, and (without a default region)
     written with a leading "+"."""
     current: list[int] | None = None
-    for run in _RUN_RE.finditer(text):
+    for run in _runs(text):
         digits = run.group()
         if international_only and not digits.startswith(("+", "\uFF0B")):
             continue

@@ -79,8 +79,30 @@ def normalise_url(raw: str) -> tuple[str, str] | None:
     return urlunsplit((scheme, netloc, parts.path or "/", parts.query, parts.fragment)), host
 
 
+# Every URL match holds "://" 3-5 characters after its start (ftp, http,
+# https) or starts with "www.": literal searches C runs at GB/s, where
+# _URL_RE's own scan (a lookbehind at every position) runs at ~35 MB/s.
+_SCHEME_END_RE = re.compile("://")
+_WWW_DOT_RE = re.compile(r"\.(?<=www\.)", re.IGNORECASE)
+
+
+def _url_matches(text: str) -> Iterator[re.Match[str]]:
+    """``_URL_RE.finditer(text)``: the leftmost match at or after the end of
+    the previous one, tried only where a match can start."""
+    starts = {m.start() - back for m in _SCHEME_END_RE.finditer(text) for back in (3, 4, 5) if m.start() >= back}
+    starts.update(m.start() - 3 for m in _WWW_DOT_RE.finditer(text))
+    end = 0
+    for start in sorted(starts):
+        if start < end:
+            continue
+        match = _URL_RE.match(text, start)
+        if match is not None:
+            yield match
+            end = match.end()
+
+
 def find_urls(text: str) -> Iterator[Url]:
-    for match in _URL_RE.finditer(text):
+    for match in _url_matches(text):
         raw = _trim(match.group())
         normalised = normalise_url(raw)
         if normalised is not None:

@@ -11,9 +11,14 @@ Options (``ctx.options``):
     Default region for national phone spellings ("KW"). None (default): only
     numbers written in international format ("+...") are reported.
 ``keywords``
-    None (default): the shipped starter lists. A path (str/Path) to a YAML
-    keyword file, a list of paths, a list of ``KeywordList``, or a parsed
-    YAML mapping. False or an empty list: no keyword matching.
+    None (default): the shipped starter lists. A path (str/Path) to a
+    keyword file (YAML or a plain one-term-per-line list, see
+    ``identifiers/keyword_lists.py``), a list of paths, a list of
+    ``KeywordList``, or a parsed YAML mapping. False or an empty list: no
+    keyword matching.
+``keywords_language``
+    Language tag given to every term of plain keyword lists ("ar" gives
+    them the Arabic affix rules). None (default): detected per term.
 ``identifiers_time_budget``
     Seconds (default 45) after which the scan of one file stops and what was
     found so far is reported, with a warning (the host's per-plugin time-out
@@ -26,18 +31,22 @@ the first occurrence's offset, location and context.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Iterator
+from typing import Any, ClassVar, Iterator, Mapping
+
+import phonenumbers
 
 from ..identifiers.extract import SQLITE_MIMES, extract_segments
-from ..identifiers.keywords import (KeywordList, KeywordMatcher, load_keyword_file, matcher_for,
-                                    parse_keyword_lists, starter_lists)
+from ..identifiers.keyword_lists import (KeywordFileError, KeywordList, check_language_tag, load_keyword_file,
+                                         parse_keyword_lists, starter_lists)
+from ..identifiers.keywords import KeywordMatcher, matcher_for
 from ..identifiers.office import DOCX_MIME, ODT_MIME
 from ..identifiers.scan import find_identifiers, find_keywords, snippet
 from ..identifiers.windows import text_blocks
-from ..plugin_api import Context, FileView, Finding, Plugin, Selector
+from ..plugin_api import Context, FileView, Finding, Plugin, PluginOptionError, Selector
 
 MAX_FILE_BYTES = 64 << 20
 MAX_DISTINCT_PER_FILE = 20_000
@@ -75,13 +84,16 @@ class KeywordFinding(Finding):
     count: int
 
 
-def _resolve_keywords(option: Any) -> KeywordMatcher | None:
+def _resolve_keywords(option: Any, language: str | None = None) -> KeywordMatcher | None:
+    """The matcher for the ``keywords`` option (``language``: the
+    ``keywords_language`` option, for plain lists). Raises
+    ``KeywordFileError`` or ``TypeError`` on a value it cannot use."""
     if option is None:
         return matcher_for(starter_lists())
     if option is False or option == [] or option == ():
         return None
     if isinstance(option, (str, Path)):
-        return matcher_for(_load_cached(str(option)))
+        return matcher_for(_load_cached(str(option), language))
     if isinstance(option, dict):
         return KeywordMatcher(parse_keyword_lists(option, "keywords option"))
     if isinstance(option, (list, tuple)):
@@ -90,22 +102,25 @@ def _resolve_keywords(option: Any) -> KeywordMatcher | None:
             if isinstance(item, KeywordList):
                 lists.append(item)
             elif isinstance(item, (str, Path)):
-                lists.extend(_load_cached(str(item)))
+                lists.extend(_load_cached(str(item), language))
             else:
                 raise TypeError(f"keywords option: unsupported item {type(item).__name__}")
         return matcher_for(tuple(lists))
     raise TypeError(f"keywords option: unsupported value {type(option).__name__}")
 
 
-_FILE_CACHE: dict[tuple[str, float], tuple[KeywordList, ...]] = {}
+_FILE_CACHE: dict[tuple[str, float, str | None], tuple[KeywordList, ...]] = {}
 
 
-def _load_cached(path: str) -> tuple[KeywordList, ...]:
+def _load_cached(path: str, language: str | None) -> tuple[KeywordList, ...]:
     """Keyword files are read once per process (per modification time),
     not once per scanned file."""
-    key = (path, Path(path).stat().st_mtime)
+    try:
+        key = (path, Path(path).stat().st_mtime, language)
+    except OSError as error:
+        raise KeywordFileError(f"{path}: cannot read keyword file: {error.strerror or error}") from error
     if key not in _FILE_CACHE:
-        _FILE_CACHE[key] = tuple(load_keyword_file(path))
+        _FILE_CACHE[key] = tuple(load_keyword_file(path, language))
     return _FILE_CACHE[key]
 
 
@@ -121,9 +136,35 @@ class IdentifiersPlugin(Plugin):
         max_size=MAX_FILE_BYTES,
     )
 
+    def check_options(self, options: Mapping[str, Any]) -> None:
+        """Every option ``extract`` reads, read once before the scan: a
+        keyword list that cannot be used, an unknown region or a budget that
+        is not a positive number would otherwise fail (or find nothing) on
+        every file."""
+        language = options.get("keywords_language")
+        try:
+            if language is not None:
+                if not isinstance(language, str):
+                    raise KeywordFileError(f"keywords language: expected a language tag, not {language!r}")
+                check_language_tag(language, "keywords language")
+            _resolve_keywords(options.get("keywords"), language)
+        except (KeywordFileError, TypeError) as error:
+            raise PluginOptionError(f"keyword list refused: {error}") from error
+        region = options.get("region")
+        if region and (not isinstance(region, str) or region.upper() not in phonenumbers.SUPPORTED_REGIONS):
+            raise PluginOptionError(f"region {region!r} is not a phone-number region "
+                                    "(an ISO 3166 code such as KW, EG, PH)")
+        budget = options.get("identifiers_time_budget", DEFAULT_TIME_BUDGET)
+        try:
+            usable = float(budget) > 0 and math.isfinite(float(budget))
+        except (TypeError, ValueError):
+            usable = False
+        if not usable:
+            raise PluginOptionError(f"identifiers_time_budget must be a positive number of seconds, not {budget!r}")
+
     def extract(self, file: FileView, ctx: Context) -> Iterator[Finding]:
         region = ctx.options.get("region") or None
-        matcher = _resolve_keywords(ctx.options.get("keywords"))
+        matcher = _resolve_keywords(ctx.options.get("keywords"), ctx.options.get("keywords_language"))
         budget = float(ctx.options.get("identifiers_time_budget", DEFAULT_TIME_BUDGET))
         deadline = time.monotonic() + budget
         identifiers: dict[tuple[str, str], dict[str, Any]] = {}
