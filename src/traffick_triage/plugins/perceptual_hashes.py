@@ -10,6 +10,7 @@ clusters happen after the walk, over all images at once
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from importlib import metadata
 from typing import ClassVar, Iterator
 
@@ -18,6 +19,7 @@ from traffick_triage.perceptual import (ImageDecodeError, PDQ_MIN_QUALITY, PDQ_W
 from traffick_triage.plugin_api import Context, FileView, Finding, Plugin, Selector
 
 
+@cache  # importlib.metadata scans sys.path: ~1 ms a call, and it was called per image
 def _version(name: str) -> str:
     try:
         return metadata.version(name)
