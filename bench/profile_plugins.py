@@ -73,7 +73,8 @@ class _PluginClock:
                 module.process_entry = timed_process_entry
 
 
-def profile_scan(evidence: Path, extra: list[str], clock: _PluginClock) -> tuple[pstats.Stats, float]:
+def profile_scan(evidence: Path, extra: list[str], clock: _PluginClock,
+                 profiled: bool = True) -> tuple[pstats.Stats | None, float]:
     from traffick_triage import cli
 
     clock.install()
@@ -84,14 +85,17 @@ def profile_scan(evidence: Path, extra: list[str], clock: _PluginClock) -> tuple
     sys.argv = argv
     t0 = time.perf_counter()
     try:
-        profiler.runcall(cli.main)
+        if profiled:
+            profiler.runcall(cli.main)
+        else:
+            cli.main()
     except SystemExit:
         pass
     finally:
         sys.argv = old
     wall = time.perf_counter() - t0
     shutil.rmtree(case.parent, ignore_errors=True)
-    return pstats.Stats(profiler), wall
+    return (pstats.Stats(profiler) if profiled else None), wall
 
 
 def main() -> None:
@@ -99,17 +103,20 @@ def main() -> None:
     ap.add_argument("--tree", default="tree-10k", choices=("tree-10k", "tree-20k"))
     ap.add_argument("--evidence", type=Path, help="profile this folder instead of a bench tree")
     ap.add_argument("--top", type=int, default=20)
+    ap.add_argument("--no-cprofile", action="store_true",
+                    help="only the per-plugin CPU clocks: cProfile inflates Python-heavy code "
+                         "(many small calls) several times more than C-heavy code")
     ap.add_argument("--skip", action="append", default=[], help="plugin not to run (repeatable)")
     args = ap.parse_args()
     evidence = args.evidence or B.build_tree(B.SMALL if args.tree == "tree-10k" else B.FULL)
     extra = [arg for name in args.skip for arg in ("--skip", name)]
     clock = _PluginClock()
-    stats, wall = profile_scan(evidence, extra, clock)
+    stats, wall = profile_scan(evidence, extra, clock, profiled=not args.no_cprofile)
     files, entries = clock.entries
     plugins_total = sum(cpu for _n, cpu in clock.plugin.values())
     inventory = entries - plugins_total
     per_inventory = inventory / max(files, 1)
-    print(f"# profile of `triage scan {evidence} --workers 1 {' '.join(extra)}` (CPU clock, under cProfile)")
+    print(f"# profile of `triage scan {evidence} --workers 1 {' '.join(extra)}` (CPU clock{'' if args.no_cprofile else ', under cProfile'})")
     print(f"{B.machine_line()}; wall {wall:.1f} s; process_entry not found: {files == 0}\n")
     print("| part | files | CPU s | CPU ms per file | x inventory per file |")
     print("|---|---|---|---|---|")
@@ -119,6 +126,8 @@ def main() -> None:
         each = cpu / max(count, 1)
         print(f"| plugin {name} | {count:,} | {cpu:.1f} | {each * 1000:.2f} | {each / max(per_inventory, 1e-9):.2f} |")
     print(f"\nall plugins: {plugins_total:.1f} CPU s of {entries:.1f} in process_entry\n")
+    if stats is None:
+        return
     out = io.StringIO()
     stats.stream = out  # type: ignore[attr-defined]
     stats.sort_stats("tottime").print_stats(args.top)
