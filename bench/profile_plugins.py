@@ -9,7 +9,7 @@ Runs `triage scan EVIDENCE -o CASE --workers 1` in this process under cProfile
 with a CPU-time clock (time.process_time: on a shared, loaded machine wall
 time would charge other processes' time to whatever was running), so every
 file's hashing, typing and plugins run in the profiled process. The report
-outputs run in forked lanes and are not in this profile (bench_outputs.py
+outputs run in forked lanes and are not in this profile (measure_writers.py
 times them). Prints, in CPU ms per file:
 
   inventory    reading, hashing, libmagic typing, choosing the plugins and the

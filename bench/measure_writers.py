@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Each report writer's cost on a finished case, and whether its bytes are unchanged.
 
-    .venv/bin/python bench/bench_outputs.py CASE_DIR [--profile case_jsonld] [--repeat 3]
+    .venv/bin/python bench/measure_writers.py CASE_DIR [--profile case_jsonld] [--repeat 3]
 
 Opens CASE_DIR's store read-only and runs every writer of `triage scan`
 (scan.write_outputs) one after another in this process, into a scratch folder,
