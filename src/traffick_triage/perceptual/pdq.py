@@ -15,7 +15,7 @@ size, and the rest is an area average (:func:`~.decode.decode_once`,
 instead of the full photo (30 -> 3 ms for 1024x768 in the ``pdqhash``
 binding). The rule was: on only if every hash of the ThreatExchange corpus
 stays within Hamming 16 (the reference tolerance) of its expected reference
-hash. Measured (docs/performance.md, "PDQ at 512 px";
+hash. Measured (docs/performance.md, "Plugins: perceptual hashes";
 bench/bench_pdq_decode.py): every corpus hash within 10 bits of the
 expected hashes (full decode: 12); drift from the full-resolution hash on
 the corpus median 4, max 14 bits (Pillow's own ``thumbnail``, as the Python
