@@ -72,6 +72,23 @@ def test_external_sort_is_pythons_stable_sort():
         assert got == [index for _, index in sorted(rows, key=lambda row: row[0])]
 
 
+def test_external_sort_text_keys_sort_as_utf8_bytes():
+    # add_text_key hands SQLite the text itself (no bytes conversion): its
+    # order must still be Python's sort of the keys' UTF-8 (code points),
+    # stable, for any text without lone surrogates (ASCII IRIs in case.jsonld,
+    # but also accents, CJK and characters beyond the BMP).
+    rng = random.Random(7)
+    alphabet = ["a", "b", "Z", "0", "-", ":", "é", "ÿ", "中", "\uffff", "\U0001f600", "\x00", "\x7f"]
+    for _ in range(200):
+        rows = [("".join(rng.choice(alphabet) for _ in range(rng.randrange(4))), index)
+                for index in range(rng.randrange(80))]
+        with ExternalSort(1, 1) as rows_sorted:
+            for key, index in rows:
+                rows_sorted.add_text_key(key, (index,))
+            got = [index for (index,) in rows_sorted]
+        assert got == [index for _, index in sorted(rows, key=lambda row: row[0].encode("utf-8"))]
+
+
 def test_uuid5_text_and_bytes_are_uuid_uuid5s():
     rng = random.Random(7)
     for _ in range(2000):

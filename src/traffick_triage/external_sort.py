@@ -68,6 +68,15 @@ class ExternalSort:
         if len(self._pending) >= _BATCH:
             self._flush()
 
+    def add_text_key(self, key: str, payload: tuple[Any, ...]) -> None:
+        """add((key,), payload) for a one-value key that is text without lone
+        surrogates, with no checks: for a writer adding a hundred thousand rows.
+        SQLite orders such text (BINARY collation: memcmp of its UTF-8) exactly
+        as add() orders the same key as UTF-8 bytes. Do not mix with add()."""
+        self._pending.append((key, *payload))
+        if len(self._pending) >= _BATCH:
+            self._flush()
+
     def _flush(self) -> None:
         self._db.executemany(self._insert, self._pending)
         self._pending.clear()

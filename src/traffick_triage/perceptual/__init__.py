@@ -7,7 +7,7 @@ group unmatched images into series (:func:`cluster_hashes`).
 """
 
 from .cluster import Cluster, cluster_hashes
-from .decode import DEFAULT_MAX_PIXELS, DecodedImage, decode_once, to_rgb8
+from .decode import DEFAULT_MAX_PIXELS, PDQ_WORKING_SIZE, DecodedImage, decode_once, to_rgb8
 from .errors import ImageDecodeError, ImageTooLarge, PerceptualError
 from .imagehashes import imagehashes, imagehashes_from_image
 from .index import PDQIndex, brute_force_search, hashes_from_hex, hashes_to_hex
@@ -40,6 +40,7 @@ __all__ = [
     "PDQResult",
     "PDQ_MATCH_THRESHOLD",
     "PDQ_MIN_QUALITY",
+    "PDQ_WORKING_SIZE",
     "PerceptualError",
     "brute_force_search",
     "cluster_hashes",

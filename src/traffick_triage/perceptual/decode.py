@@ -47,6 +47,11 @@ DEFAULT_MAX_PIXELS = 2 * 89_478_485
 # see pdq.py and bench/RESULTS.md for the measurement).
 DEFAULT_DRAFT_SIZE = 512
 
+#: The size PDQ needs: its Python reference (pdqhashing PDQHasher.fromFile)
+#: thumbnails every image to at most 512 px a side before the Jarosz filter,
+#: which then decimates to 64x64 anyway.
+PDQ_WORKING_SIZE = 512
+
 EXIF_ORIENTATION_TAG = 0x0112
 
 
@@ -61,6 +66,7 @@ class DecodedImage:
     exif_orientation: int | None  # 1..8 when present, in the stored file
     drafted: bool  # JPEG DCT-domain downscale was used
     orientation_applied: bool
+    reduced: bool = False  # scaled down (draft and/or area average) to ``reduce_to``
 
     @property
     def size(self) -> tuple[int, int]:
@@ -127,23 +133,45 @@ def decode_once(
     draft: int | None = None,
     apply_exif_orientation: bool = False,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    reduce_to: int | None = None,
 ) -> DecodedImage:
     """Decode ``source`` (path, bytes, binary stream or Pillow image) once.
 
     ``draft``: for JPEG, let libjpeg decode at a reduced scale (1/2, 1/4 or
     1/8) so that both sides stay >= ``draft`` pixels. ``None`` = full decode.
+    ``reduce_to``: return the image scaled down so that neither side exceeds
+    ``reduce_to`` pixels, at the aspect ratio and size Pillow's
+    ``thumbnail`` gives (what the PDQ Python reference hashes). A JPEG is
+    decoded by libjpeg at the smallest DCT scale still at least that size,
+    and whatever remains is an area average (box filter); other formats are
+    decoded in full and area-averaged. Overrides ``draft``.
     ``max_pixels``: refuse images whose header declares more pixels
     (:class:`ImageTooLarge`), before decoding any pixel data.
     """
     if isinstance(source, (str, os.PathLike)):
         # Own the file handle so it is closed even for multi-frame formats.
         with open(source, "rb") as fh:
-            return _decode(fh, draft, apply_exif_orientation, max_pixels)
-    return _decode(source, draft, apply_exif_orientation, max_pixels)
+            return _decode(fh, draft, apply_exif_orientation, max_pixels, reduce_to)
+    return _decode(source, draft, apply_exif_orientation, max_pixels, reduce_to)
+
+
+def reduced_size(size: tuple[int, int], limit: int) -> tuple[int, int]:
+    """``size`` scaled so neither side exceeds ``limit``, aspect kept (the
+    rounding of Pillow's ``Image.thumbnail``); unchanged when it fits."""
+    width, height = size
+    if width <= limit and height <= limit:
+        return size
+    if width >= height:
+        return limit, max(1, round(height * limit / width))
+    return max(1, round(width * limit / height)), limit
 
 
 def _decode(
-    source: Source, draft: int | None, apply_exif_orientation: bool, max_pixels: int | None
+    source: Source,
+    draft: int | None,
+    apply_exif_orientation: bool,
+    max_pixels: int | None,
+    reduce_to: int | None = None,
 ) -> DecodedImage:
     im = _open(source)
     width, height = im.size
@@ -159,11 +187,13 @@ def _decode(
     except Exception:  # corrupt EXIF must not stop hashing
         orientation = None
 
+    target = reduced_size((width, height), reduce_to) if reduce_to else None
     drafted = False
-    if draft is not None and fmt == "JPEG" and draft > 0:
+    if fmt == "JPEG" and (target is not None or (draft is not None and draft > 0)):
         before = im.size
         try:
-            im.draft("RGB", (draft, draft))
+            # libjpeg picks the smallest 1/2, 1/4, 1/8 scale still >= the request.
+            im.draft("RGB", target if target is not None else (draft, draft))
         except Exception:
             pass
         drafted = im.size != before
@@ -180,6 +210,11 @@ def _decode(
         raise ImageTooLarge(width, height, max_pixels or 0, "out of memory while decoding") from exc
 
     rgb = to_rgb8(im)
+    if target is not None and rgb.size != target:
+        # Area average: cheap, and the Jarosz box filters PDQ applies next are
+        # area averages too (drift figures: docs/performance.md).
+        rgb = rgb.resize(target, Image.Resampling.BOX)
+    reduced = rgb.size != (width, height)
     applied = False
     if apply_exif_orientation and orientation not in (None, 1):
         method = {
@@ -202,4 +237,5 @@ def _decode(
         exif_orientation=orientation,
         drafted=drafted,
         orientation_applied=applied,
+        reduced=reduced,
     )

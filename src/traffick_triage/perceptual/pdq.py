@@ -6,18 +6,22 @@ hashes is <= 31 (:data:`PDQ_MATCH_THRESHOLD`) and both hashes have quality
 >= 50 (:data:`PDQ_MIN_QUALITY`); lower-quality hashes (flat or nearly blank
 images) are still computed and returned, flagged ``matchable=False``.
 
-JPEG draft decoding (libjpeg DCT scaling to >= 512 px per side) is ON by
-default (:data:`DRAFT_BY_DEFAULT`). The rule was: on only if every hash of
-the ThreatExchange corpus stays within Hamming 16 (the reference test
-tolerance) of its expected reference hash. Measured (bench/RESULTS.md, "PDQ
-draft decoding"): at 512 every corpus hash stays within 12 bits of the
-expected hashes (the same maximum as a full decode); drift from the full
-decode is 0 bits except exif-rotn-6.jpg (4032x3024, decoded at 1/4: 4 bits).
-Caveat: only images of at least 1024 px on the short side are scaled at
-512, so the corpus exercises the draft path on one image at that size; the
-synthetic 12 MP photos in bench/bench_pdq_decode.py add the rest. Pass
-``draft=False`` for a full decode. :attr:`DecodedImage.drafted` records
-whether the scaled path was taken.
+By default an image is hashed reduced to at most 512 px a side
+(:data:`~.decode.PDQ_WORKING_SIZE`), the size the PDQ Python reference
+(``pdqhashing`` ``PDQHasher.fromFile``: ``thumbnail((512, 512))``) hashes:
+a JPEG is decoded by libjpeg at the smallest DCT scale still at least that
+size, and the rest is an area average (:func:`~.decode.decode_once`,
+``reduce_to``). The Jarosz filter then works on at most 262,144 pixels
+instead of the full photo (30 -> 3 ms for 1024x768 in the ``pdqhash``
+binding). The rule was: on only if every hash of the ThreatExchange corpus
+stays within Hamming 16 (the reference tolerance) of its expected reference
+hash. Measured (docs/performance.md, "Plugins: perceptual hashes";
+bench/bench_pdq_decode.py): every corpus hash within 10 bits of the
+expected hashes (full decode: 12); drift from the full-resolution hash on
+the corpus median 4, max 14 bits (Pillow's own ``thumbnail``, as the Python
+reference does it: median 6, max 16), on synthetic 0.8 MP photos median 4,
+max 8, on 12 MP photos median 8, max 10. Pass ``draft=False`` for a full
+decode. :attr:`DecodedImage.reduced` records whether the image was scaled.
 """
 
 from __future__ import annotations
@@ -28,14 +32,15 @@ import numpy as np
 import pdqhash
 from PIL import Image
 
-from .decode import DEFAULT_MAX_PIXELS, DecodedImage, Source, decode_once
+from .decode import DEFAULT_MAX_PIXELS, PDQ_WORKING_SIZE, DecodedImage, Source, decode_once
 
 PDQ_MATCH_THRESHOLD = 31
 PDQ_MIN_QUALITY = 50
 #: Tolerance the ThreatExchange reference tests accept between implementations.
 PDQ_REFERENCE_TOLERANCE = 16
 
-#: Decided by bench/bench_pdq_decode.py + tests/test_perceptual_pdq.py.
+#: Hash at most 512 px a side by default. Decided by bench/bench_pdq_decode.py
+#: and tests/test_perceptual_pdq.py (every corpus hash within the tolerance).
 DRAFT_BY_DEFAULT = True
 
 #: Order of pdqhash.compute_dihedral output (same as the C++ reference).
@@ -129,13 +134,12 @@ def pdq_dihedral_from_image(img: Image.Image | DecodedImage) -> PDQDihedral:
     )
 
 
-def _draft_arg(draft: bool | int | None) -> int | None:
+def _reduce_arg(draft: bool | int | None) -> int | None:
+    """``draft`` as a ``reduce_to`` size for :func:`~.decode.decode_once`."""
     if draft is None:
         draft = DRAFT_BY_DEFAULT
     if draft is True:
-        from .decode import DEFAULT_DRAFT_SIZE
-
-        return DEFAULT_DRAFT_SIZE
+        return PDQ_WORKING_SIZE
     if draft is False or draft == 0:
         return None
     return int(draft)
@@ -150,13 +154,14 @@ def pdq_hash(
 ) -> PDQResult:
     """Decode ``source`` and return its PDQ hash and quality.
 
-    ``draft``: ``None`` = :data:`DRAFT_BY_DEFAULT`; ``True`` = JPEG draft at
-    512 px; an int = draft at that size; ``False`` = full decode.
+    ``draft``: ``None`` = :data:`DRAFT_BY_DEFAULT`; ``True`` = reduced to at
+    most 512 px a side (JPEG DCT scaling, then an area average); an int =
+    reduced to at most that many px a side; ``False`` = full decode.
     Raises :class:`~.errors.ImageTooLarge` / :class:`~.errors.ImageDecodeError`.
     """
     decoded = decode_once(
         source,
-        draft=_draft_arg(draft),
+        reduce_to=_reduce_arg(draft),
         apply_exif_orientation=apply_exif_orientation,
         max_pixels=max_pixels,
     )
@@ -170,5 +175,5 @@ def pdq_dihedral(
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
 ) -> PDQDihedral:
     """Decode ``source`` and return the eight dihedral PDQ variants."""
-    decoded = decode_once(source, draft=_draft_arg(draft), max_pixels=max_pixels)
+    decoded = decode_once(source, reduce_to=_reduce_arg(draft), max_pixels=max_pixels)
     return pdq_dihedral_from_image(decoded)

@@ -1,20 +1,25 @@
 """Perceptual hashes of every image, from one decode: PDQ (Meta's reference
 implementation via pdqhash, with its quality score) and pHash/dHash
-(imagehash). Matching against hash sets and grouping unknown images into
+(imagehash). The image is decoded once, reduced to at most 512 px a side (the
+size the PDQ reference hashes; a JPEG decoded by libjpeg at a reduced DCT
+scale), and that one image feeds all three hashes (drift from a full decode:
+docs/performance.md). Matching against hash sets and grouping unknown images into
 clusters happen after the walk, over all images at once
 (traffick_triage.perceptual_matching)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from importlib import metadata
 from typing import ClassVar, Iterator
 
-from traffick_triage.perceptual import (ImageDecodeError, PDQ_MIN_QUALITY, decode_once, imagehashes_from_image,
+from traffick_triage.perceptual import (ImageDecodeError, PDQ_MIN_QUALITY, PDQ_WORKING_SIZE, decode_once, imagehashes_from_image,
                                         pdq_dihedral_from_image, pdq_from_image)
 from traffick_triage.plugin_api import Context, FileView, Finding, Plugin, Selector
 
 
+@cache  # importlib.metadata scans sys.path: ~1 ms a call, and it was called per image
 def _version(name: str) -> str:
     try:
         return metadata.version(name)
@@ -31,7 +36,7 @@ class PerceptualHash(Finding):
     matchable: bool             # PDQ quality >= 50: below that a match would mean nothing
     phash: str
     dhash: str
-    drafted: bool               # decoded at reduced size (JPEG draft) for speed
+    drafted: bool               # hashed reduced to <= 512 px a side (JPEG draft, area average)
     dihedral: dict | None       # the 8 rotation/flip PDQ variants, when asked for
     pdq_library: str
     imagehash_library: str
@@ -50,7 +55,7 @@ class PerceptualHashes(Plugin):
     def extract(self, file: FileView, ctx: Context) -> Iterator[Finding]:
         try:
             with file.open() as stream:
-                decoded = decode_once(stream)
+                decoded = decode_once(stream, reduce_to=PDQ_WORKING_SIZE)
         except ImageDecodeError as error:
             ctx.warn(f"image not hashed perceptually: {error}")
             return
@@ -60,6 +65,6 @@ class PerceptualHashes(Plugin):
         # Quality < 50 (flat or tiny images): hashed, and the finding says it is
         # not matchable; the report shows that, it is not an error of the scan.
         yield PerceptualHash(pdq=pdq.hash, pdq_quality=pdq.quality, matchable=pdq.quality >= PDQ_MIN_QUALITY,
-                             phash=hashes["phash"], dhash=hashes["dhash"], drafted=bool(decoded.drafted),
+                             phash=hashes["phash"], dhash=hashes["dhash"], drafted=decoded.reduced,
                              dihedral=dihedral, pdq_library=f"pdqhash {_version('pdqhash')}",
                              imagehash_library=f"imagehash {_version('ImageHash')}")

@@ -143,8 +143,13 @@ class _Graph:
         text = _compact(node)
         if objects_of is not None:
             text = text[:-1] + ',"uco-core:object":'
-        self._nodes.add((node["@id"],), (node["@id"], text, objects_of))
-        return node["@id"]
+        node_id = node["@id"]
+        self._nodes.add_text_key(node_id, (node_id, text, objects_of))     # IRIs: ASCII
+        return node_id
+
+    def add_text(self, node_id: str, text: str) -> None:
+        """A node already written as compact JSON (what _compact of it gives)."""
+        self._nodes.add_text_key(node_id, (node_id, text, None))
 
     def hashes(self, values: dict[str, Any]) -> list[dict[str, str]]:
         refs = []
@@ -153,7 +158,7 @@ class _Graph:
             if isinstance(value, str) and value:
                 node_id = _Ids.hash(key, value)
                 # _compact of the node, spelt out: a third of all nodes are hashes.
-                self._nodes.add((node_id,), (node_id, (
+                self._nodes.add_text_key(node_id, (node_id, (
                     f'{{"@id":"{node_id}","@type":"uco-types:Hash","uco-types:hashMethod":"{method}",'
                     f'"uco-types:hashValue":{{"@type":"xsd:hexBinary","@value":{_compact(value.lower())}}}}}'), None))
                 refs.append(_ref(node_id))
@@ -293,10 +298,12 @@ def _add_nodes(store: CaseStore, graph: _Graph) -> _Ids:
         node_id, node_uuid = ids.object("File", row["locator"])
         graph.add(_file_node(graph, row, node_id, node_uuid))
         rel_id, _ = ids.object("Relationship", "contained\x00" + row["locator"])
-        graph.add({"@id": rel_id, "@type": "uco-observable:ObservableRelationship",
-                   "uco-core:source": [_ref(node_id)], "uco-core:target": _ref(evidence_ids[row["evidence_id"]]),
-                   "uco-core:kindOfRelationship": "Contained_Within",
-                   "uco-core:isDirectional": {"@type": "xsd:boolean", "@value": "true"}})
+        # _compact of the relationship node, spelt out (a node per file; IRIs need no escaping).
+        graph.add_text(rel_id, (
+            f'{{"@id":"{rel_id}","@type":"uco-observable:ObservableRelationship",'
+            f'"uco-core:source":[{{"@id":"{node_id}"}}],"uco-core:target":{{"@id":"{evidence_ids[row["evidence_id"]]}"}},'
+            f'"uco-core:kindOfRelationship":"Contained_Within",'
+            f'"uco-core:isDirectional":{{"@type":"xsd:boolean","@value":"true"}}}}'))
 
     provenance_ids = []
     for item in evidence:
