@@ -112,6 +112,8 @@ def load_keyword_file(path: str | Path) -> list[KeywordList]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
         raise KeywordFileError(f"{path}: cannot read keyword file: {error}") from error
+    except RecursionError as error:     # PyYAML composes nested nodes recursively
+        raise KeywordFileError(f"{path}: cannot read keyword file: nested too deep") from error
     return parse_keyword_lists(data, str(path))
 
 
