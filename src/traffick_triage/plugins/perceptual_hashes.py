@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import ClassVar, Iterator
 
-from traffick_triage.perceptual import (ImageDecodeError, PDQ_MIN_QUALITY, decode_once, imagehashes_from_image,
-                                        pdq_dihedral_from_image, pdq_from_image)
+from traffick_triage.perceptual import (DECODE_PIXEL_BUDGET, HASH_PIXEL_BUDGET, ImageDecodeError, PDQ_MIN_QUALITY,
+                                        decode_once, imagehashes_from_image, pdq_dihedral_from_image,
+                                        pdq_from_image)
 from traffick_triage.plugin_api import Context, FileView, Finding, Plugin, Selector
 
 
@@ -31,7 +32,7 @@ class PerceptualHash(Finding):
     matchable: bool             # PDQ quality >= 50: below that a match would mean nothing
     phash: str
     dhash: str
-    drafted: bool               # decoded at reduced size (JPEG draft) for speed
+    drafted: bool               # decoded at reduced size: JPEG draft, or a picture over 16 MP reduced (memory)
     dihedral: dict | None       # the 8 rotation/flip PDQ variants, when asked for
     pdq_library: str
     imagehash_library: str
@@ -50,7 +51,9 @@ class PerceptualHashes(Plugin):
     def extract(self, file: FileView, ctx: Context) -> Iterator[Finding]:
         try:
             with file.open() as stream:
-                decoded = decode_once(stream)
+                # Memory: PDQ takes ~24 bytes per pixel; see decode.HASH_PIXEL_BUDGET.
+                decoded = decode_once(stream, reduce_to_pixels=HASH_PIXEL_BUDGET,
+                                      max_decode_pixels=DECODE_PIXEL_BUDGET)
         except ImageDecodeError as error:
             ctx.warn(f"image not hashed perceptually: {error}")
             return
@@ -60,6 +63,6 @@ class PerceptualHashes(Plugin):
         # Quality < 50 (flat or tiny images): hashed, and the finding says it is
         # not matchable; the report shows that, it is not an error of the scan.
         yield PerceptualHash(pdq=pdq.hash, pdq_quality=pdq.quality, matchable=pdq.quality >= PDQ_MIN_QUALITY,
-                             phash=hashes["phash"], dhash=hashes["dhash"], drafted=bool(decoded.drafted),
+                             phash=hashes["phash"], dhash=hashes["dhash"], drafted=bool(decoded.drafted or decoded.reduced_by > 1),
                              dihedral=dihedral, pdq_library=f"pdqhash {_version('pdqhash')}",
                              imagehash_library=f"imagehash {_version('ImageHash')}")
