@@ -291,3 +291,48 @@ def test_large_pictures_are_decoded_reduced_and_hash_close_to_the_full_picture(t
         else:
             small = decode_once(path, reduce_to_pixels=200_000, max_decode_pixels=1_000_000)
             assert small.size[0] * small.size[1] <= 200_000 and small.drafted
+
+
+def _video(path: Path, codec: str, width: int, height: int, pix_fmt: str) -> Path:
+    import av
+    import numpy as np
+
+    frame = np.zeros((height, width, 3), np.uint8)
+    frame[::50] = 200                                   # stripes: compresses to a few MB
+    container = av.open(str(path), "w")
+    stream = container.add_stream(codec, rate=1)
+    stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
+    for _ in range(2):
+        for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+            container.mux(packet)
+    for packet in stream.encode():
+        container.mux(packet)
+    container.close()
+    return path
+
+
+def test_videos_with_huge_frames_are_downsampled_or_named(tmp_path):
+    # vpdq hashes every frame at full size: an 8000 x 8000 video cost 992 MiB.
+    import pytest
+
+    pytest.importorskip("vpdq")
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    _video(evidence / "big.mp4", "mpeg4", 8000, 8000, "yuv420p")     # 64,000,000 pixels: decoded, hashed reduced
+    _video(evidence / "wide.mov", "png", 9000, 8000, "rgb24")        # 72,000,000: over the budget
+    case = tmp_path / "case"
+
+    code, peak, _, stderr = triage_measured(tmp_path, "scan", str(evidence), "-o", str(case), "-q",
+                                            "--workers", "2", "--only", "video_pdq")
+
+    print(f"scan of 8000 x 8000 and 9000 x 8000 videos: peak RSS {peak >> 20} MiB")
+    assert code == 1, stderr
+    assert peak < RSS_LIMIT, f"peak RSS {peak >> 20} MiB"
+    report = json.loads((case / "report.json").read_text(encoding="utf-8"))
+    assert [w["message"] for w in report["warnings"]] == [
+        "video not hashed: frames of 9000x8000 = 72,000,000 pixels, larger than 64,000,000 pixels, the most decoded"]
+    assert "wide.mov" in report["warnings"][0]["locator"]
+    videos = {f["locator"]: f["data"] for f in report["findings"] if f["kind"] == "perceptual.video"}
+    assert list(videos) == ["evidence > /big.mp4"]
+    assert videos["evidence > /big.mp4"]["downsampled_to"] == [4000, 4000]
+    assert len(videos["evidence > /big.mp4"]["frames"]) == 2

@@ -163,7 +163,7 @@ def decode_once(
     return _decode(source, draft, apply_exif_orientation, max_pixels, reduce_to_pixels, max_decode_pixels)
 
 
-def _factor(size: tuple[int, int], budget: int) -> int:
+def reduction_factor(size: tuple[int, int], budget: int) -> int:
     """The smallest integer factor that brings ``size`` to ``budget`` pixels or fewer."""
     width, height = size
     factor = max(1, math.isqrt(max(width * height // budget, 1)))
@@ -193,7 +193,7 @@ def _decode(
         drafted = im.size != before
     if reduce_to_pixels and fmt == "JPEG" and im.size[0] * im.size[1] > reduce_to_pixels:
         before = im.size
-        factor = _factor(im.size, reduce_to_pixels)
+        factor = reduction_factor(im.size, reduce_to_pixels)
         try:   # libjpeg picks the smallest DCT scale still at least this size
             im.draft("RGB", (math.ceil(before[0] / factor), math.ceil(before[1] / factor)))
         except Exception:
@@ -226,7 +226,7 @@ def _decode(
     del im
     reduced_by = 1
     if reduce_to_pixels and rgb.size[0] * rgb.size[1] > reduce_to_pixels:
-        reduced_by = _factor(rgb.size, reduce_to_pixels)
+        reduced_by = reduction_factor(rgb.size, reduce_to_pixels)
         rgb = rgb.reduce(reduced_by)    # box average: every source pixel counts once
     applied = False
     if apply_exif_orientation and orientation not in (None, 1):
