@@ -258,6 +258,73 @@ def test_split_segment_that_is_not_a_regular_file_of_the_folder_is_refused(tmp_p
     assert_hashed(report, "control.txt", control)
 
 
+# -- item 2: an iTunes Manifest.db whose Files is an endless view --------------------------------
+
+
+def _endless_files_view(backup: Path) -> None:
+    """Files replaced by a view over a recursive query that never ends (the
+    real rows kept in another table, so the view has the backup's columns)."""
+    connection = sqlite3.connect(backup / "Manifest.db")
+    connection.executescript("""
+        ALTER TABLE Files RENAME TO RealFiles;
+        CREATE VIEW Files AS
+          WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n)
+          SELECT r.fileID, r.domain, r.relativePath, r.flags, r.file
+          FROM n JOIN RealFiles r ON 1 WHERE i < 0;
+    """)
+    connection.commit()
+    connection.close()
+
+
+def test_itunes_manifest_files_view_over_an_endless_query_ends_with_one_warning(tmp_path):
+    backup = tmp_path / "backup"
+    planted = make_backup(backup)
+    _endless_files_view(backup)
+    before = _tree(backup)
+    case = tmp_path / "case"
+
+    scanned = _triage(tmp_path, "scan", str(backup), "-o", str(case), "-q", "--workers", "1", timeout=180)
+    info = _triage(tmp_path, "info", str(backup), timeout=120)
+
+    assert scanned.returncode == 1, scanned.stderr
+    assert "Traceback" not in scanned.stderr + info.stderr
+    report = report_of(case)
+    assert report["evidence"][0]["kind"] == "itunes-backup"
+    manifest_warnings = [w for w in report["warnings"] if "Manifest.db" in w["message"]]
+    assert len(manifest_warnings) == 1, manifest_warnings
+    assert "Files is a view" in manifest_warnings[0]["message"]
+    # The stored files are still inventoried, under their stored names.
+    stray = next(name for name in planted if name.startswith("ff/"))
+    assert_hashed(report, stray, planted[stray])
+    notes = [f for f in report["files"] if f["sha256"] == hashlib.sha256(planted[
+        "AppDomain-net.whatsapp.WhatsApp/Documents/notes.txt"]).hexdigest()]
+    assert notes and any("Manifest.db not readable" in note for note in notes[0]["notes"])
+    assert info.returncode == 1, info.stderr
+    described = json.loads(info.stdout)
+    assert described["manifest_readable"] is False
+    assert [w for w in described["warnings"] if "Files is a view" in w]
+    assert _tree(backup) == before
+    no_temporary_copies(tmp_path, case)
+
+
+def test_itunes_manifest_read_stops_at_the_bounds_with_a_warning(tmp_path, monkeypatch):
+    # The same bounds as plugins' queries: with a row cap of 3 the read of a
+    # real Files table stops there, names Manifest.db, and keeps the rows read.
+    from traffick_triage.sources import itunes_backup
+    from traffick_triage.sqlite_access import SqliteBounds
+
+    backup = tmp_path / "backup"
+    make_backup(backup)
+    monkeypatch.setattr(itunes_backup, "MANIFEST_BOUNDS", SqliteBounds(max_rows_per_query=3))
+    source = itunes_backup.ItunesBackupSource(str(backup), "backup")
+    warnings = source.take_warnings()
+    assert len(source.rows) == 3
+    assert [w for w in warnings if "Manifest.db" in w.message and "more than 3 rows" in w.message], warnings
+    oracle = sqlite3.connect(backup / "Manifest.db").execute(
+        "SELECT domain, relativePath FROM Files ORDER BY domain, relativePath, fileID LIMIT 3").fetchall()
+    assert [(row["domain"], row["relative_path"]) for row in source.rows] == oracle
+
+
 # -- item 2: temporary copies live in the case folder and survive no scan ------------------------
 
 SLOW_COPY_PLUGIN = '''

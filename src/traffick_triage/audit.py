@@ -153,7 +153,7 @@ def check_audit(case_dir: str | Path, expected_head: dict[str, Any] | None = Non
             record = json.loads(line.decode("utf-8"))
             if not isinstance(record, dict):
                 raise ValueError("not an object")
-        except (ValueError, UnicodeDecodeError) as error:
+        except (ValueError, UnicodeDecodeError, RecursionError) as error:
             problems.append(f"{where}: not a JSON object ({error})"[:200])
             previous = hashlib.sha256(line).hexdigest()
             continue

@@ -113,6 +113,8 @@ def load_case_file(path: str | Path, output: str | None = None, scheduler: str |
         data = yaml.safe_load(case_file.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as error:
         raise CaseFileError(f"cannot read case file {case_file}: {error}") from error
+    except RecursionError as error:     # PyYAML composes nested nodes recursively
+        raise CaseFileError(f"cannot read case file {case_file}: nested too deep") from error
     if not isinstance(data, dict):
         raise CaseFileError(f"{case_file}: expected a mapping at the top level")
     unknown = set(data) - _TOP_KEYS

@@ -138,8 +138,8 @@ def check_signature(case_dir: str | Path, public_key_path: str | Path) -> list[s
     try:
         document = json.loads(sig_path.read_text(encoding="utf-8"))
         signature = base64.b64decode(document["signature"], validate=True)
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as error:
-        return [f"unreadable {SIGNATURE_NAME}: {error}"]
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError) as error:
+        return [f"unreadable {SIGNATURE_NAME}: {error}"[:300]]
     if document.get("algorithm") != "Ed25519":
         return [f"{SIGNATURE_NAME}: unsupported algorithm {document.get('algorithm')!r}"]
     try:

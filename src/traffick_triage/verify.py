@@ -63,8 +63,8 @@ def verify_case(case_dir: str | Path, evidence: bool = False, public_key: str | 
             result.problems.append(f"changed: {name} (SHA-256 differs from {MANIFEST_SHA256})")
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as error:
-        result.problems.append(f"unreadable {MANIFEST_JSON}: {error}")
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:   # a received folder is untrusted
+        result.problems.append(f"unreadable {MANIFEST_JSON}: {error}"[:300])
         return result
     for name, entry in sorted(manifest.get("outputs", {}).items()):
         if listed.get(name) != entry.get("sha256"):

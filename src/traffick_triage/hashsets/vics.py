@@ -22,6 +22,35 @@ _CASE_PREFIX = "value.item"
 _NOT_OBJECT = frozenset({"string", "number", "boolean", "null", "start_array"})
 _METADATA_KEYS = frozenset({"odata.metadata", "@odata.context"})
 _MODEL_VERSION = re.compile(r"DataModels/(\d+(?:\.\d+)*)\.xml", re.IGNORECASE)
+# Deepest nesting read. A VICS Media object sits 3-4 levels down and holds 2-3
+# more (MediaFiles, AlternativeHashes, exif maps); 64 leaves room for any
+# writer. Without a bound, ijson's C parser keeps the prefix of every open
+# level ("value.item.item..."): a 100 KB file nested 50,000 deep cost 6 GB.
+MAX_JSON_DEPTH = 64
+_OPENS = frozenset({"start_map", "start_array"})
+_CLOSES = frozenset({"end_map", "end_array"})
+
+
+class JsonTooDeep(ValueError):
+    """The file nests arrays/objects deeper than MAX_JSON_DEPTH: the set is
+    refused whole (a configuration error, not a problem line)."""
+
+
+def bounded_events(handle, max_depth: int = MAX_JSON_DEPTH) -> Iterator[tuple[str, object]]:
+    """ijson.basic_parse events (which keep no prefixes), refused past
+    ``max_depth`` levels before anything deeper is built. Feed them to
+    ijson.parse / ijson.items, which accept event iterables."""
+    depth = 0
+    for item in ijson.basic_parse(handle):
+        event = item[0]
+        if event in _OPENS:
+            depth += 1
+            if depth > max_depth:
+                raise JsonTooDeep(f"JSON nested deeper than {max_depth} levels (at byte {handle.tell()} or "
+                                  "before; a VICS file needs fewer than 10): refused, nothing of it read")
+        elif event in _CLOSES:
+            depth -= 1
+        yield item
 
 
 def to_bool(value: object) -> bool | None:
@@ -68,9 +97,11 @@ class VicsJsonReader(HashSetReader):
             with open(self.path, "rb") as handle:
                 # ijson.items builds each Media object in C (yajl2_c): one
                 # object in memory at a time, whatever the file size.
-                for media in ijson.items(handle, prefix):
+                for media in ijson.items(ijson.parse(bounded_events(handle)), prefix):
                     index += 1
                     yield from self._media(index, media)
+        except JsonTooDeep:
+            raise
         except (ijson.JSONError, ValueError, UnicodeDecodeError) as exc:
             self.problem(f"JSON syntax error after {index} items: {exc}"[:300])
 
@@ -83,7 +114,7 @@ class VicsJsonReader(HashSetReader):
         """
         depth_in_item = 0
         with open(self.path, "rb") as handle:
-            for prefix, event, value in ijson.parse(handle):
+            for prefix, event, value in ijson.parse(bounded_events(handle)):
                 if prefix == "Media" and event == "start_array":
                     return "Media.item"
                 if prefix == "value.item":

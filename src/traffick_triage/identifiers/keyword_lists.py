@@ -181,6 +181,8 @@ def load_keyword_file(path: str | Path, language: str | None = None) -> list[Key
         except yaml.YAMLError as error:
             detail = " ".join(str(error).split())
             raise KeywordFileError(f"{source}: not valid YAML: {detail}") from error
+        except RecursionError as error:     # PyYAML composes nested nodes recursively
+            raise KeywordFileError(f"{source}: cannot read keyword file: nested too deep") from error
         return parse_keyword_lists(document, source)
     return parse_plain_list(text, path.stem or path.name, language, source)
 

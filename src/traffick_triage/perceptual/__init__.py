@@ -7,8 +7,9 @@ group unmatched images into series (:func:`cluster_hashes`).
 """
 
 from .cluster import Cluster, cluster_hashes
-from .decode import DEFAULT_MAX_PIXELS, PDQ_WORKING_SIZE, DecodedImage, decode_once, to_rgb8
-from .errors import ImageDecodeError, ImageTooLarge, PerceptualError
+from .decode import (DECODE_PIXEL_BUDGET, DEFAULT_MAX_PIXELS, HASH_PIXEL_BUDGET, PDQ_WORKING_SIZE, DecodedImage,
+                     decode_once, to_rgb8)
+from .errors import ImageDecodeError, ImageOverDecodeBudget, ImageTooLarge, PerceptualError
 from .imagehashes import imagehashes, imagehashes_from_image
 from .index import PDQIndex, brute_force_search, hashes_from_hex, hashes_to_hex
 from .pdq import (
@@ -34,6 +35,7 @@ __all__ = [
     "EXIF_ORIENTATION_TO_DIHEDRAL",
     "DecodedImage",
     "ImageDecodeError",
+    "ImageOverDecodeBudget",
     "ImageTooLarge",
     "PDQDihedral",
     "PDQIndex",
@@ -45,6 +47,8 @@ __all__ = [
     "brute_force_search",
     "cluster_hashes",
     "decode_once",
+    "DECODE_PIXEL_BUDGET",
+    "HASH_PIXEL_BUDGET",
     "hamming_distance",
     "hashes_from_hex",
     "hashes_to_hex",

@@ -25,6 +25,7 @@ Choices, matched to Meta's reference hashers (ThreatExchange ``pdq``):
 from __future__ import annotations
 
 import io
+import math
 import os
 import warnings
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from typing import BinaryIO, Union
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from .errors import ImageDecodeError, ImageTooLarge
+from .errors import ImageDecodeError, ImageOverDecodeBudget, ImageTooLarge
 
 Source = Union[str, os.PathLike, bytes, bytearray, memoryview, BinaryIO, Image.Image]
 
@@ -54,6 +55,16 @@ PDQ_WORKING_SIZE = 512
 
 EXIF_ORIENTATION_TAG = 0x0112
 
+# What a scan decodes (plugins/perceptual_hashes.py). Measured: PDQ costs
+# about 24 bytes per pixel it is given (a 50 MP RGB image: 1.5 GB peak RSS),
+# decoding 3-4 bytes per pixel. So a picture is hashed at no more than
+# HASH_PIXEL_BUDGET (4096 x 4096: a 12 MP phone photo is hashed as it is), and
+# one that cannot be decoded at reduced size (JPEG can, by DCT scaling; PNG,
+# TIFF, WebP, HEIC cannot) is decoded only up to DECODE_PIXEL_BUDGET (a 48 MP
+# iPhone HEIC fits). A 13,000 x 13,000 PNG (5.2 GB before) is refused, named.
+DECODE_PIXEL_BUDGET = 64_000_000
+HASH_PIXEL_BUDGET = 4096 * 4096
+
 
 @dataclass
 class DecodedImage:
@@ -67,6 +78,7 @@ class DecodedImage:
     drafted: bool  # JPEG DCT-domain downscale was used
     orientation_applied: bool
     reduced: bool = False  # scaled down (draft and/or area average) to ``reduce_to``
+    reduced_by: int = 1  # box-averaged by this factor after decoding (reduce_to_pixels)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -134,6 +146,8 @@ def decode_once(
     apply_exif_orientation: bool = False,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
     reduce_to: int | None = None,
+    reduce_to_pixels: int | None = None,
+    max_decode_pixels: int | None = None,
 ) -> DecodedImage:
     """Decode ``source`` (path, bytes, binary stream or Pillow image) once.
 
@@ -147,12 +161,20 @@ def decode_once(
     decoded in full and area-averaged. Overrides ``draft``.
     ``max_pixels``: refuse images whose header declares more pixels
     (:class:`ImageTooLarge`), before decoding any pixel data.
+    ``reduce_to_pixels``: a larger picture is decoded at reduced size where
+    the format allows it (JPEG draft) and box-averaged by an integer factor
+    (``Image.reduce``) until it has no more pixels than this; the factor is
+    :attr:`DecodedImage.reduced_by`.
+    ``max_decode_pixels``: refuse (:class:`ImageOverDecodeBudget`), from the
+    header, a picture that would still have more pixels than this when
+    decoded (after any JPEG draft), so memory stays bounded.
     """
     if isinstance(source, (str, os.PathLike)):
         # Own the file handle so it is closed even for multi-frame formats.
         with open(source, "rb") as fh:
-            return _decode(fh, draft, apply_exif_orientation, max_pixels, reduce_to)
-    return _decode(source, draft, apply_exif_orientation, max_pixels, reduce_to)
+            return _decode(fh, draft, apply_exif_orientation, max_pixels, reduce_to, reduce_to_pixels,
+                           max_decode_pixels)
+    return _decode(source, draft, apply_exif_orientation, max_pixels, reduce_to, reduce_to_pixels, max_decode_pixels)
 
 
 def reduced_size(size: tuple[int, int], limit: int) -> tuple[int, int]:
@@ -166,12 +188,18 @@ def reduced_size(size: tuple[int, int], limit: int) -> tuple[int, int]:
     return max(1, round(width * limit / height)), limit
 
 
+def reduction_factor(size: tuple[int, int], budget: int) -> int:
+    """The smallest integer factor that brings ``size`` to ``budget`` pixels or fewer."""
+    width, height = size
+    factor = max(1, math.isqrt(max(width * height // budget, 1)))
+    while math.ceil(width / factor) * math.ceil(height / factor) > budget:
+        factor += 1
+    return factor
+
+
 def _decode(
-    source: Source,
-    draft: int | None,
-    apply_exif_orientation: bool,
-    max_pixels: int | None,
-    reduce_to: int | None = None,
+    source: Source, draft: int | None, apply_exif_orientation: bool, max_pixels: int | None,
+    reduce_to: int | None = None, reduce_to_pixels: int | None = None, max_decode_pixels: int | None = None,
 ) -> DecodedImage:
     im = _open(source)
     width, height = im.size
@@ -179,13 +207,6 @@ def _decode(
         raise ImageTooLarge(width, height, max_pixels)
     fmt = im.format
     original_mode = im.mode
-    orientation: int | None = None
-    try:
-        exif = im.getexif()
-        o = exif.get(EXIF_ORIENTATION_TAG)
-        orientation = int(o) if o is not None else None
-    except Exception:  # corrupt EXIF must not stop hashing
-        orientation = None
 
     target = reduced_size((width, height), reduce_to) if reduce_to else None
     drafted = False
@@ -197,6 +218,25 @@ def _decode(
         except Exception:
             pass
         drafted = im.size != before
+    if reduce_to_pixels and fmt == "JPEG" and im.size[0] * im.size[1] > reduce_to_pixels:
+        before = im.size
+        factor = reduction_factor(im.size, reduce_to_pixels)
+        try:   # libjpeg picks the smallest DCT scale still at least this size
+            im.draft("RGB", (math.ceil(before[0] / factor), math.ceil(before[1] / factor)))
+        except Exception:
+            pass
+        drafted = drafted or im.size != before
+    if max_decode_pixels is not None and im.size[0] * im.size[1] > max_decode_pixels:
+        raise ImageOverDecodeBudget(width, height, max_decode_pixels, fmt)
+    # Only now: a PNG whose eXIf chunk follows the image data is decoded
+    # whole by getexif() (PngImageFile.getexif calls load()).
+    orientation: int | None = None
+    try:
+        exif = im.getexif()
+        o = exif.get(EXIF_ORIENTATION_TAG)
+        orientation = int(o) if o is not None else None
+    except Exception:  # corrupt EXIF must not stop hashing
+        orientation = None
 
     try:
         with warnings.catch_warnings():
@@ -210,6 +250,11 @@ def _decode(
         raise ImageTooLarge(width, height, max_pixels or 0, "out of memory while decoding") from exc
 
     rgb = to_rgb8(im)
+    del im
+    reduced_by = 1
+    if reduce_to_pixels and rgb.size[0] * rgb.size[1] > reduce_to_pixels:
+        reduced_by = reduction_factor(rgb.size, reduce_to_pixels)
+        rgb = rgb.reduce(reduced_by)    # box average: every source pixel counts once
     if target is not None and rgb.size != target:
         # Area average: cheap, and the Jarosz box filters PDQ applies next are
         # area averages too (drift figures: docs/performance.md).
@@ -238,4 +283,5 @@ def _decode(
         drafted=drafted,
         orientation_applied=applied,
         reduced=reduced,
+        reduced_by=reduced_by,
     )

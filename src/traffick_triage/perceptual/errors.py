@@ -30,3 +30,17 @@ class ImageTooLarge(ImageDecodeError):
         if detail:
             msg += f": {detail}"
         super().__init__(msg)
+
+
+class ImageOverDecodeBudget(ImageDecodeError):
+    """A picture (within Pillow's pixel limit) that would have more pixels
+    when decoded than the caller's memory budget allows, in a format that
+    cannot be decoded at reduced size. Refused from the header."""
+
+    def __init__(self, width: int, height: int, budget: int, fmt: str | None) -> None:
+        self.width = width
+        self.height = height
+        self.budget = budget
+        super().__init__(f"picture of {width}x{height} = {width * height:,} pixels is larger than "
+                         f"{budget:,} pixels, the most decoded in full, and {fmt or 'its format'} "
+                         "cannot be decoded at reduced size: not decoded")

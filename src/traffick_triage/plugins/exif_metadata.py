@@ -22,6 +22,7 @@ import exifread
 import pillow_heif
 from PIL import ExifTags, Image
 
+from ..perceptual.decode import DECODE_PIXEL_BUDGET
 from ..plugin_api import Context, FileView, Finding, Plugin, Selector, TimelineEvent
 from ..timeutil import iso_utc
 
@@ -29,6 +30,15 @@ from ..timeutil import iso_utc
 pillow_heif.register_heif_opener()
 
 IFD0, EXIF, GPS = "ifd0", "exif", "gps"
+# Pillow finds a PNG's eXIf chunk after the image data only by decoding every
+# pixel (PngImageFile.getexif calls load()): 500 MB for a 13,000 x 13,000 PNG.
+# Past this many pixels such a PNG's tags are read by exifread, which walks
+# the chunks without decoding.
+PNG_DECODE_PIXELS = DECODE_PIXEL_BUDGET
+
+
+class _WouldDecodePixels(Exception):
+    """Pillow would decode the whole picture to reach its tags."""
 TagMap = dict[tuple[str, int], Any]
 
 # Tag ids (EXIF 2.32 / CIPA DC-008); names as exiftool prints them.
@@ -148,6 +158,8 @@ def _read_tags(file: FileView, ctx: Context) -> tuple[TagMap | None, tuple[int, 
     with file.open() as stream:
         try:
             return _tags_with_pillow(stream, ctx)
+        except _WouldDecodePixels:
+            pass                        # exifread reads the chunks; nothing is missed
         except Image.DecompressionBombError as error:
             ctx.warn(f"EXIF: Pillow refused the image as a possible decompression bomb ({error}); "
                      "tags read with exifread, pixels never decoded")
@@ -170,6 +182,9 @@ def _tags_with_pillow(stream: IO[bytes], ctx: Context) -> tuple[TagMap, tuple[in
         # warnings and skips them; they become the file's warnings.
         warnings.simplefilter("always")
         with Image.open(stream) as image:   # lazy: headers and metadata only
+            if (image.format == "PNG" and "exif" not in image.info
+                    and image.size[0] * image.size[1] > PNG_DECODE_PIXELS):
+                raise _WouldDecodePixels()
             exif = image.getexif()
             tags: TagMap = {(IFD0, tag): value for tag, value in exif.items()}
             for ifd, pointer in ((EXIF, ExifTags.IFD.Exif), (GPS, ExifTags.IFD.GPSInfo)):

@@ -14,8 +14,8 @@ from functools import cache
 from importlib import metadata
 from typing import ClassVar, Iterator
 
-from traffick_triage.perceptual import (ImageDecodeError, PDQ_MIN_QUALITY, PDQ_WORKING_SIZE, decode_once, imagehashes_from_image,
-                                        pdq_dihedral_from_image, pdq_from_image)
+from traffick_triage.perceptual import (DECODE_PIXEL_BUDGET, ImageDecodeError, PDQ_MIN_QUALITY, PDQ_WORKING_SIZE,
+                                        decode_once, imagehashes_from_image, pdq_dihedral_from_image, pdq_from_image)
 from traffick_triage.plugin_api import Context, FileView, Finding, Plugin, Selector
 
 
@@ -55,7 +55,9 @@ class PerceptualHashes(Plugin):
     def extract(self, file: FileView, ctx: Context) -> Iterator[Finding]:
         try:
             with file.open() as stream:
-                decoded = decode_once(stream, reduce_to=PDQ_WORKING_SIZE)
+                # Reduced to what PDQ needs (512 px a side); a picture that cannot be decoded
+                # at reduced size is refused from its header above DECODE_PIXEL_BUDGET (memory).
+                decoded = decode_once(stream, reduce_to=PDQ_WORKING_SIZE, max_decode_pixels=DECODE_PIXEL_BUDGET)
         except ImageDecodeError as error:
             ctx.warn(f"image not hashed perceptually: {error}")
             return

@@ -331,6 +331,7 @@ def _thumbnail(case_dir: Path, locator: str, banned: Container[str]) -> str | No
     hash to a matched file's hash)."""
     from PIL import Image, ImageOps
 
+    from ..perceptual.decode import DECODE_PIXEL_BUDGET
     from ..resolve import ResolveError, resolve_locator
 
     try:
@@ -344,6 +345,12 @@ def _thumbnail(case_dir: Path, locator: str, banned: Container[str]) -> str | No
             return None
     try:
         with Image.open(io.BytesIO(data)) as image:
+            # Memory: JPEG is decoded at reduced size; any other picture over
+            # the scan's decode budget gets no thumbnail (it would be decoded
+            # whole: 500 MB for 13,000 x 13,000 pixels).
+            image.draft("RGB", (THUMBNAIL_SIZE, THUMBNAIL_SIZE))
+            if image.size[0] * image.size[1] > DECODE_PIXEL_BUDGET:
+                return None
             image = ImageOps.exif_transpose(image)
             image.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE))
             image = image.convert("RGB")

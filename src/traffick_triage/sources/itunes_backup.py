@@ -16,10 +16,11 @@ import os
 import plistlib
 import re
 import shutil
-import sqlite3
+from pathlib import Path
 from typing import IO, Any, Iterator
 
 from ..scratch import temporary_folder
+from ..sqlite_access import SQLITE_ERRORS, SqliteBounds, connect
 from ..timeutil import from_unix_seconds, iso_or_none
 from .base import DIRECTORY, FILE, OTHER, SYMLINK, Entry, EvidenceError, EvidenceSource
 from .confine import ConfinementError, confined_file, open_confined
@@ -27,6 +28,8 @@ from .confine import ConfinementError, confined_file, open_confined
 MANIFEST = "Manifest.db"
 _STORED_NAME = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{40}$")
 _FILE_ID = re.compile(r"[0-9a-f]{40}")     # SHA-1 of domain-relativePath: anything else is not followed
+# Plugins' bounds: a 64 MiB value, a step budget, 5 M rows (real manifests: 10^4-10^6 rows).
+MANIFEST_BOUNDS = SqliteBounds()
 _NAMED_REFUSALS = 100                       # refused fileIDs named one by one; the rest counted
 _FLAG_KINDS = {1: FILE, 2: DIRECTORY, 4: SYMLINK}
 _INFO_KEYS = ("Device Name", "Display Name", "Product Type", "Product Version", "Build Version",
@@ -36,6 +39,13 @@ _INFO_KEYS = ("Device Name", "Display Name", "Product Type", "Product Version", 
 
 class NotAnItunesBackup(EvidenceError):
     """The folder has a Manifest.db that is not an iOS backup manifest."""
+
+
+class ManifestUnreadable(EvidenceError):
+    """Manifest.db names the backup's files (a Files table with the backup's
+    columns) but its rows cannot be read safely: a view or virtual table in
+    place of the table, or a query stopped by the bounds. The backup is
+    still one: its stored files are listed under their stored names."""
 
 
 def looks_like_itunes_backup(path: str) -> bool:
@@ -55,7 +65,10 @@ class ItunesBackupSource(EvidenceSource):
         self.rows: list[dict[str, Any]] = []
         self.manifest_error: str | None = None
         try:
-            self.rows = _read_manifest(os.path.join(self.root, MANIFEST))
+            self.rows = _read_manifest(os.path.join(self.root, MANIFEST), self._manifest_warning)
+        except ManifestUnreadable as error:
+            self.manifest_error = str(error)
+            self.warn(str(error), MANIFEST)
         except NotAnItunesBackup as error:
             if not self.encrypted:
                 raise
@@ -72,6 +85,11 @@ class ItunesBackupSource(EvidenceSource):
         if self.encrypted:
             self.warn("encrypted backup: files are inventoried and hashed as stored; their contents "
                       "(and real names, when Manifest.db is encrypted too) are not readable without the password")
+
+    def _manifest_warning(self, message: str) -> None:
+        # A bounded query of Manifest.db stopped part-way: the rows read stand.
+        self.manifest_error = message
+        self.warn(message, MANIFEST)
 
     # -- walking ------------------------------------------------------------------------------
 
@@ -206,8 +224,11 @@ class ItunesBackupSource(EvidenceSource):
 # -- Manifest.db ---------------------------------------------------------------------------------
 
 
-def _read_manifest(path: str) -> list[dict[str, Any]]:
-    """All rows of the Files table, read from a temporary copy."""
+def _read_manifest(path: str, warn: Any) -> list[dict[str, Any]]:
+    """All rows of the Files table, read from a temporary copy, bounded as
+    plugins' queries are (sqlite_access): a query that runs past the step
+    budget, a value over the length limit or too many rows ends with one
+    warning through ``warn``; the rows read so far stand."""
     try:
         with open_confined(confined_file(MANIFEST, os.path.dirname(path))) as stream:
             head = stream.read(16)
@@ -229,20 +250,7 @@ def _read_manifest(path: str) -> list[dict[str, Any]]:
                 continue
             with open_confined(companion) as source, open(copy + suffix, "xb") as sink:
                 shutil.copyfileobj(source, sink, 1 << 20)
-        try:
-            connection = sqlite3.connect(f"file:{copy}?mode=ro", uri=True)
-            try:
-                columns = {row[1] for row in connection.execute("PRAGMA table_info(Files)")}
-                if not {"fileID", "domain", "relativePath", "flags"} <= columns:
-                    raise NotAnItunesBackup("Manifest.db has no Files table (fileID, domain, relativePath, flags)")
-                has_blob = "file" in columns
-                rows = connection.execute(
-                    "SELECT fileID, domain, relativePath, flags" + (", file" if has_blob else ", NULL")
-                    + " FROM Files ORDER BY domain, relativePath, fileID").fetchall()
-            finally:
-                connection.close()
-        except sqlite3.DatabaseError as error:
-            raise NotAnItunesBackup(f"Manifest.db not readable as SQLite: {error}") from error
+        rows = _manifest_rows(Path(copy), warn)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     out = []
@@ -256,6 +264,26 @@ def _read_manifest(path: str) -> list[dict[str, Any]]:
                     "stored": f"{file_id[:2]}/{file_id}" if _FILE_ID.fullmatch(file_id) else None,
                     "meta": _file_metadata(blob)})
     return out
+
+
+def _manifest_rows(copy: Path, warn: Any) -> list[tuple[Any, ...]]:
+    try:
+        with connect(copy, MANIFEST, warn, MANIFEST_BOUNDS) as database:
+            if not database.has("Files", "fileID", "domain", "relativePath", "flags"):
+                raise NotAnItunesBackup("Manifest.db has no Files table (fileID, domain, relativePath, flags)")
+            kinds = {name.lower(): kind for kind in ("table", "view") for name in database.names(kind)}
+            if kinds.get("files") != "table" or database.is_virtual("Files"):
+                what = "a virtual table" if database.is_virtual("Files") else f"a {kinds.get('files', 'schema object')}"
+                # Every backup iTunes/Finder writes holds a plain table; a view
+                # can run any query (an endless recursive one) when read.
+                raise ManifestUnreadable(f"Manifest.db: Files is {what}, not a table as in every iOS backup: "
+                                         "not read; stored files are listed under their stored names")
+            blob = ", file" if database.has("Files", "file") else ", NULL"
+            return [tuple(row) for row in database.rows(
+                "SELECT fileID, domain, relativePath, flags" + blob
+                + " FROM Files ORDER BY domain, relativePath, fileID", table="Files")]
+    except SQLITE_ERRORS as error:
+        raise NotAnItunesBackup(f"Manifest.db not readable as SQLite: {error}") from error
 
 
 def _file_metadata(blob: Any) -> dict[str, Any]:
