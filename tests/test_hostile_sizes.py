@@ -233,8 +233,10 @@ def test_huge_png_is_named_and_the_control_jpeg_still_hashed_in_bounded_memory(t
     (locator, data), = [(k, v) for k, v in hashes.items() if k.endswith("control.jpg")]
     with Image.open(control) as picture:     # the oracle: Meta's PDQ on Pillow's full decode
         bits, quality = pdqhash.compute(np.asarray(picture.convert("RGB")))
-    assert data["pdq"] == np.packbits(bits.astype(np.uint8)).tobytes().hex()
-    assert (data["pdq_quality"], data["drafted"]) == (int(quality), False)
+    full = int(np.packbits(bits.astype(np.uint8)).tobytes().hex(), 16)
+    # Hashed at PDQ's 512 px working size: within the reference tolerance of the full decode.
+    assert bin(int(data["pdq"], 16) ^ full).count("1") <= 16
+    assert data["drafted"] == (max(picture.size) > 512)
     # The EXIF after its pixels is still read (by exifread, which walks the chunks).
     makes = [f["data"].get("make") for f in report["findings"]
              if f["kind"] == "exif.metadata" and f["locator"].endswith("big.png")]
