@@ -10,6 +10,12 @@ from __future__ import annotations
 import csv
 import html
 import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
 
 from evidence_builders import load_report, scan
 from traffick_triage.report import finding_kinds
@@ -140,3 +146,60 @@ def test_generic_tables_are_bounded(tmp_path, monkeypatch):
 def test_known_kinds_get_no_generic_section():
     assert "comms.message" in finding_kinds.KNOWN_KINDS and "perceptual.hash" in finding_kinds.KNOWN_KINDS
     assert finding_kinds.anchor("A.b/../<x>") == "kind-a-b-x"
+
+
+def _case_validate() -> str:
+    pytest.importorskip("case_utils", reason="case-utils (the 'case' extra) provides case_validate")
+    beside = Path(sys.executable).parent / "case_validate"
+    return str(beside) if beside.exists() else (shutil.which("case_validate") or "case_validate")
+
+
+def test_a_new_plugins_findings_reach_case_jsonld(tmp_path):
+    case = _scan(tmp_path)
+    graph = json.loads((case / "case.jsonld").read_text(encoding="utf-8"))["@graph"]
+    by_id = {node["@id"]: node for node in graph}
+    ours = [n for n in graph if n.get("uco-core:name", "").startswith("newcomer.")]
+    assert sorted(n["uco-core:name"] for n in ours) == ["newcomer.burner_account"] * 2 + ["newcomer.ledger"] * 2
+    assert all(n["@type"] == "uco-observable:ObservableObject" for n in ours)
+    [file_node] = [n for n in graph if n["@type"] == "uco-observable:File"
+                   and n.get("uco-core:name", "").endswith("phone.acct")]
+    for node in ours:
+        first, *fields = node["uco-core:description"]
+        assert first == f"{node['uco-core:name']} found by plugin newcomer 0.0.1 in {file_node['uco-core:name']}"
+        [link] = [n for n in graph if n["@type"] == "uco-observable:ObservableRelationship"
+                  and n["uco-core:source"] == [{"@id": node["@id"]}]]
+        assert link["uco-core:kindOfRelationship"] == "Extracted_From"
+        assert by_id[link["uco-core:target"]["@id"]] is file_node
+    accounts = sorted((n["uco-core:description"][1:] for n in ours if n["uco-core:name"] == "newcomer.burner_account"),
+                      key=lambda lines: "handle: ghost&co" in lines)
+    assert {"handle: <script>alert(1)</script>", "phone: +96551234567", "created_utc: 2024-05-01T10:11:12+00:00",
+            "last_seen: 2024-05-02T03:04:05+03:00"} < set(accounts[0])
+    assert "handle: ghost&co" in accounts[1]
+    [blob] = [line for line in accounts[0] if line.startswith("blob: ")]   # one line of JSON, cut like a page cell
+    assert blob.startswith('blob: {"deep":[1,2,{"x":"y"}]') and blob.endswith("\u2026")
+    assert len(blob) == len("blob: ") + finding_kinds.MAX_CELL
+    assert len(accounts[0]) == len(accounts[1]) == 5
+    ledgers = sorted(n["uco-core:description"][1:] for n in ours if n["uco-core:name"] == "newcomer.ledger")
+    assert sorted(line for lines in ledgers for line in lines if line.startswith("amount")) == ["amount: 15", "amount: 40"]
+
+    run = subprocess.run([_case_validate(), str(case / "case.jsonld")], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    assert "Conforms: True" in run.stdout
+
+
+def test_case_jsonld_findings_are_bounded(tmp_path, monkeypatch):
+    from traffick_triage.report import case_uco, html as report_html
+    from traffick_triage.store import CaseStore
+
+    case = _scan(tmp_path)
+    monkeypatch.setattr(finding_kinds, "MAX_COLUMNS", 2)
+    monkeypatch.setattr(report_html, "ROW_LIMIT", 1)
+    store = CaseStore(case, readonly=True)
+    try:
+        path = case_uco.write_case_jsonld(store, tmp_path)
+    finally:
+        store.close()
+    graph = json.loads(path.read_text(encoding="utf-8"))["@graph"]
+    ours = [n for n in graph if n.get("uco-core:name", "").startswith("newcomer.")]
+    assert sorted(n["uco-core:name"] for n in ours) == ["newcomer.burner_account", "newcomer.ledger"]
+    assert all(len(n["uco-core:description"]) == 1 + 2 for n in ours)

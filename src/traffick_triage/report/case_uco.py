@@ -27,6 +27,20 @@ What is written (one ``@graph``, every node with an ``@id``):
   = evidence ID) whose ``uco-core:object`` is the item, its host files and
   every file found in it, and per file a ``uco-observable:ObservableRelationship``
   "Contained_Within" from the file to its evidence item.
+* each finding of a kind the report knows nothing of (finding_kinds.generic_kinds:
+  a third-party plugin's, a new built-in's) as a
+  ``uco-observable:ObservableObject`` named by its kind, whose
+  ``uco-core:description`` values say which plugin (and version) found it
+  where, then give its fields as "name: value"; an
+  ``ObservableRelationship`` "Extracted_From" links it to the file it came
+  from. UCO has no generic key/value property on an observable (a
+  ``uco-types:Dictionary`` hangs only off specific classes), so the fields are
+  descriptions. Bounded like the page's "Other findings": the first
+  html.ROW_LIMIT findings of each kind, finding_kinds.MAX_COLUMNS fields each,
+  every value cut to finding_kinds.MAX_CELL characters; every finding is in
+  report.json and the CSV tables. The kinds in finding_kinds.KNOWN_KINDS
+  (messages, calls, EXIF...) have no node here yet; they need their own
+  UCO classes (MessageFacet, CallFacet...), not this generic form.
 
 Identifiers are deterministic, so re-rendering the same store gives the same
 bytes: objects are ``kb:<kind>-<uuid5>`` in a namespace derived from the case
@@ -57,6 +71,7 @@ from typing import Any, Iterator
 from ..atomic import atomic_writer
 from ..store import CaseStore, dumps
 from ..external_sort import ExternalSort
+from . import finding_kinds
 
 CASE_JSONLD = "case.jsonld"
 DEFAULT_KB = "http://example.org/kb/"
@@ -305,6 +320,8 @@ def _add_nodes(store: CaseStore, graph: _Graph) -> _Ids:
             f'"uco-core:kindOfRelationship":"Contained_Within",'
             f'"uco-core:isDirectional":{{"@type":"xsd:boolean","@value":"true"}}}}'))
 
+    _add_generic_findings(store, graph, ids, evidence_ids)
+
     provenance_ids = []
     for item in evidence:
         prov_id, _ = ids.object("ProvenanceRecord", item["id"])
@@ -362,6 +379,36 @@ def _add_nodes(store: CaseStore, graph: _Graph) -> _Ids:
             investigation["uco-core:description"] = str(case["agency"])
         graph.add(investigation)
     return ids
+
+
+def _add_generic_findings(store: CaseStore, graph: _Graph, ids: _Ids, evidence_ids: dict[str, str]) -> None:
+    """The findings of the kinds with no mapping (see the module docstring),
+    one node and one relationship at a time into the graph's external sort."""
+    from .html import ROW_LIMIT      # the page's bound; html is heavy and the page is always written anyway
+
+    for kind in finding_kinds.generic_kinds(store):
+        for index, finding in enumerate(store.findings([kind])):
+            if index >= ROW_LIMIT:
+                break
+            locator = finding["locator"]
+            node_id, _ = ids.object("Finding", f"{kind}\x00{index}")
+            descriptions = [f"{kind} found by plugin {finding['plugin']} {finding['plugin_version']} in {locator}"]
+            data = finding["data"] if isinstance(finding["data"], dict) else {"value": finding["data"]}
+            for key in list(data)[:finding_kinds.MAX_COLUMNS]:
+                descriptions.append(f"{key}: {finding_kinds.cell_text(data[key])}")
+            graph.add({"@id": node_id, "@type": "uco-observable:ObservableObject",
+                       "uco-core:name": kind, "uco-core:description": descriptions})
+            if store.db.execute("SELECT 1 FROM files WHERE locator = ?", (locator,)).fetchone():
+                source_id = ids.object("File", locator)[0]
+            elif finding["evidence_id"] in evidence_ids:
+                source_id = evidence_ids[finding["evidence_id"]]
+            else:
+                continue
+            rel_id, _ = ids.object("Relationship", f"extracted\x00{kind}\x00{index}")
+            graph.add({"@id": rel_id, "@type": "uco-observable:ObservableRelationship",
+                       "uco-core:source": [_ref(node_id)], "uco-core:target": _ref(source_id),
+                       "uco-core:kindOfRelationship": "Extracted_From",
+                       "uco-core:isDirectional": {"@type": "xsd:boolean", "@value": "true"}})
 
 
 def _objects(store: CaseStore, ids: _Ids, evidence_id: str) -> Iterator[str]:
