@@ -20,7 +20,8 @@ declare -A NEEDED=(
   [qemu-img]=qemu-utils      # converts VMDK/QCOW2/VHD fixtures to raw for the TSK oracle
   [faketime]=faketime        # freezes the clock so the demo E01 is byte-identical for a seed
   [ewfverify]=ewf-tools      # the workshop's E01 exercise
-  [mkntfs]=ntfs-3g           # NTFS fixtures (hostile-evidence tests)
+  [mkntfs]=ntfs-3g           # NTFS fixtures (hostile-evidence tests, the container matrix)
+  [strace]=strace            # the confinement tests' oracle: every file the scan and its workers open
   [gcc]=gcc                  # builds pyewf against zlib (scripts/install-pyewf-zlib.sh)
 )
 
