@@ -53,7 +53,7 @@ class WhatsAppIosCallHistoryPlugin(Plugin):
                                    "ORDER BY Z1PARTICIPANTS, Z_PK", table="ZWACDCALLEVENTPARTICIPANT"):
                     parties[row[0]].append(row[1])
             if not db.missing(LEGS):
-                legs = (f"LEFT JOIN ZWACDCALLEVENT AS leg ON leg.Z1CALLEVENTS = agg.Z_PK",
+                legs = ("LEFT JOIN ZWACDCALLEVENT AS leg ON leg.Z1CALLEVENTS = agg.Z_PK",
                         "leg.Z_PK AS leg_pk, leg.ZDATE AS leg_date, leg.ZDURATION AS duration, "
                         f"{db.column('ZWACDCALLEVENT', 'ZGROUPJIDSTRING', 'group_jid', 'leg')}")
             else:
