@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, IO
 
 from . import locator as loc
+from .expansion.api import ROUTE_DELETED, ROUTE_LIVE
 from .filetype import extension_mismatch, sniff_mime
 from .finding_spool import FindingSpool
 from .hashing import hash_stream
@@ -39,18 +40,19 @@ class EntryTask:
     notes: list[str]
     readable: bool                 # the source gave an opener
     plugin_options: dict[str, Any] = field(default_factory=dict)   # this evidence item's own options
+    route: str = ""
 
     @classmethod
     def from_entry(cls, evidence_id: str, locator: str, seq: int, entry: Entry,
                    plugin_options: dict[str, Any] | None = None) -> "EntryTask":
         return cls(evidence_id, locator, seq, tuple(entry.segments), entry.path, entry.kind, entry.size,
                    entry.allocated, entry.inode, dict(entry.times), dict(entry.address), entry.link_target,
-                   list(entry.notes), entry.opener is not None, dict(plugin_options or {}))
+                   list(entry.notes), entry.opener is not None, dict(plugin_options or {}), entry.route)
 
     def as_entry(self) -> Entry:
         return Entry(segments=self.segments, path=self.path, kind=self.kind, size=self.size,
                      allocated=self.allocated, inode=self.inode, times=self.times, address=self.address,
-                     link_target=self.link_target, notes=list(self.notes))
+                     link_target=self.link_target, notes=list(self.notes), route=self.route)
 
 
 @dataclass
@@ -84,6 +86,7 @@ def process_entry(task: EntryTask, source: EvidenceSource, processing: Processin
         "size": task.size, "allocated": task.allocated, "inode": task.inode, "times": task.times,
         "address": task.address, "link_target": None if task.link_target is None else loc.escape_segment(task.link_target), "notes": list(task.notes),
         "suspicious_name": loc.is_suspicious_name(name),
+        "route": task.route or (ROUTE_LIVE if task.allocated else ROUTE_DELETED),
     }
     result = EntryResult(row=row, findings=FindingSpool(processing.spool_dir))
     if row["suspicious_name"]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 STORE_NAME = "case.sqlite"
-STORE_SCHEMA_VERSION = 1
+STORE_SCHEMA_VERSION = 2     # 2: files.route (how each item was found)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -49,7 +49,8 @@ CREATE TABLE IF NOT EXISTS files (
     times TEXT NOT NULL DEFAULT '{}',
     address TEXT NOT NULL DEFAULT '{}',
     link_target TEXT,
-    notes TEXT NOT NULL DEFAULT '[]'
+    notes TEXT NOT NULL DEFAULT '[]',
+    route TEXT NOT NULL DEFAULT 'live'
 );
 CREATE TABLE IF NOT EXISTS findings (
     id INTEGER PRIMARY KEY,
@@ -90,7 +91,7 @@ CREATE INDEX IF NOT EXISTS files_sha256 ON files(sha256);
 
 _FILE_COLUMNS = ("evidence_id", "seq", "locator", "path", "name", "kind", "size", "allocated", "inode",
                  "md5", "sha1", "sha256", "mime", "extension_mismatch", "suspicious_name", "times",
-                 "address", "link_target", "notes")
+                 "address", "link_target", "notes", "route")
 _INSERT_FILE = f"INSERT INTO files ({', '.join(_FILE_COLUMNS)}) VALUES ({', '.join('?' * len(_FILE_COLUMNS))})"
 
 
@@ -205,8 +206,19 @@ class CaseStore:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(_SCHEMA)
+        self._upgrade_schema()
         self.db.execute("INSERT OR IGNORE INTO meta VALUES ('store_schema_version', ?)",
                         (str(STORE_SCHEMA_VERSION),))
+
+    def _upgrade_schema(self) -> None:
+        """A scan resumed into a store an older version began: its files get
+        the route the old version implied (live or deleted entry)."""
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(files)")}
+        if "route" not in columns:
+            self.db.execute("ALTER TABLE files ADD COLUMN route TEXT NOT NULL DEFAULT 'live'")
+            self.db.execute("UPDATE files SET route = 'deleted entry' WHERE allocated = 0")
+            self.db.execute("UPDATE meta SET value = ? WHERE key = 'store_schema_version'",
+                            (str(STORE_SCHEMA_VERSION),))
 
     # -- meta ---------------------------------------------------------------------
 
@@ -262,6 +274,7 @@ class CaseStore:
         for key in ("times", "address", "notes"):
             row[key] = dumps(row.get(key) or ({} if key != "notes" else []))
         row["allocated"] = int(bool(row["allocated"]))
+        row["route"] = row.get("route") or ("live" if row["allocated"] else "deleted entry")
         row["extension_mismatch"] = int(bool(row.get("extension_mismatch")))
         row["suspicious_name"] = int(bool(row.get("suspicious_name")))
         self.db.execute(_INSERT_FILE, tuple(row.get(c) for c in _FILE_COLUMNS))

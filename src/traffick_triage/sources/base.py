@@ -39,6 +39,9 @@ class Entry:
     link_target: str | None = None
     notes: list[str] = field(default_factory=list)
     opener: Callable[[], IO[bytes]] | None = None
+    # How the item was found (expansion.api.ROUTES); empty means "live" for an
+    # allocated entry and "deleted entry" for an unallocated one.
+    route: str = ""
 
     @property
     def name(self) -> str:
