@@ -255,6 +255,26 @@ def test_thumbs_db_damaged_catalog_and_stream_headers(pictures):
     assert sorted(p.name for p in problems) == ["3", "Catalog"]
 
 
+def test_thumbs_db_stream_claiming_4_gib_is_one_problem(pictures):
+    blob = bytearray(compound_file({"Catalog": catalog([(1, "a.jpg", 0), (2, "b.jpg", 0)]),
+                                    "1": thumbnail_stream(pictures["a"]), "2": thumbnail_stream(pictures["b"])}))
+    entry = blob.find("1\0".encode("utf-16-le").ljust(64, b"\0") + struct.pack("<H", 4))
+    struct.pack_into("<Q", blob, entry + 120, 0xFFFFFFF0)                # the directory entry's stream size
+    found, problems = expand(ThumbsDbExpander(), bytes(blob))
+    assert [(m.name, sha(d)) for m, d in found] == [("2.jpg", sha(pictures["b"]))]
+    assert [p.name for p in problems] == ["1"] and "4294967280" in problems[0].message
+
+
+def test_thumbs_db_type_1_thumbnail_is_listed_as_stored(pictures):
+    stored = struct.pack("<IHH", 1, 40, 40) + b"\x11" * 64          # type 1: JPEG scan data without tables
+    blob = compound_file({"Catalog": catalog([(1, "old.jpg", FILETIMES[0])]), "1": thumbnail_stream(stored)})
+    found, problems = expand(ThumbsDbExpander(), blob)
+    assert problems == [] and len(found) == 1
+    member, data = found[0]
+    assert sha(data) == sha(stored) and member.name == "1.bin"
+    assert member.details["thumbnail_type"] == 1 and member.details["original_name"] == "old.jpg" and member.notes
+
+
 def test_thumbs_db_truncated_or_not_ole_is_one_error(thumbs_db):
     for blob in (thumbs_db[:700], b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + os.urandom(3000)):
         with pytest.raises(api.ExpansionError):

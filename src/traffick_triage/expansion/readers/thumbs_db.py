@@ -1,4 +1,4 @@
-"""Windows ``Thumbs.db`` (Windows 98/ME to XP, and Vista+ on network folders):
+"""Windows ``Thumbs.db`` (the Windows XP era, and Vista+ on network folders):
 an OLE2 compound file read with olefile.
 
 The ``Catalog`` stream maps a thumbnail's index to the original file's name
@@ -7,7 +7,7 @@ Each thumbnail is a stream named by its index written backwards ("21" holds
 thumbnail 12), or, in the Vista+ variant without a catalog, by size and cache
 key ("256_3f2a9c0e1b2c3d4e"). A stream is a small header (its first 32-bit
 value is the header's size) then the image: a whole JPEG ("type 2"), or JPEG
-scan data without its tables ("type 1", Windows 98/ME), listed as stored."""
+scan data without its tables ("type 1", older files), listed as stored."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ MAX_STREAM_BYTES = 16 << 20               # a thumbnail stream is tens of KiB; m
 MAX_CATALOG_BYTES = 16 << 20
 MAX_STREAM_HEADER = 64                    # the header sizes seen are 12 and 24 bytes
 TYPE_1_MARKER = 1                         # the first 32-bit value after the header of a type 1 thumbnail
-THUMBS_DB_NAMES = ("thumbs.db", "ehthumbs.db", "ehthumbs_vista.db")
+THUMBS_DB_NAMES = ("thumbs.db",)
 
 
 def _utf16(text: str) -> bytes:
@@ -151,7 +151,7 @@ class ThumbsDbExpander(api.Expander):
         if extension == "bin":
             if len(payload) >= 4 and struct.unpack_from("<I", payload, 0)[0] == TYPE_1_MARKER:
                 details["thumbnail_type"] = 1
-                notes.append("type 1 thumbnail (Windows 98/ME): JPEG scan data without its tables, listed as stored")
+                notes.append("type 1 thumbnail: JPEG scan data without its tables, listed as stored")
             else:
                 return api.MemberProblem(stream, "stream holds no image after its header")
         index = _catalog_index(stream)
