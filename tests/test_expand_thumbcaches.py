@@ -21,6 +21,7 @@ from thumbcache_builders import (CacheEntry, catalog, compound_file, picture, st
                                  thumbnail_stream)
 from traffick_triage.expansion import api, registry
 from traffick_triage.expansion.readers._cache_common import MAX_PROBLEMS
+from traffick_triage.expansion.readers import thumbcache as thumbcache_module
 from traffick_triage.expansion.readers.thumbcache import ThumbcacheExpander
 from traffick_triage.expansion.readers.thumbdata import ThumbdataExpander
 from traffick_triage.expansion.readers.thumbs_db import ThumbsDbExpander
@@ -64,15 +65,40 @@ class Budget(api.ExpansionBudget):
         return io.BufferedReader(Counted())
 
 
+class ShortReads(io.RawIOBase):
+    """A container as a raw stream that returns at most 100 bytes a read, as
+    a file-system or image reader may: the expanders must read on."""
+
+    def __init__(self, blob: bytes) -> None:
+        self._blob = io.BytesIO(blob)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._blob.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._blob.tell()
+
+    def readinto(self, buffer) -> int:
+        data = self._blob.read(min(len(buffer), 100))
+        buffer[:len(data)] = data
+        return len(data)
+
+
 def expand(expander: api.Expander, blob: bytes, budget: Budget | None = None):
     """(members with their bytes, problems) as the walk would see them."""
     budget = budget or Budget()
     found, problems = [], []
-    for item in expander.members(io.BytesIO(blob), budget):
+    for item in expander.members(ShortReads(blob), budget):
         if isinstance(item, api.MemberProblem):
             problems.append(item)
         else:
-            data = expander.open_member(io.BytesIO(blob), item.key, budget).read()
+            data = expander.open_member(ShortReads(blob), item.key, budget).read()
             found.append((item, data))
     return found, problems
 
@@ -184,12 +210,37 @@ def test_thumbcache_nothing_but_signatures_ends(pictures):
     assert 4000 - 56 // 4 <= MAX_PROBLEMS + int(counted) <= 4000
 
 
+@pytest.mark.parametrize("cap", ["MAX_DAMAGED_ENTRIES", "MAX_ENTRIES"])
+def test_thumbcache_entries_looked_at_are_capped(cap, monkeypatch, pictures):
+    # A lowered cap keeps the test fast; the real ones (10,000 damaged, 1,000,000 entries)
+    # end a 64 MiB file of signatures in 0.2 s and one of empty entries in about 5 s.
+    monkeypatch.setattr(thumbcache_module, cap, 30)
+    if cap == "MAX_DAMAGED_ENTRIES":
+        blob = thumbcache(32, [CacheEntry(1, pictures["a"])]) + b"CMMM" * 4000       # all lies
+        cause = "30 of them damaged"
+    else:
+        blob = thumbcache(32, [CacheEntry(1, pictures["a"])]) + thumbcache(32, [CacheEntry(0, b"")])[24:] * 80
+        cause = "30 entries looked at, 0 of them damaged"
+    found, problems = expand(ThumbcacheExpander(), blob)
+    assert [sha(d) for _, d in found] == [sha(pictures["a"])]
+    assert cause in problems[-1].message and "is not read" in problems[-1].message
+
+
 def test_thumbcache_forged_keys_are_refused(pictures):
     blob = thumbcache(32, _entries(pictures))
     for key in ({"offset": -1, "length": 4}, {"offset": 0, "length": len(blob) + 1}, {"offset": "0", "length": 1},
                 {"offset": 1 << 62, "length": 1 << 62}, {}):
         with pytest.raises(api.ExpansionError):
             ThumbcacheExpander().open_member(io.BytesIO(blob), key, Budget())
+
+
+def test_a_thumbnail_over_the_member_size_cap_is_a_problem_not_a_member(pictures):
+    blob = thumbcache(32, [CacheEntry(1, pictures["a"]), CacheEntry(2, pictures["e"])])
+    limit = (len(pictures["a"]) + len(pictures["e"])) // 2
+    assert len(pictures["a"]) < limit < len(pictures["e"])
+    found, problems = expand(ThumbcacheExpander(), blob, Budget(max_member_bytes=limit))
+    assert [sha(d) for _, d in found] == [sha(pictures["a"])]
+    assert [p.name for p in problems] == ["entry 0000000000000002.jpg"]
 
 
 def test_thumbcache_unknown_version_is_one_error():

@@ -38,26 +38,75 @@ def container_size(container: IO[bytes]) -> int:
 
 
 def read_at(container: IO[bytes], offset: int, count: int) -> bytes:
-    """Up to ``count`` bytes at ``offset`` (fewer at the end of the container)."""
+    """``count`` bytes at ``offset``, fewer only at the end of the container
+    (a raw stream may return short reads: they are read on)."""
     container.seek(offset)
-    return container.read(count)
+    parts = []
+    while count > 0:
+        data = container.read(count)
+        if not data:
+            break
+        parts.append(data)
+        count -= len(data)
+    return b"".join(parts)
 
 
-def find_signature(container: IO[bytes], signature: bytes, start: int, end: int) -> int | None:
-    """The first offset in [start, end) where ``signature`` begins, reading
-    SCAN_CHUNK bytes at a time; each byte is read about once, so a resync over
-    a damaged cache costs one linear pass at most."""
-    position = start
-    overlap = len(signature) - 1
-    while position < end:
-        chunk = read_at(container, position, min(SCAN_CHUNK, end - position))
-        if len(chunk) < len(signature):
-            return None
-        found = chunk.find(signature)
-        if found >= 0:
-            return position + found
-        position += len(chunk) - overlap
-    return None
+class FullReads:
+    """The container as olefile wants it: read(n) gives n bytes unless at the
+    end (io.BufferedReader would do it, but closes the container when it is
+    collected)."""
+
+    def __init__(self, container: IO[bytes]) -> None:
+        self._container = container
+
+    def read(self, count: int = -1) -> bytes:
+        if count is None or count < 0:
+            return self._container.read()
+        return read_at(self._container, self._container.tell(), count)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._container.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._container.tell()
+
+    @property
+    def closed(self) -> bool:
+        return bool(getattr(self._container, "closed", False))
+
+    def close(self) -> None:
+        """The container is the walk's: it closes it, not olefile."""
+
+
+class SignatureScanner:
+    """Finds the next offset where ``signature`` begins, for a reader that
+    only moves forward: the last chunk read is kept, so a cache with a
+    signature at every offset still costs one linear pass, not one chunk
+    read per resync."""
+
+    def __init__(self, container: IO[bytes], signature: bytes, end: int) -> None:
+        self._container = container
+        self._signature = signature
+        self._end = end
+        self._chunk_start = 0
+        self._chunk = b""
+
+    def next_from(self, start: int) -> int | None:
+        position = start
+        while position < self._end:
+            offset = position - self._chunk_start
+            if not 0 <= offset or offset + len(self._signature) > len(self._chunk):
+                self._chunk_start = position
+                self._chunk = read_at(self._container, position, min(SCAN_CHUNK, self._end - position))
+                offset = 0
+                if len(self._chunk) < len(self._signature):
+                    return None
+            found = self._chunk.find(self._signature, offset)
+            if found >= 0:
+                return self._chunk_start + found
+            # Keep the last bytes: a signature may straddle two chunks.
+            position = self._chunk_start + len(self._chunk) - len(self._signature) + 1
+        return None
 
 
 def slice_key(offset: int, length: int) -> dict[str, int]:
@@ -104,6 +153,10 @@ def unique_name(name: str, offset: int, seen: set[str]) -> str:
 MAX_PROBLEMS = 100       # warnings named one by one per container; the rest are counted in one line
 
 
+class StopProblem(MemberProblem):
+    """Why the rest of a container is not read: always passed on, past the cap."""
+
+
 def limited_problems(items: Iterator[Member | MemberProblem], label: str) -> Iterator[Member | MemberProblem]:
     """``items`` with at most MAX_PROBLEMS problems passed on one by one: a
     cache damaged on purpose (a signature at every offset) must not turn into
@@ -111,7 +164,7 @@ def limited_problems(items: Iterator[Member | MemberProblem], label: str) -> Ite
     dropped = 0
     shown = 0
     for item in items:
-        if isinstance(item, MemberProblem):
+        if isinstance(item, MemberProblem) and not isinstance(item, StopProblem):
             if shown >= MAX_PROBLEMS:
                 dropped += 1
                 continue

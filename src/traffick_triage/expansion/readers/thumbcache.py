@@ -22,13 +22,15 @@ from dataclasses import dataclass
 from typing import IO, Any, Iterator
 
 from .. import api
-from ._cache_common import (admitted, container_size, find_signature, image_extension, limited_problems,
-                            open_slice, read_at, slice_key, unique_name)
+from ._cache_common import (SignatureScanner, StopProblem, admitted, container_size, image_extension,
+                            limited_problems, open_slice, read_at, slice_key, unique_name)
 
 SIGNATURE = b"CMMM"
 FILE_HEADER_SIZE = 24
 MAX_IDENTIFIER_BYTES = 4096          # an identifier is a hex key or a CLSID path; longer is kept cut
 MAX_DIMENSION = 1 << 16              # width/height fields above this are not believed
+MAX_ENTRIES = 1_000_000              # entries looked at per cache (a large real cache holds tens of thousands)
+MAX_DAMAGED_ENTRIES = 10_000         # past this many damaged entries the cache is garbage, or built to stall us
 
 
 @dataclass(frozen=True)
@@ -91,27 +93,40 @@ class ThumbcacheExpander(api.Expander):
         version = struct.unpack_from("<I", header, 4)[0]
         layout, version_note = layout_for(version)
         seen: set[str] = set()
+        scanner = SignatureScanner(container, SIGNATURE, size)
+        walked = damaged = 0
         # The first entry follows the header (at 28 in some Windows 8 caches:
-        # the resync below finds it); every step moves forward by at least a
-        # header, so the walk ends within size / 48 steps.
+        # the resync below finds it). Every step moves forward, and the
+        # entries looked at are capped: a file of nothing but signatures or
+        # of empty entries ends in a fraction of a second, not in an hour.
         position: int | None = FILE_HEADER_SIZE
         while position is not None and position + layout.header_size <= size:
+            if walked >= MAX_ENTRIES or damaged >= MAX_DAMAGED_ENTRIES:
+                yield StopProblem(f"entry at offset {position}", (
+                    f"{walked} entries looked at, {damaged} of them damaged: the rest of the cache "
+                    f"({size - position} bytes) is not read"))
+                return
+            walked += 1
             entry = read_at(container, position, layout.header_size)
             if not entry.startswith(SIGNATURE):
-                position = find_signature(container, SIGNATURE, position + 1, size)
+                position = scanner.next_from(position + 1)
                 continue
             entry_size = struct.unpack_from("<I", entry, 4)[0]
-            label = f"entry at offset {position}"
             if entry_size < layout.header_size or position + entry_size > size:
-                yield api.MemberProblem(label, f"cache entry claims {entry_size} bytes; the file has "
-                                               f"{size - position} left from there; looking for the next entry")
-                position = find_signature(container, SIGNATURE, position + len(SIGNATURE), size)
+                damaged += 1
+                yield api.MemberProblem(f"entry at offset {position}", (
+                    f"cache entry claims {entry_size} bytes; the file has {size - position} left from there; "
+                    f"looking for the next entry"))
+                position = scanner.next_from(position + len(SIGNATURE))
                 continue
             found = self._entry(container, position, entry, entry_size, layout, version, seen)
-            if found is not None:
-                if isinstance(found, api.Member) and version_note:
+            if isinstance(found, api.MemberProblem):
+                damaged += 1
+                yield found
+            elif found is not None:
+                if version_note:
                     found.notes.append(version_note)
-                yield admitted(found, budget) if isinstance(found, api.Member) else found
+                yield admitted(found, budget)
             position += entry_size
 
     def _entry(self, container: IO[bytes], position: int, entry: bytes, entry_size: int, layout: EntryLayout,

@@ -19,7 +19,7 @@ import olefile
 
 from ...timeutil import from_filetime, iso_or_none
 from .. import api
-from ._cache_common import admitted, container_size, image_extension, limited_problems, unique_name
+from ._cache_common import FullReads, admitted, container_size, image_extension, limited_problems, unique_name
 
 OLE_MAGIC = olefile.MAGIC                 # D0 CF 11 E0 A1 B1 1A E1
 CATALOG = "Catalog"
@@ -93,7 +93,7 @@ class ThumbsDbExpander(api.Expander):
         if size > MAX_FILE_BYTES:
             raise api.ExpansionError(f"Thumbs.db of {size} bytes is over the {MAX_FILE_BYTES >> 20} MiB limit; not read")
         try:
-            return olefile.OleFileIO(container)
+            return olefile.OleFileIO(FullReads(container))
         except Exception as error:   # olefile raises OSError, ValueError, struct.error... on damaged files
             raise api.ExpansionError(f"not a readable OLE2 compound file: {error}") from error
 
