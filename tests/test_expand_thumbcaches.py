@@ -24,6 +24,7 @@ from traffick_triage.expansion.readers._cache_common import MAX_PROBLEMS
 from traffick_triage.expansion.readers import thumbcache as thumbcache_module
 from traffick_triage.expansion.readers.thumbcache import ThumbcacheExpander
 from traffick_triage.expansion.readers.thumbdata import ThumbdataExpander
+from traffick_triage.expansion.readers import thumbs_db as thumbs_db_module
 from traffick_triage.expansion.readers.thumbs_db import ThumbsDbExpander
 
 
@@ -293,6 +294,8 @@ def test_thumbs_db_every_thumbnail_with_the_catalog_name_and_time(thumbs_db, pic
     assert twelfth.details["original_modified"] == filetime_oracle(FILETIMES[1])
     vista, data = by_name["256_3f2a9c0e1b2c3d4e.jpg"]
     assert sha(data) == sha(pictures["b"]) and vista.details["cache_key"] == "3f2a9c0e1b2c3d4e"
+    # During the walk the bytes already read are given again through opener.
+    assert all(member.opener().read() == data for member, data in found)
 
 
 def test_thumbs_db_damaged_catalog_and_stream_headers(pictures):
@@ -304,6 +307,14 @@ def test_thumbs_db_damaged_catalog_and_stream_headers(pictures):
     assert [sha(d) for _, d in found] == [sha(pictures["a"])]
     assert found[0][0].details["original_name"] == "a.jpg"
     assert sorted(p.name for p in problems) == ["3", "Catalog"]
+
+
+def test_thumbs_db_streams_are_capped(monkeypatch, pictures):
+    monkeypatch.setattr(thumbs_db_module, "MAX_STREAMS", 3)
+    blob = compound_file({stream_name(i): thumbnail_stream(picture(i)) for i in range(1, 6)})
+    found, problems = expand(ThumbsDbExpander(), blob)
+    assert [(m.details["index"], sha(d)) for m, d in found] == [(i, sha(picture(i))) for i in (1, 2, 3)]
+    assert len(problems) == 1 and "only the first 3" in problems[0].message
 
 
 def test_thumbs_db_stream_claiming_4_gib_is_one_problem(pictures):

@@ -13,17 +13,20 @@ from __future__ import annotations
 
 import io
 import struct
+from functools import partial
 from typing import IO, Any, Iterator
 
 import olefile
 
 from ...timeutil import from_filetime, iso_or_none
 from .. import api
-from ._cache_common import FullReads, admitted, container_size, image_extension, limited_problems, unique_name
+from ._cache_common import (FullReads, StopProblem, admitted, container_size, image_extension, limited_problems,
+                            unique_name)
 
 OLE_MAGIC = olefile.MAGIC                 # D0 CF 11 E0 A1 B1 1A E1
 CATALOG = "Catalog"
-MAX_FILE_BYTES = 512 << 20                # olefile holds the FAT and mini stream in memory
+MAX_FILE_BYTES = 64 << 20                 # olefile keeps every directory entry as an object (~1 KiB each)
+MAX_STREAMS = 100_000
 MAX_STREAM_BYTES = 16 << 20               # a thumbnail stream is tens of KiB; more is not a thumbnail
 MAX_CATALOG_BYTES = 16 << 20
 MAX_STREAM_HEADER = 64                    # the header sizes seen are 12 and 24 bytes
@@ -59,17 +62,20 @@ class ThumbsDbExpander(api.Expander):
     def _members(self, container: IO[bytes], budget: api.ExpansionBudget) -> Iterator[api.Member | api.MemberProblem]:
         ole = self._open(container)
         try:
-            streams = sorted("/".join(path) for path in ole.listdir(streams=True, storages=False))
+            streams = {entry.name: entry for entry in ole.root.kids if entry.entry_type == olefile.STGTY_STREAM}
             catalog: dict[int, tuple[str, str | None]] = {}
             if CATALOG in streams:
-                catalog, problem = self._catalog(ole)
+                catalog, problem = self._catalog(ole, streams[CATALOG])
                 if problem:
                     yield api.MemberProblem(CATALOG, problem)
             seen: set[str] = set()
-            for stream in sorted((s for s in streams if s != CATALOG), key=_stream_order):
-                found = self._thumbnail(ole, stream, catalog, seen)
+            thumbnails = sorted((n for n in streams if n != CATALOG), key=_stream_order)
+            for name in thumbnails[:MAX_STREAMS]:
+                found = self._thumbnail(ole, streams[name], catalog, seen)
                 if found is not None:
                     yield admitted(found, budget) if isinstance(found, api.Member) else found
+            if len(thumbnails) > MAX_STREAMS:
+                yield StopProblem("streams", f"{len(thumbnails)} streams; only the first {MAX_STREAMS} are read")
         finally:
             ole.close()
 
@@ -79,7 +85,10 @@ class ThumbsDbExpander(api.Expander):
             raise api.ExpansionError(f"member key {key!r} is not a Thumbs.db key")
         ole = self._open(container)
         try:
-            data = self._stream_bytes(ole, stream)
+            entry = next((e for e in ole.root.kids if e.name == stream and e.entry_type == olefile.STGTY_STREAM), None)
+            if entry is None:
+                raise api.ExpansionError(f"stream {stream!r} not found")
+            data = self._stream_bytes(ole, entry)
         finally:
             ole.close()
         if offset < 0 or length < 0 or offset + length > len(data):
@@ -97,23 +106,22 @@ class ThumbsDbExpander(api.Expander):
         except Exception as error:   # olefile raises OSError, ValueError, struct.error... on damaged files
             raise api.ExpansionError(f"not a readable OLE2 compound file: {error}") from error
 
-    def _stream_bytes(self, ole: olefile.OleFileIO, stream: str, cap: int = MAX_STREAM_BYTES) -> bytes:
+    def _stream_bytes(self, ole: olefile.OleFileIO, entry: Any, cap: int = MAX_STREAM_BYTES) -> bytes:
+        """A stream's bytes, by its directory entry: olefile's openstream finds
+        a name by a linear search, which over every stream of a large
+        Thumbs.db would be quadratic; its _open reads the entry's chain."""
+        if entry.size > cap:
+            raise api.ExpansionError(f"stream {entry.name!r} declares {entry.size} bytes, over the {cap >> 20} MiB limit")
         try:
-            declared = ole.get_size(stream)
-        except Exception as error:
-            raise api.ExpansionError(f"stream {stream!r} not found: {error}") from error
-        if declared > cap:
-            raise api.ExpansionError(f"stream {stream!r} declares {declared} bytes, over the {cap >> 20} MiB limit")
-        try:
-            with ole.openstream(stream) as handle:
+            with ole._open(entry.isectStart, entry.size) as handle:
                 return handle.read(cap + 1)[:cap]
         except Exception as error:   # a broken sector chain, a loop olefile detected
-            raise api.ExpansionError(f"stream {stream!r} unreadable: {error}") from error
+            raise api.ExpansionError(f"stream {entry.name!r} unreadable: {error}") from error
 
-    def _catalog(self, ole: olefile.OleFileIO) -> tuple[dict[int, tuple[str, str | None]], str | None]:
+    def _catalog(self, ole: olefile.OleFileIO, entry: Any) -> tuple[dict[int, tuple[str, str | None]], str | None]:
         """index -> (original name, time); and a problem when the catalog is damaged part-way."""
         try:
-            data = self._stream_bytes(ole, CATALOG, MAX_CATALOG_BYTES)
+            data = self._stream_bytes(ole, entry, MAX_CATALOG_BYTES)
         except api.ExpansionError as error:
             return {}, str(error)
         if len(data) < 16:
@@ -133,10 +141,11 @@ class ThumbsDbExpander(api.Expander):
             position += length
         return entries, None
 
-    def _thumbnail(self, ole: olefile.OleFileIO, stream: str, catalog: dict[int, tuple[str, str | None]],
+    def _thumbnail(self, ole: olefile.OleFileIO, entry: Any, catalog: dict[int, tuple[str, str | None]],
                    seen: set[str]) -> api.Member | api.MemberProblem | None:
+        stream = entry.name
         try:
-            data = self._stream_bytes(ole, stream)
+            data = self._stream_bytes(ole, entry)
         except api.ExpansionError as error:
             return api.MemberProblem(stream, str(error))
         if len(data) < 4:
@@ -164,8 +173,10 @@ class ThumbsDbExpander(api.Expander):
             if underscore and size_part.isascii() and size_part.isdigit():
                 details["cache_key"] = cache_key
         name = unique_name(f"{stream}.{extension}", len(seen), seen)
+        # The bytes are at hand: the walk reads them through opener; open_member
+        # (triage cat, a worker) parses the compound file again.
         return api.Member(name=name, key={"stream": stream, "offset": header_size, "length": len(payload)},
-                          size=len(payload), details=details, notes=notes)
+                          size=len(payload), details=details, notes=notes, opener=partial(io.BytesIO, payload))
 
 
 def _catalog_index(stream: str) -> int | None:
