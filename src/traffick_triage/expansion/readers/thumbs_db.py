@@ -100,7 +100,8 @@ class ThumbsDbExpander(api.Expander):
     def _open(self, container: IO[bytes]) -> olefile.OleFileIO:
         size = container_size(container)
         if size > MAX_FILE_BYTES:
-            raise api.ExpansionError(f"Thumbs.db of {size} bytes is over the {MAX_FILE_BYTES >> 20} MiB limit; not read")
+            raise api.ExpansionError(
+                f"Thumbs.db of {size} bytes is over the {MAX_FILE_BYTES >> 20} MiB limit; not read")
         try:
             return olefile.OleFileIO(FullReads(container))
         except Exception as error:   # olefile raises OSError, ValueError, struct.error... on damaged files
@@ -111,7 +112,8 @@ class ThumbsDbExpander(api.Expander):
         a name by a linear search, which over every stream of a large
         Thumbs.db would be quadratic; its _open reads the entry's chain."""
         if entry.size > cap:
-            raise api.ExpansionError(f"stream {entry.name!r} declares {entry.size} bytes, over the {cap >> 20} MiB limit")
+            raise api.ExpansionError(
+                f"stream {entry.name!r} declares {entry.size} bytes, over the {cap >> 20} MiB limit")
         try:
             with ole._open(entry.isectStart, entry.size) as handle:
                 return handle.read(cap + 1)[:cap]
