@@ -1,0 +1,402 @@
+"""The images of a PDF, through pikepdf (the Python binding of qpdf).
+
+Every image XObject is one member, each object once (by object number):
+first those the pages use, page by page, through their resources, form
+XObjects, annotation appearances and tiling patterns (so the name says where
+it is drawn), then any image object no page uses (left over by an editor).
+A JPEG (DCTDecode) or JPEG 2000 (JPXDecode) stream is given byte for byte:
+its bytes are the file that was embedded, so its SHA-256 is the original's.
+Any other image is decoded (pikepdf.PdfImage) and given as a PNG, with a note
+that the bytes are a decode, not the embedded file.
+
+Not read: inline images (``BI ... ID ... EI`` in a content stream, small by
+the specification's advice), images inside Type 3 fonts, soft masks and
+stencil masks of an image (its transparency, not a picture), files attached
+to the PDF (embedded files are documents, not images)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from typing import IO, Any, Iterator
+
+from ...perceptual.decode import DECODE_PIXEL_BUDGET
+from ..api import (BudgetExceeded, ExpansionBudget, ExpansionError, Expander, Member, MemberProblem, Probe)
+
+# A PDF may begin with junk; readers look for the header in the first 1024 bytes.
+HEADER_WINDOW = 1024
+MAX_OBJECTS = 2_000_000        # objects swept for unused images; past this only the pages are read
+MAX_PAGES = 100_000
+MAX_IMAGES = 100_000
+MAX_FORM_DEPTH = 12            # forms inside forms (a loop is stopped by the seen set too)
+MAX_PARENT_DEPTH = 64          # page tree levels searched for inherited resources
+# Any filter other than these is an image codec that qpdf does not decode itself.
+_GENERIC_FILTERS = {"/FlateDecode", "/Fl", "/LZWDecode", "/LZW", "/ASCIIHexDecode", "/AHx",
+                    "/ASCII85Decode", "/A85", "/RunLengthDecode", "/RL"}
+_LZW = {"/LZWDecode", "/LZW"}
+# LZW's largest expansion: a 12-bit code can stand for a string of up to 4096 bytes.
+_LZW_RATIO = 4096 * 8 // 12 + 1
+_PASSTHROUGH = {"/DCTDecode": ".jpg", "/DCT": ".jpg", "/JPXDecode": ".jp2"}
+_COMPONENTS = {"/DeviceGray": 1, "/CalGray": 1, "/DeviceRGB": 3, "/CalRGB": 3, "/Lab": 3,
+               "/DeviceCMYK": 4, "/Indexed": 1, "/Separation": 1}
+
+
+def _pikepdf():
+    import pikepdf
+    return pikepdf
+
+
+def _errors() -> tuple[type[BaseException], ...]:
+    """What reading a hostile PDF may raise: pikepdf's and qpdf's errors, and
+    Pillow's while an image is made from decoded samples."""
+    from PIL import Image
+    return (_pikepdf().PikepdfError, Image.DecompressionBombError, ValueError, TypeError, AttributeError,
+            KeyError, IndexError, NotImplementedError, OSError, RecursionError, MemoryError)
+
+
+def _int(value: Any, default: int = 0) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _filters(stream) -> list[str]:
+    value = stream.get("/Filter")
+    if value is None:
+        return []
+    items = list(value) if isinstance(value, _pikepdf().Array) else [value]
+    return [str(item) for item in items]
+
+
+def _components(stream) -> int:
+    space = stream.get("/ColorSpace")
+    if space is None:
+        return 4  # unknown (e.g. a JPX carrying its own): assume the widest
+    if isinstance(space, _pikepdf().Array) and len(space) > 0:
+        family = str(space[0])
+        if family == "/ICCBased" and len(space) > 1:
+            return max(1, min(4, _int(space[1].get("/N"), 4)))
+        if family == "/DeviceN" and len(space) > 1:
+            return max(1, min(32, len(space[1])))
+        return _COMPONENTS.get(family, 4)
+    return _COMPONENTS.get(str(space), 4)
+
+
+def _describe(objgen: tuple[int, int]) -> str:
+    number, generation = objgen
+    return f"obj {number}" if generation == 0 else f"obj {number} gen {generation}"
+
+
+@contextlib.contextmanager
+def _qpdf_memory_limit(limit: int):
+    """qpdf's own decode limits (process-wide settings, restored after):
+    a Flate, RunLength or predictor stage that would produce more than
+    ``limit`` bytes stops with an error instead of filling memory."""
+    settings = _pikepdf().settings
+    previous = settings.set_qpdf_limits(flate_max_memory=limit, run_length_max_memory=limit,
+                                        png_max_memory=limit, tiff_max_memory=limit,
+                                        dct_max_memory=limit)
+    try:
+        yield
+    finally:
+        settings.set_qpdf_limits(**previous)
+
+
+class _Found:
+    """Image objects in the order they were first met, each once."""
+
+    def __init__(self) -> None:
+        self.order: list[tuple[tuple[int, int], str]] = []
+        self.seen: set[tuple[int, int]] = set()
+        self.visited_forms: set[tuple[int, int]] = set()
+
+
+class PdfImagesExpander(Expander):
+    NAME = "pdf-images"
+    VERSION = "1"
+    DESCRIPTION = "images embedded in a PDF (JPEG and JPEG 2000 byte for byte, others decoded to PNG)"
+
+    @classmethod
+    def library(cls) -> str:
+        try:
+            pikepdf = _pikepdf()
+        except ImportError:
+            return "pikepdf (not installed)"
+        return f"pikepdf {pikepdf.__version__} (qpdf {pikepdf.__libqpdf_version__})"
+
+    def claims(self, probe: Probe) -> bool:
+        return b"%PDF-" in probe.head[:HEADER_WINDOW]
+
+    # -- opening -------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _open(self, container: IO[bytes]):
+        pikepdf = _pikepdf()
+        container.seek(0)
+        try:
+            pdf = pikepdf.Pdf.open(container, password="", suppress_warnings=True)
+        except pikepdf.PasswordError as error:
+            raise ExpansionError("encrypted PDF: it does not open with an empty user password; "
+                                 "its images are not read") from error
+        except _errors() as error:
+            raise ExpansionError(f"not a readable PDF: {_short(error)}") from error
+        try:
+            yield pdf
+        finally:
+            pdf.close()
+
+    # -- listing -------------------------------------------------------------------------------
+
+    def members(self, container: IO[bytes], budget: ExpansionBudget) -> Iterator[Member | MemberProblem]:
+        pikepdf = _pikepdf()
+        with self._open(container) as pdf:
+            found = _Found()
+            problems: list[MemberProblem] = []
+            for step, label in ((self._walk_pages, "page tree"), (self._sweep_objects, "objects")):
+                try:
+                    step(pdf, found, problems)
+                except _errors() as error:
+                    problems.append(MemberProblem(label, f"the PDF's structure is damaged: {_short(error)}"))
+            yield from problems
+            for count, (objgen, where) in enumerate(found.order):
+                if count >= MAX_IMAGES:
+                    yield MemberProblem("images", f"more than {MAX_IMAGES} images; the rest are not listed")
+                    return
+                try:
+                    item = self._member(pdf.get_object(objgen), objgen, where, budget)
+                except BudgetExceeded:
+                    raise
+                except _errors() as error:
+                    item = MemberProblem(f"{where} ({_describe(objgen)})", f"unreadable image: {_short(error)}")
+                if isinstance(item, Member):
+                    budget.charge_member()
+                yield item
+
+    def _walk_pages(self, pdf, found: _Found, problems: list[MemberProblem]) -> None:
+        pikepdf = _pikepdf()
+        for index, page in enumerate(pdf.pages):
+            if index >= MAX_PAGES:
+                problems.append(MemberProblem("pages", f"more than {MAX_PAGES} pages; the rest are not read"))
+                return
+            where = f"page {index + 1}"
+            try:
+                page_obj = page.obj
+                self._walk_resources(_inherited_resources(page_obj), where, found, 0)
+                for annot in _as_list(page_obj.get("/Annots")):
+                    if not isinstance(annot, pikepdf.Dictionary):
+                        continue
+                    appearance = annot.get("/AP")
+                    if isinstance(appearance, pikepdf.Dictionary):
+                        for state in sorted(appearance.keys()):
+                            self._walk_appearance(appearance[state], f"{where} annotation", found)
+            except _errors() as error:
+                problems.append(MemberProblem(where, f"damaged page: {_short(error)}"))
+
+    def _walk_appearance(self, value, where: str, found: _Found) -> None:
+        pikepdf = _pikepdf()
+        if isinstance(value, pikepdf.Stream):
+            self._walk_form(value, where, found, 1)
+        elif isinstance(value, pikepdf.Dictionary):
+            for key in sorted(value.keys()):
+                if isinstance(value[key], pikepdf.Stream):
+                    self._walk_form(value[key], where, found, 1)
+
+    def _walk_resources(self, resources, where: str, found: _Found, depth: int) -> None:
+        pikepdf = _pikepdf()
+        if not isinstance(resources, pikepdf.Dictionary):
+            return
+        xobjects = resources.get("/XObject")
+        if isinstance(xobjects, pikepdf.Dictionary):
+            for name in sorted(xobjects.keys()):
+                xobject = xobjects[name]
+                if not isinstance(xobject, pikepdf.Stream):
+                    continue
+                subtype = str(xobject.get("/Subtype", ""))
+                if subtype == "/Image":
+                    self._add(xobject, f"{where} image {name}", found)
+                elif subtype == "/Form":
+                    self._walk_form(xobject, f"{where} form {name}", found, depth + 1)
+        patterns = resources.get("/Pattern")
+        if isinstance(patterns, pikepdf.Dictionary):
+            for name in sorted(patterns.keys()):
+                pattern = patterns[name]
+                if isinstance(pattern, pikepdf.Stream):   # a tiling pattern draws with its own resources
+                    self._walk_form(pattern, f"{where} pattern {name}", found, depth + 1)
+
+    def _walk_form(self, form, where: str, found: _Found, depth: int) -> None:
+        if depth > MAX_FORM_DEPTH:
+            return
+        if form.is_indirect:
+            if form.objgen in found.visited_forms:
+                return   # a form drawn twice, or one that draws itself
+            found.visited_forms.add(form.objgen)
+        self._walk_resources(form.get("/Resources"), where, found, depth)
+
+    @staticmethod
+    def _add(image, where: str, found: _Found) -> None:
+        if not image.is_indirect:
+            return   # a direct stream cannot exist in a valid PDF; nothing to key it by
+        objgen = tuple(image.objgen)
+        if objgen not in found.seen:
+            found.seen.add(objgen)
+            found.order.append((objgen, where))
+
+    def _sweep_objects(self, pdf, found: _Found, problems: list[MemberProblem]) -> None:
+        """Image objects no page draws, in object-number order."""
+        pikepdf = _pikepdf()
+        objects = pdf.objects
+        if len(objects) > MAX_OBJECTS:
+            problems.append(MemberProblem("objects", f"more than {MAX_OBJECTS} objects; "
+                                                     "only images drawn on pages are listed"))
+            return
+        images, masks = set(), set()
+        for obj in objects:
+            if isinstance(obj, pikepdf.Stream) and str(obj.get("/Subtype", "")) == "/Image":
+                images.add(tuple(obj.objgen))
+                for mask_key in ("/SMask", "/Mask"):   # the transparency of an image, not a picture
+                    mask = obj.get(mask_key)
+                    if isinstance(mask, pikepdf.Stream) and mask.is_indirect:
+                        masks.add(tuple(mask.objgen))
+        for objgen in sorted(images - masks - found.seen):
+            found.seen.add(objgen)
+            found.order.append((objgen, "unused image"))
+
+    def _member(self, image, objgen: tuple[int, int], where: str, budget: ExpansionBudget) -> Member | MemberProblem:
+        filters = _filters(image)
+        width, height = _int(image.get("/Width")), _int(image.get("/Height"))
+        details: dict[str, Any] = {"pdf_object": objgen[0], "pdf_generation": objgen[1],
+                                   "where": where, "filters": filters, "width": width, "height": height}
+        label = f"{where} ({_describe(objgen)})"
+        codec = filters[-1] if filters else ""
+        key = {"obj": objgen[0], "gen": objgen[1]}
+        if codec in _PASSTHROUGH and all(f in _GENERIC_FILTERS for f in filters[:-1]):
+            key["as"] = "raw"
+            notes = [] if len(filters) == 1 else [f"embedded {codec[1:]} after undoing {', '.join(filters[:-1])}"]
+            # The stream's real length (its /Length may lie; qpdf finds the end itself).
+            size = len(image.read_raw_bytes()) if len(filters) == 1 else None
+            return Member(name=label + _PASSTHROUGH[codec], key=key, size=size, notes=notes, details=details)
+        if width <= 0 or height <= 0:
+            return MemberProblem(label, f"image with no valid size ({width} x {height})")
+        if width * height > DECODE_PIXEL_BUDGET:
+            return MemberProblem(label, f"{width} x {height} pixels: over the decode budget of "
+                                        f"{DECODE_PIXEL_BUDGET} pixels; not decoded")
+        # No ratio test: the decode is bounded by the image's own size, which a flat
+        # picture compresses a thousandfold without being a bomb.
+        reason = budget.member_limit(_decoded_bound(image, width, height), None)
+        if reason:
+            return MemberProblem(label, reason)
+        key["as"] = "png"
+        return Member(name=label + ".png", key=key, size=None, details=details,
+                      notes=["decoded from the PDF's image stream to PNG: these bytes are a decode, "
+                             "not a file that was embedded"])
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def open_member(self, container: IO[bytes], key: dict[str, Any], budget: ExpansionBudget) -> IO[bytes]:
+        pikepdf = _pikepdf()
+        objgen = (_int(key.get("obj"), -1), _int(key.get("gen"), -1))
+        with self._open(container) as pdf:
+            try:
+                image = pdf.get_object(objgen)
+            except _errors() as error:
+                raise ExpansionError(f"no object {objgen[0]} {objgen[1]} in the PDF: {_short(error)}") from error
+            if not isinstance(image, pikepdf.Stream) or str(image.get("/Subtype", "")) != "/Image":
+                raise ExpansionError(f"object {objgen[0]} {objgen[1]} is not an image")
+            try:
+                data = self._read(image, key.get("as"), budget)
+            except (BudgetExceeded, ExpansionError):
+                raise
+            except _errors() as error:
+                raise ExpansionError(f"image {_describe(objgen)} cannot be decoded: {_short(error)}") from error
+        return budget.bounded(io.BytesIO(data), len(data))
+
+    def _read(self, image, mode: Any, budget: ExpansionBudget) -> bytes:
+        pikepdf = _pikepdf()
+        filters = _filters(image)
+        raw = image.read_raw_bytes()
+        if mode == "raw" and len(filters) == 1:
+            return raw
+        raw_size = len(raw)
+        if mode == "raw":
+            limit = _chain_limit(filters[:-1], raw_size, budget)
+            with _qpdf_memory_limit(limit):
+                return _undo_generic_filters(image, raw)
+        del raw
+        if mode != "png":
+            raise ExpansionError(f"unknown image reading {mode!r}")
+        width, height = _int(image.get("/Width")), _int(image.get("/Height"))
+        if width <= 0 or height <= 0 or width * height > DECODE_PIXEL_BUDGET:
+            raise ExpansionError(f"{width} x {height} pixels: over the decode budget")
+        bound = _decoded_bound(image, width, height)
+        if any(f in _LZW for f in filters) and raw_size * _LZW_RATIO > bound:
+            # qpdf has no memory limit for LZW: refuse a stream that could expand past the bound.
+            raise ExpansionError(f"LZW stream of {raw_size} bytes could expand past {bound} bytes; not decoded")
+        budget.charge_bytes(bound)
+        with _qpdf_memory_limit(bound):
+            picture = pikepdf.PdfImage(image).as_pil_image()
+        out = io.BytesIO()
+        picture.save(out, format="PNG")
+        return out.getvalue()
+
+
+def _decoded_bound(image, width: int, height: int) -> int:
+    """The most bytes an honest image stream of this size decodes to (with a
+    predictor byte per row and slack); a stream that gives more is lying."""
+    bits = max(1, min(16, _int(image.get("/BitsPerComponent"), 8)))
+    if image.get("/ImageMask") is True:
+        bits, components = 1, 1
+    else:
+        components = _components(image)
+    row = (width * components * bits + 7) // 8
+    return (row + 1) * height + 4096
+
+
+def _chain_limit(filters: list[str], raw_size: int, budget: ExpansionBudget) -> int:
+    """A memory limit for undoing generic filters before a JPEG: the JPEG
+    inside cannot be larger than the pixel budget's worth of 4-byte pixels."""
+    limit = DECODE_PIXEL_BUDGET * 4
+    if any(f in _LZW for f in filters) and raw_size * _LZW_RATIO > limit:
+        raise ExpansionError(f"LZW stream of {raw_size} bytes could expand past {limit} bytes; not decoded")
+    budget.charge_bytes(min(limit, raw_size))
+    return limit
+
+
+def _undo_generic_filters(image, raw: bytes) -> bytes:
+    """The stream with every filter but the last (the image codec) undone:
+    qpdf decodes a stream only when it can decode all its filters, so the
+    leading ones are put on a scratch stream of their own."""
+    pikepdf = _pikepdf()
+    parms = image.get("/DecodeParms")
+    scratch = pikepdf.new()
+    stream = pikepdf.Stream(scratch, raw)
+    stream.Filter = pikepdf.Array([pikepdf.Name(name) for name in _filters(image)[:-1]])
+    if isinstance(parms, pikepdf.Array) and len(parms) > 1:
+        stream.DecodeParms = scratch.copy_foreign(pikepdf.Array(list(parms)[:-1]))
+    try:
+        return stream.read_bytes()
+    finally:
+        scratch.close()
+
+
+def _inherited_resources(page_obj):
+    """A page's /Resources, or the nearest ancestor's (the page tree may hold them)."""
+    node = page_obj
+    for _ in range(MAX_PARENT_DEPTH):
+        resources = node.get("/Resources")
+        if resources is not None:
+            return resources
+        node = node.get("/Parent")
+        if node is None:
+            return None
+    return None
+
+
+def _as_list(value) -> list:
+    pikepdf = _pikepdf()
+    return list(value) if isinstance(value, pikepdf.Array) else []
+
+
+def _short(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return (text[0] if text else type(error).__name__)[:300]
