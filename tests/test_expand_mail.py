@@ -4,6 +4,7 @@ the oracle for every attachment is hashlib of the planted bytes."""
 
 from __future__ import annotations
 
+import base64
 import io
 import mailbox
 import random
@@ -180,3 +181,14 @@ def test_pst_garbage_and_truncation_are_one_clear_error():
             list(expander.members(io.BytesIO(sample), SimpleBudget()))
         with pytest.raises(ExpansionError):
             expander.open_member(io.BytesIO(sample), {"folder": [], "message": 0, "attachment": 0}, SimpleBudget())
+
+
+def test_base64_encoded_forwarded_message_is_an_eml_attachment():
+    inner = b"From: carol@example.org\nSubject: inner\nContent-Type: image/png\nContent-Transfer-Encoding: base64\n\naGVsbG8=\n"
+    outer = (b"From: a@example.org\nTo: b@example.org\nSubject: s\nMIME-Version: 1.0\n"
+             b"Content-Type: multipart/mixed; boundary=XX\n\n--XX\nContent-Type: text/plain\n\nhi\n--XX\n"
+             b"Content-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\n"
+             + base64.encodebytes(inner) + b"--XX--\n")
+    members, problems, contents = expand_all(EmlExpander(), outer)
+    assert not problems and contents == {"attachment 1.eml": inner}
+    assert EmlExpander().claims(probe_of(inner))    # and it is expanded in turn as an EML

@@ -10,8 +10,10 @@ messages deep, and its attachments are named under it."""
 
 from __future__ import annotations
 
+import base64
 import email.utils
 import io
+import quopri
 import mimetypes
 import re
 from dataclasses import dataclass
@@ -140,7 +142,7 @@ def _walk(part: Message, owner: Message, path: tuple[int, ...], prefix: str, dep
         yield (prefix + "parts", f"MIME parts nested deeper than {MAX_MIME_DEPTH}; not read")
         return
     content_type = part.get_content_type()
-    if part.is_multipart():
+    if part.is_multipart() and not _encoded_message(part):
         children = part.get_payload()
         if not isinstance(children, list):
             return
@@ -161,7 +163,10 @@ def _walk(part: Message, owner: Message, path: tuple[int, ...], prefix: str, dep
     except Exception:  # noqa: BLE001 - malformed parameters
         filename, disposition = None, None
     maintype = part.get_content_maintype()
-    if not (filename or disposition == "attachment" or maintype not in ("text", "multipart", "message")):
+    # A message/rfc822 part the parser left as a leaf (base64-encoded, say) is
+    # an attachment (.eml) and is expanded in turn as one.
+    if not (filename or disposition == "attachment" or content_type == "message/rfc822"
+            or maintype not in ("text", "multipart", "message")):
         return
     counter[0] += 1
     if filename:
@@ -169,12 +174,10 @@ def _walk(part: Message, owner: Message, path: tuple[int, ...], prefix: str, dep
     else:
         label = f"{prefix}attachment {counter[0]}{mimetypes.guess_extension(content_type) or '.bin'}"
     try:
-        content = part.get_payload(decode=True)
+        content = decoded(part)
     except Exception as error:  # noqa: BLE001 - a damaged transfer encoding
         yield (label, f"attachment cannot be decoded: {type(error).__name__}")
         return
-    if not isinstance(content, bytes):
-        content = b""
     details = message_details(owner)
     details["content_type"] = content_type
     if filename:
@@ -194,7 +197,22 @@ def part_at(message: Message, path: list[int]) -> Message:
     return part
 
 
+def _encoded_message(part: Message) -> bool:
+    """A message/rfc822 part sent base64 or quoted-printable (RFC 2046 forbids
+    it, mailers do it): the parser reads the encoded text as a message."""
+    return (part.get_content_type() == "message/rfc822"
+            and str(part.get("Content-Transfer-Encoding", "")).strip().lower() in ("base64", "quoted-printable"))
+
+
 def decoded(part: Message) -> bytes:
+    """A leaf part's bytes with its transfer encoding undone."""
+    if _encoded_message(part):
+        children = part.get_payload()
+        text = children[0].as_string() if isinstance(children, list) and children else ""
+        if str(part.get("Content-Transfer-Encoding")).strip().lower() == "base64":
+            letters = re.sub(r"[^A-Za-z0-9+/]", "", text)
+            return base64.b64decode(letters + "=" * (-len(letters) % 4))
+        return quopri.decodestring(text.encode("ascii", "replace"))
     content = part.get_payload(decode=True)
     return content if isinstance(content, bytes) else b""
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 from typing import IO, Any, Iterator
 
 from ...perceptual.decode import DECODE_PIXEL_BUDGET
@@ -397,6 +398,11 @@ def _as_list(value) -> list:
     return list(value) if isinstance(value, pikepdf.Array) else []
 
 
+# qpdf names the input in its messages; for a stream that is a repr with a
+# memory address, which would make two runs' warnings differ.
+_STREAM_REPR = re.compile(r"<[^<>]*? at 0x[0-9a-fA-F]+>")
+
+
 def _short(error: BaseException) -> str:
     text = str(error).strip().splitlines()
-    return (text[0] if text else type(error).__name__)[:300]
+    return _STREAM_REPR.sub("the PDF", text[0] if text else type(error).__name__)[:300]
