@@ -15,7 +15,7 @@ from PIL import Image
 
 from expansion_testlib import SimpleBudget, expand_all, probe_of, sha256
 from traffick_triage.expansion import registry
-from traffick_triage.expansion.api import ExpansionError, Member, MemberProblem
+from traffick_triage.expansion.api import BudgetExceeded, ExpansionError, Member, MemberProblem
 from traffick_triage.expansion.readers import _mime_parts
 from traffick_triage.expansion.readers.eml import EmlExpander
 from traffick_triage.expansion.readers.mbox import MboxExpander
@@ -192,3 +192,15 @@ def test_base64_encoded_forwarded_message_is_an_eml_attachment():
     members, problems, contents = expand_all(EmlExpander(), outer)
     assert not problems and contents == {"attachment 1.eml": inner}
     assert EmlExpander().claims(probe_of(inner))    # and it is expanded in turn as an EML
+
+
+def test_budget_exceeded_stops_the_mailbox(planted):
+    budget = SimpleBudget(max_members=4)
+    with pytest.raises(BudgetExceeded):
+        list(MboxExpander().members(io.BytesIO(planted["mbox"]), budget))
+
+
+def test_a_header_block_longer_than_the_probe_is_still_mail(planted):
+    received = b"".join(b"Received: from relay%d.example.org by mx.example.org; Mon, 1 Jan 2024 00:00:00 +0000\n" % i
+                        for i in range(1000))
+    assert EmlExpander().claims(probe_of(received + planted["eml"]))

@@ -23,7 +23,7 @@ from email.parser import BytesParser
 from typing import Any, Iterator
 
 from ...timeutil import iso_utc
-from ..api import ExpansionBudget, ExpansionError
+from ..api import HEAD_BYTES, ExpansionBudget, ExpansionError
 
 MAX_MESSAGE_BYTES = 64 << 20   # one message parsed in memory at most (an EML, one MBOX message)
 MAX_MIME_DEPTH = 16            # parts inside parts, forwarded messages included
@@ -44,7 +44,12 @@ def looks_like_mail_headers(block: bytes) -> bool:
     blank line and names at least two mail fields, one of them saying where the
     mail came from: a plain text with a "Note: x" line is not mail."""
     end = _blank_line(block)
-    if end < 0:
+    fields_needed = 2
+    if end < 0 and len(block) >= HEAD_BYTES:
+        # A header block longer than the probe shows (a long Received chain):
+        # 64 KiB of header lines are evidence enough with one mail field.
+        end, fields_needed = block.rfind(b"\n"), 1
+    if end <= 0:
         return False
     names: set[bytes] = set()
     for index, line in enumerate(block[:end].splitlines()):
@@ -53,7 +58,7 @@ def looks_like_mail_headers(block: bytes) -> bool:
         if not HEADER_LINE.match(line):
             return False
         names.add(line.split(b":", 1)[0].strip().lower())
-    return len(names & MAIL_FIELDS) >= 2 and bool(names & ORIGIN_FIELDS)
+    return len(names & MAIL_FIELDS) >= fields_needed and bool(names & ORIGIN_FIELDS)
 
 
 def _blank_line(block: bytes) -> int:

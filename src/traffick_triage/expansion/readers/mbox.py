@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import IO, Any, Iterator
 
-from ..api import ExpansionBudget, ExpansionError, Expander, Member, MemberProblem, Probe
+from ..api import BudgetExceeded, ExpansionBudget, ExpansionError, Expander, Member, MemberProblem, Probe
 from ._mime_parts import MAX_MESSAGE_BYTES, clean, decoded, looks_like_mail_headers, parse_message, part_at, reopen
 from .eml import attachment_members
 
@@ -86,6 +86,8 @@ class MboxExpander(Expander):
                     if isinstance(item, Member):
                         item.details["mbox_from"] = clean(from_line.decode("latin-1"), 200)
                     yield item
+            except BudgetExceeded:
+                raise
             except ExpansionError as error:
                 yield MemberProblem(prefix, str(error))
 
