@@ -213,3 +213,16 @@ def test_jpeg_under_a_flate_layer_is_given_as_the_jpeg():
     members, problems, contents = expand_all(PdfImagesExpander(), _save(pdf))
     assert not problems and [sha256(data) for data in contents.values()] == [sha256(jpeg)]
     assert members[0].name.endswith(".jpg") and "FlateDecode" in members[0].notes[0]
+
+
+def test_opener_during_the_listing_and_after_it_gives_the_same_bytes(planted):
+    expander = PdfImagesExpander()
+    container = io.BytesIO(planted["pdf"])
+    during = {}
+    members = []
+    for member in expander.members(container, SimpleBudget()):
+        during[member.name] = member.opener().read()
+        members.append(member)
+    after = {member.name: member.opener().read() for member in members}   # the listing has closed its PDF
+    _, _, reopened = expand_all(expander, planted["pdf"])
+    assert during == after == reopened

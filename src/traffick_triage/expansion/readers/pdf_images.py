@@ -151,7 +151,8 @@ class PdfImagesExpander(Expander):
 
     def members(self, container: IO[bytes], budget: ExpansionBudget) -> Iterator[Member | MemberProblem]:
         pikepdf = _pikepdf()
-        with self._open(container) as pdf:
+        walk = {"open": True}
+        with self._open(container) as pdf, _closing(walk):
             found = _Found()
             problems: list[MemberProblem] = []
             for step, label in ((self._walk_pages, "page tree"), (self._sweep_objects, "objects")):
@@ -172,6 +173,7 @@ class PdfImagesExpander(Expander):
                     item = MemberProblem(f"{where} ({_describe(objgen)})", f"unreadable image: {_short(error)}")
                 if isinstance(item, Member):
                     budget.charge_member()
+                    item.opener = self._opener(pdf, walk, container, item.key, budget)
                 yield item
 
     def _walk_pages(self, pdf, found: _Found, problems: list[MemberProblem]) -> None:
@@ -295,21 +297,35 @@ class PdfImagesExpander(Expander):
     # -- reading -------------------------------------------------------------------------------
 
     def open_member(self, container: IO[bytes], key: dict[str, Any], budget: ExpansionBudget) -> IO[bytes]:
+        with self._open(container) as pdf:
+            return self._image_bytes(pdf, key, budget)
+
+    def _opener(self, pdf, walk: dict[str, bool], container: IO[bytes], key: dict[str, Any],
+                budget: ExpansionBudget):
+        """Reads a member from the PDF the listing holds open (opening a PDF
+        again costs tens of milliseconds, per image); once the listing has
+        ended, through open_member."""
+        def opener() -> IO[bytes]:
+            if walk["open"]:
+                return self._image_bytes(pdf, key, budget)
+            return self.open_member(container, key, budget)
+        return opener
+
+    def _image_bytes(self, pdf, key: dict[str, Any], budget: ExpansionBudget) -> IO[bytes]:
         pikepdf = _pikepdf()
         objgen = (_int(key.get("obj"), -1), _int(key.get("gen"), -1))
-        with self._open(container) as pdf:
-            try:
-                image = pdf.get_object(objgen)
-            except _errors() as error:
-                raise ExpansionError(f"no object {objgen[0]} {objgen[1]} in the PDF: {_short(error)}") from error
-            if not isinstance(image, pikepdf.Stream) or str(image.get("/Subtype", "")) != "/Image":
-                raise ExpansionError(f"object {objgen[0]} {objgen[1]} is not an image")
-            try:
-                data = self._read(image, key.get("as"), budget)
-            except (BudgetExceeded, ExpansionError):
-                raise
-            except _errors() as error:
-                raise ExpansionError(f"image {_describe(objgen)} cannot be decoded: {_short(error)}") from error
+        try:
+            image = pdf.get_object(objgen)
+        except _errors() as error:
+            raise ExpansionError(f"no object {objgen[0]} {objgen[1]} in the PDF: {_short(error)}") from error
+        if not isinstance(image, pikepdf.Stream) or str(image.get("/Subtype", "")) != "/Image":
+            raise ExpansionError(f"object {objgen[0]} {objgen[1]} is not an image")
+        try:
+            data = self._read(image, key.get("as"), budget)
+        except (BudgetExceeded, ExpansionError):
+            raise
+        except _errors() as error:
+            raise ExpansionError(f"image {_describe(objgen)} cannot be decoded: {_short(error)}") from error
         return budget.bounded(io.BytesIO(data), len(data))
 
     def _read(self, image, mode: Any, budget: ExpansionBudget) -> bytes:
@@ -378,6 +394,14 @@ def _undo_generic_filters(image, raw: bytes) -> bytes:
         return stream.read_bytes()
     finally:
         scratch.close()
+
+
+@contextlib.contextmanager
+def _closing(walk: dict[str, bool]):
+    try:
+        yield
+    finally:
+        walk["open"] = False
 
 
 def _inherited_resources(page_obj):
