@@ -226,3 +226,57 @@ def test_opener_during_the_listing_and_after_it_gives_the_same_bytes(planted):
     after = {member.name: member.opener().read() for member in members}   # the listing has closed its PDF
     _, _, reopened = expand_all(expander, planted["pdf"])
     assert during == after == reopened
+
+
+def _raw_pdf(objects: list[bytes]) -> bytes:
+    """A PDF written by hand, for structures no PDF library would write."""
+    out, offsets = b"%PDF-1.7\n", []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    return out + b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+
+
+_JPEG = _jpeg((90, 90, 90), size=(8, 8))
+
+
+def _image_object(length: bytes) -> bytes:
+    return (b"<< /Type /XObject /Subtype /Image /Width 8 /Height 8 /ColorSpace /DeviceRGB /BitsPerComponent 8 "
+            b"/Filter /DCTDecode /Length " + length + b" >>\nstream\n" + _JPEG + b"\nendstream")
+
+
+HOSTILE = {
+    "page tree loop": [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [2 0 R 3 0 R] /Count 2 >>",
+                       b"<< /Type /Page /Parent 2 0 R /Resources << /XObject << /Im1 4 0 R >> >> >>",
+                       _image_object(b"%d" % len(_JPEG))],
+    "huge declared length": [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+                             b"<< /Type /Page /Parent 2 0 R /Resources << /XObject << /Im1 4 0 R >> >> >>",
+                             _image_object(b"99999999999")],
+    "resources that hold themselves": [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+                                       b"<< /Type /Page /Parent 2 0 R /Resources 5 0 R >>",
+                                       _image_object(b"%d" % len(_JPEG)),
+                                       b"<< /XObject << /Im1 4 0 R /Self 5 0 R >> /Me 5 0 R >>"],
+    "parent loop": [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 /Parent 2 0 R >>",
+                    b"<< /Type /Page /Parent 2 0 R >>"],
+    "arrays nested 100,000 deep": [b"<< /Type /Catalog /Pages 2 0 R /X " + b"[" * 100_000 + b"]" * 100_000 + b" >>",
+                                   b"<< /Type /Pages /Kids [] /Count 0 >>"],
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_hostile_structures_give_images_problems_or_one_error(case):
+    data = _raw_pdf(HOSTILE[case])
+    try:
+        members, problems, contents = expand_all(PdfImagesExpander(), data)
+    except ExpansionError:
+        assert case == "arrays nested 100,000 deep"
+        return
+    if case != "parent loop":
+        # the JPEG is found once, byte for byte, even when the page tree cannot be read (the
+        # sweep finds it) or its /Length lies (qpdf finds the end at "endstream")
+        assert [sha256(data) for data in contents.values()] == [sha256(_JPEG)]
+        assert members[0].size == len(_JPEG)
+    assert (case == "page tree loop") == bool(problems)

@@ -136,7 +136,10 @@ class PdfImagesExpander(Expander):
         pikepdf = _pikepdf()
         container.seek(0)
         try:
-            pdf = pikepdf.Pdf.open(container, password="", suppress_warnings=True)
+            # Inherited page attributes are looked up here (_inherited_resources), not
+            # pushed down at opening: a looping page tree then costs the pages only,
+            # and the sweep still finds the images.
+            pdf = pikepdf.Pdf.open(container, password="", suppress_warnings=True, inherit_page_attributes=False)
         except pikepdf.PasswordError as error:
             raise ExpansionError("encrypted PDF: it does not open with an empty user password; "
                                  "its images are not read") from error
@@ -277,7 +280,7 @@ class PdfImagesExpander(Expander):
             key["as"] = "raw"
             notes = [] if len(filters) == 1 else [f"embedded {codec[1:]} after undoing {', '.join(filters[:-1])}"]
             # The stream's real length (its /Length may lie; qpdf finds the end itself).
-            size = len(image.read_raw_bytes()) if len(filters) == 1 else None
+            size = len(_raw_image(image)) if len(filters) == 1 else None
             return Member(name=label + _PASSTHROUGH[codec], key=key, size=size, notes=notes, details=details)
         if width <= 0 or height <= 0:
             return MemberProblem(label, f"image with no valid size ({width} x {height})")
@@ -331,7 +334,7 @@ class PdfImagesExpander(Expander):
     def _read(self, image, mode: Any, budget: ExpansionBudget) -> bytes:
         pikepdf = _pikepdf()
         filters = _filters(image)
-        raw = image.read_raw_bytes()
+        raw = _raw_image(image)
         if mode == "raw" and len(filters) == 1:
             return raw
         raw_size = len(raw)
@@ -379,6 +382,18 @@ def _chain_limit(filters: list[str], raw_size: int, budget: ExpansionBudget) -> 
     return limit
 
 
+def _raw_image(image) -> bytes:
+    """The stream's bytes as stored. Where /Length was wrong and qpdf found the
+    end at ``endstream`` itself, it keeps the end-of-line before it; a JPEG
+    ends at its EOI marker, so that end-of-line is not part of the file."""
+    raw = image.read_raw_bytes()
+    if _int(image.get("/Length"), -1) != len(raw) and _filters(image)[-1:] in (["/DCTDecode"], ["/DCT"]):
+        for eol in (b"\r\n", b"\n", b"\r"):
+            if raw.endswith(b"\xff\xd9" + eol):
+                return raw[:-len(eol)]
+    return raw
+
+
 def _undo_generic_filters(image, raw: bytes) -> bytes:
     """The stream with every filter but the last (the image codec) undone:
     qpdf decodes a stream only when it can decode all its filters, so the
@@ -424,7 +439,7 @@ def _as_list(value) -> list:
 
 # qpdf names the input in its messages; for a stream that is a repr with a
 # memory address, which would make two runs' warnings differ.
-_STREAM_REPR = re.compile(r"<[^<>]*? at 0x[0-9a-fA-F]+>")
+_STREAM_REPR = re.compile(r"(stream )?<[^<>]*? at 0x[0-9a-fA-F]+>")
 
 
 def _short(error: BaseException) -> str:
