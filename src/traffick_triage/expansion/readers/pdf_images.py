@@ -23,6 +23,8 @@ from typing import IO, Any, Iterator
 
 from ...perceptual.decode import DECODE_PIXEL_BUDGET
 from ..api import (BudgetExceeded, ExpansionBudget, ExpansionError, Expander, Member, MemberProblem, Probe)
+from ._pdf_streams import (GENERIC_FILTERS, PASSTHROUGH, decoded_bound, filters_of, int_of, pikepdf_module, raw_image,
+                           read_image)
 
 # A PDF may begin with junk; readers look for the header in the first 1024 bytes.
 HEADER_WINDOW = 1024
@@ -31,20 +33,10 @@ MAX_PAGES = 100_000
 MAX_IMAGES = 100_000
 MAX_FORM_DEPTH = 12            # forms inside forms (a loop is stopped by the seen set too)
 MAX_PARENT_DEPTH = 64          # page tree levels searched for inherited resources
-# Any filter other than these is an image codec that qpdf does not decode itself.
-_GENERIC_FILTERS = {"/FlateDecode", "/Fl", "/LZWDecode", "/LZW", "/ASCIIHexDecode", "/AHx",
-                    "/ASCII85Decode", "/A85", "/RunLengthDecode", "/RL"}
-_LZW = {"/LZWDecode", "/LZW"}
-# LZW's largest expansion: a 12-bit code can stand for a string of up to 4096 bytes.
-_LZW_RATIO = 4096 * 8 // 12 + 1
-_PASSTHROUGH = {"/DCTDecode": ".jpg", "/DCT": ".jpg", "/JPXDecode": ".jp2"}
-_COMPONENTS = {"/DeviceGray": 1, "/CalGray": 1, "/DeviceRGB": 3, "/CalRGB": 3, "/Lab": 3,
-               "/DeviceCMYK": 4, "/Indexed": 1, "/Separation": 1}
 
 
 def _pikepdf():
-    import pikepdf
-    return pikepdf
+    return pikepdf_module()
 
 
 def _errors() -> tuple[type[BaseException], ...]:
@@ -55,53 +47,9 @@ def _errors() -> tuple[type[BaseException], ...]:
             KeyError, IndexError, NotImplementedError, OSError, RecursionError, MemoryError)
 
 
-def _int(value: Any, default: int = 0) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
-
-
-def _filters(stream) -> list[str]:
-    value = stream.get("/Filter")
-    if value is None:
-        return []
-    items = list(value) if isinstance(value, _pikepdf().Array) else [value]
-    return [str(item) for item in items]
-
-
-def _components(stream) -> int:
-    space = stream.get("/ColorSpace")
-    if space is None:
-        return 4  # unknown (e.g. a JPX carrying its own): assume the widest
-    if isinstance(space, _pikepdf().Array) and len(space) > 0:
-        family = str(space[0])
-        if family == "/ICCBased" and len(space) > 1:
-            return max(1, min(4, _int(space[1].get("/N"), 4)))
-        if family == "/DeviceN" and len(space) > 1:
-            return max(1, min(32, len(space[1])))
-        return _COMPONENTS.get(family, 4)
-    return _COMPONENTS.get(str(space), 4)
-
-
 def _describe(objgen: tuple[int, int]) -> str:
     number, generation = objgen
     return f"obj {number}" if generation == 0 else f"obj {number} gen {generation}"
-
-
-@contextlib.contextmanager
-def _qpdf_memory_limit(limit: int):
-    """qpdf's own decode limits (process-wide settings, restored after):
-    a Flate, RunLength or predictor stage that would produce more than
-    ``limit`` bytes stops with an error instead of filling memory."""
-    settings = _pikepdf().settings
-    previous = settings.set_qpdf_limits(flate_max_memory=limit, run_length_max_memory=limit,
-                                        png_max_memory=limit, tiff_max_memory=limit,
-                                        dct_max_memory=limit)
-    try:
-        yield
-    finally:
-        settings.set_qpdf_limits(**previous)
 
 
 class _Found:
@@ -269,19 +217,19 @@ class PdfImagesExpander(Expander):
             found.order.append((objgen, "unused image"))
 
     def _member(self, image, objgen: tuple[int, int], where: str, budget: ExpansionBudget) -> Member | MemberProblem:
-        filters = _filters(image)
-        width, height = _int(image.get("/Width")), _int(image.get("/Height"))
+        filters = filters_of(image)
+        width, height = int_of(image.get("/Width")), int_of(image.get("/Height"))
         details: dict[str, Any] = {"pdf_object": objgen[0], "pdf_generation": objgen[1],
                                    "where": where, "filters": filters, "width": width, "height": height}
         label = f"{where} ({_describe(objgen)})"
         codec = filters[-1] if filters else ""
         key = {"obj": objgen[0], "gen": objgen[1]}
-        if codec in _PASSTHROUGH and all(f in _GENERIC_FILTERS for f in filters[:-1]):
+        if codec in PASSTHROUGH and all(f in GENERIC_FILTERS for f in filters[:-1]):
             key["as"] = "raw"
             notes = [] if len(filters) == 1 else [f"embedded {codec[1:]} after undoing {', '.join(filters[:-1])}"]
             # The stream's real length (its /Length may lie; qpdf finds the end itself).
-            size = len(_raw_image(image)) if len(filters) == 1 else None
-            return Member(name=label + _PASSTHROUGH[codec], key=key, size=size, notes=notes, details=details)
+            size = len(raw_image(image)) if len(filters) == 1 else None
+            return Member(name=label + PASSTHROUGH[codec], key=key, size=size, notes=notes, details=details)
         if width <= 0 or height <= 0:
             return MemberProblem(label, f"image with no valid size ({width} x {height})")
         if width * height > DECODE_PIXEL_BUDGET:
@@ -289,7 +237,7 @@ class PdfImagesExpander(Expander):
                                         f"{DECODE_PIXEL_BUDGET} pixels; not decoded")
         # No ratio test: the decode is bounded by the image's own size, which a flat
         # picture compresses a thousandfold without being a bomb.
-        reason = budget.member_limit(_decoded_bound(image, width, height), None)
+        reason = budget.member_limit(decoded_bound(image, width, height), None)
         if reason:
             return MemberProblem(label, reason)
         key["as"] = "png"
@@ -316,7 +264,7 @@ class PdfImagesExpander(Expander):
 
     def _image_bytes(self, pdf, key: dict[str, Any], budget: ExpansionBudget) -> IO[bytes]:
         pikepdf = _pikepdf()
-        objgen = (_int(key.get("obj"), -1), _int(key.get("gen"), -1))
+        objgen = (int_of(key.get("obj"), -1), int_of(key.get("gen"), -1))
         try:
             image = pdf.get_object(objgen)
         except _errors() as error:
@@ -324,92 +272,12 @@ class PdfImagesExpander(Expander):
         if not isinstance(image, pikepdf.Stream) or str(image.get("/Subtype", "")) != "/Image":
             raise ExpansionError(f"object {objgen[0]} {objgen[1]} is not an image")
         try:
-            data = self._read(image, key.get("as"), budget)
+            data = read_image(image, key.get("as"), budget)
         except (BudgetExceeded, ExpansionError):
             raise
         except _errors() as error:
             raise ExpansionError(f"image {_describe(objgen)} cannot be decoded: {_short(error)}") from error
         return budget.bounded(io.BytesIO(data), len(data))
-
-    def _read(self, image, mode: Any, budget: ExpansionBudget) -> bytes:
-        pikepdf = _pikepdf()
-        filters = _filters(image)
-        raw = _raw_image(image)
-        if mode == "raw" and len(filters) == 1:
-            return raw
-        raw_size = len(raw)
-        if mode == "raw":
-            limit = _chain_limit(filters[:-1], raw_size, budget)
-            with _qpdf_memory_limit(limit):
-                return _undo_generic_filters(image, raw)
-        del raw
-        if mode != "png":
-            raise ExpansionError(f"unknown image reading {mode!r}")
-        width, height = _int(image.get("/Width")), _int(image.get("/Height"))
-        if width <= 0 or height <= 0 or width * height > DECODE_PIXEL_BUDGET:
-            raise ExpansionError(f"{width} x {height} pixels: over the decode budget")
-        bound = _decoded_bound(image, width, height)
-        if any(f in _LZW for f in filters) and raw_size * _LZW_RATIO > bound:
-            # qpdf has no memory limit for LZW: refuse a stream that could expand past the bound.
-            raise ExpansionError(f"LZW stream of {raw_size} bytes could expand past {bound} bytes; not decoded")
-        budget.charge_bytes(bound)
-        with _qpdf_memory_limit(bound):
-            picture = pikepdf.PdfImage(image).as_pil_image()
-        out = io.BytesIO()
-        picture.save(out, format="PNG")
-        return out.getvalue()
-
-
-def _decoded_bound(image, width: int, height: int) -> int:
-    """The most bytes an honest image stream of this size decodes to (with a
-    predictor byte per row and slack); a stream that gives more is lying."""
-    bits = max(1, min(16, _int(image.get("/BitsPerComponent"), 8)))
-    if image.get("/ImageMask") is True:
-        bits, components = 1, 1
-    else:
-        components = _components(image)
-    row = (width * components * bits + 7) // 8
-    return (row + 1) * height + 4096
-
-
-def _chain_limit(filters: list[str], raw_size: int, budget: ExpansionBudget) -> int:
-    """A memory limit for undoing generic filters before a JPEG: the JPEG
-    inside cannot be larger than the pixel budget's worth of 4-byte pixels."""
-    limit = DECODE_PIXEL_BUDGET * 4
-    if any(f in _LZW for f in filters) and raw_size * _LZW_RATIO > limit:
-        raise ExpansionError(f"LZW stream of {raw_size} bytes could expand past {limit} bytes; not decoded")
-    budget.charge_bytes(min(limit, raw_size))
-    return limit
-
-
-def _raw_image(image) -> bytes:
-    """The stream's bytes as stored. Where /Length was wrong and qpdf found the
-    end at ``endstream`` itself, it keeps the end-of-line before it; a JPEG
-    ends at its EOI marker, so that end-of-line is not part of the file."""
-    raw = image.read_raw_bytes()
-    if _int(image.get("/Length"), -1) != len(raw) and _filters(image)[-1:] in (["/DCTDecode"], ["/DCT"]):
-        for eol in (b"\r\n", b"\n", b"\r"):
-            if raw.endswith(b"\xff\xd9" + eol):
-                return raw[:-len(eol)]
-    return raw
-
-
-def _undo_generic_filters(image, raw: bytes) -> bytes:
-    """The stream with every filter but the last (the image codec) undone:
-    qpdf decodes a stream only when it can decode all its filters, so the
-    leading ones are put on a scratch stream of their own."""
-    pikepdf = _pikepdf()
-    parms = image.get("/DecodeParms")
-    scratch = pikepdf.new()
-    stream = pikepdf.Stream(scratch, raw)
-    stream.Filter = pikepdf.Array([pikepdf.Name(name) for name in _filters(image)[:-1]])
-    if isinstance(parms, pikepdf.Array) and len(parms) > 1:
-        stream.DecodeParms = scratch.copy_foreign(pikepdf.Array(list(parms)[:-1]))
-    try:
-        return stream.read_bytes()
-    finally:
-        scratch.close()
-
 
 @contextlib.contextmanager
 def _closing(walk: dict[str, bool]):
