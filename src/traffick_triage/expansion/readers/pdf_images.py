@@ -10,8 +10,8 @@ Any other image is decoded (pikepdf.PdfImage) and given as a PNG, with a note
 that the bytes are a decode, not the embedded file.
 
 Not read: inline images (``BI ... ID ... EI`` in a content stream, small by
-the specification's advice), images inside Type 3 fonts, soft masks and
-stencil masks of an image (its transparency, not a picture), files attached
+the specification's advice), images inside Type 3 fonts, the soft mask or
+mask an image names (/SMask, /Mask: its transparency, not a picture), files attached
 to the PDF (embedded files are documents, not images)."""
 
 from __future__ import annotations
