@@ -280,3 +280,51 @@ def test_hostile_structures_give_images_problems_or_one_error(case):
         assert [sha256(data) for data in contents.values()] == [sha256(_JPEG)]
         assert members[0].size == len(_JPEG)
     assert (case == "page tree loop") == bool(problems)
+
+
+@pytest.fixture(scope="module")
+def decode_kinds():
+    """One image per decode path: JPEG 2000 (kept as embedded), 8-bit gray,
+    1-bit gray, an indexed (palette) image, all Flate except the JPEG 2000."""
+    pdf = pikepdf.new()
+    out = io.BytesIO()
+    Image.new("RGB", (20, 10), (30, 60, 90)).save(out, "JPEG2000")
+    jp2 = out.getvalue()
+    gray = bytes((x * 13) % 256 for x in range(20 * 10))
+    bits = bytes([0b10110010, 0b01100000]) * 10          # 12 pixels a row, padded to 2 bytes
+    palette = pikepdf.String(bytes([255, 0, 0, 0, 255, 0, 0, 0, 255, 250, 250, 10]))
+    indexed = bytes(x % 4 for x in range(20 * 10))
+    images = {
+        "/Im1": _image(pdf, jp2, 20, 10, N.JPXDecode),
+        "/Im2": _image(pdf, zlib.compress(gray), 20, 10, N.FlateDecode, space=N.DeviceGray),
+        "/Im3": pdf.make_indirect(pikepdf.Stream(pdf, zlib.compress(bits), Type=N.XObject, Subtype=N.Image, Width=12,
+                                                 Height=10, ColorSpace=N.DeviceGray, BitsPerComponent=1,
+                                                 Filter=N.FlateDecode)),
+        "/Im4": _image(pdf, zlib.compress(indexed), 20, 10, N.FlateDecode,
+                       space=pikepdf.Array([N.Indexed, N.DeviceRGB, 3, palette])),
+    }
+    _page(pdf, images, b"".join(b"q 20 0 0 10 0 %d cm %s Do Q " % (i * 12, name.encode())
+                                for i, name in enumerate(sorted(images))))
+    return {"pdf": _save(pdf), "jp2": jp2}
+
+
+def test_jpeg2000_kept_and_other_kinds_decoded(decode_kinds):
+    members, problems, contents = expand_all(PdfImagesExpander(), decode_kinds["pdf"])
+    assert not problems and len(members) == 4
+    assert [sha256(data) for name, data in contents.items() if name.endswith(".jp2")] == [sha256(decode_kinds["jp2"])]
+
+
+@pytest.mark.skipif(shutil.which("pdfimages") is None, reason="pdfimages (poppler-utils) is the oracle")
+def test_decoded_pixels_equal_pdfimages(decode_kinds, tmp_path):
+    path = tmp_path / "kinds.pdf"
+    path.write_bytes(decode_kinds["pdf"])
+    subprocess.run(["pdfimages", "-png", str(path), str(tmp_path / "img")], check=True)
+    oracle = sorted(tmp_path.glob("img-*.png"))              # in drawing order: Im1, Im2, Im3, Im4
+    members, _, contents = expand_all(PdfImagesExpander(), decode_kinds["pdf"])
+    ours = {m.name.split(" image ")[1].split(" ")[0]: contents[m.name] for m in members}
+    assert len(oracle) == 4
+    for name, oracle_png in zip(["/Im1", "/Im2", "/Im3", "/Im4"], oracle):
+        if name == "/Im1":
+            continue   # kept as the embedded JPEG 2000, compared by hash above
+        assert (Image.open(io.BytesIO(ours[name])).convert("RGB").tobytes()
+                == Image.open(oracle_png).convert("RGB").tobytes()), name
