@@ -79,6 +79,10 @@ def test_claims_pdf_only(planted):
     assert expander.claims(probe_of(planted["pdf"]))
     assert not expander.claims(probe_of(planted["jpeg"]))
     assert not expander.claims(probe_of(b"just some text about PDF files\n" * 10))
+    assert not expander.claims(probe_of(b"a note: files begin with %PDF-1.7 and end with %%EOF\n" * 10))
+    junk_first = b"\x00" * 100 + planted["pdf"]            # allowed before the header
+    assert expander.claims(probe_of(junk_first))
+    assert sha256(planted["jpeg"]) in {sha256(d) for d in expand_all(expander, junk_first)[2].values()}
     assert "pikepdf" in expander.library() and "qpdf" in expander.library()
 
 

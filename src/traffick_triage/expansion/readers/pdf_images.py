@@ -28,6 +28,7 @@ from ._pdf_streams import (GENERIC_FILTERS, PASSTHROUGH, decoded_bound, filters_
 
 # A PDF may begin with junk; readers look for the header in the first 1024 bytes.
 HEADER_WINDOW = 1024
+_OBJECT = re.compile(rb"\d+\s+\d+\s+obj\b")
 MAX_OBJECTS = 2_000_000        # objects swept for unused images; past this only the pages are read
 MAX_PAGES = 100_000
 MAX_IMAGES = 100_000
@@ -75,7 +76,14 @@ class PdfImagesExpander(Expander):
         return f"pikepdf {pikepdf.__version__} (qpdf {pikepdf.__libqpdf_version__})"
 
     def claims(self, probe: Probe) -> bool:
-        return b"%PDF-" in probe.head[:HEADER_WINDOW]
+        at = probe.head[:HEADER_WINDOW].find(b"%PDF-")
+        if at < 0:
+            return False
+        if at == 0:
+            return True
+        # Junk before the header is allowed, but libmagic calls any text that mentions
+        # "%PDF-" in its first kilobyte a PDF: one without an object ("1 0 obj") is not.
+        return _OBJECT.search(probe.head, at) is not None
 
     # -- opening -------------------------------------------------------------------------------
 
