@@ -31,6 +31,10 @@ MAX_PARTS = 10_000             # parts of one message visited
 MAX_NAME = 160                 # characters of a file name kept in a member's name
 MAX_DETAIL = 500               # characters of a header kept in details
 
+# Python's own table only, not the machine's /etc/mime.types: a member's name
+# must be the same on every machine.
+_BUILTIN_TYPES = mimetypes.MimeTypes()
+
 HEADER_LINE = re.compile(rb"^[!-9;-~]{1,76}:")
 # A field name set that a mail header block has and other "Name: value" texts rarely do.
 MAIL_FIELDS = {b"from", b"to", b"cc", b"subject", b"date", b"message-id", b"mime-version", b"received",
@@ -177,7 +181,7 @@ def _walk(part: Message, owner: Message, path: tuple[int, ...], prefix: str, dep
     if filename:
         label = f"{prefix}attachment {counter[0]} {safe_name(filename)}"
     else:
-        label = f"{prefix}attachment {counter[0]}{mimetypes.guess_extension(content_type) or '.bin'}"
+        label = f"{prefix}attachment {counter[0]}{_BUILTIN_TYPES.guess_extension(content_type) or '.bin'}"
     try:
         content = decoded(part)
     except Exception as error:  # noqa: BLE001 - a damaged transfer encoding
