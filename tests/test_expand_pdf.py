@@ -332,3 +332,11 @@ def test_decoded_pixels_equal_pdfimages(decode_kinds, tmp_path):
             continue   # kept as the embedded JPEG 2000, compared by hash above
         assert (Image.open(io.BytesIO(ours[name])).convert("RGB").tobytes()
                 == Image.open(oracle_png).convert("RGB").tobytes()), name
+
+
+def test_over_the_object_cap_only_drawn_images_are_listed(planted, monkeypatch):
+    from traffick_triage.expansion.readers import pdf_images
+    monkeypatch.setattr(pdf_images, "MAX_OBJECTS", 5)
+    members, problems, contents = expand_all(PdfImagesExpander(), planted["pdf"])
+    assert [p.name for p in problems] == ["objects"] and "objects" in problems[0].message
+    assert len(members) == 3 and not any(m.name.startswith("unused image") for m in members)

@@ -29,7 +29,9 @@ from ._pdf_streams import (GENERIC_FILTERS, PASSTHROUGH, decoded_bound, filters_
 # A PDF may begin with junk; readers look for the header in the first 1024 bytes.
 HEADER_WINDOW = 1024
 _OBJECT = re.compile(rb"\d+\s+\d+\s+obj\b")
-MAX_OBJECTS = 2_000_000        # objects swept for unused images; past this only the pages are read
+# Objects swept for unused images; past this only the pages are read. The sweep
+# parses every object (measured ~20 us each: 500,000 objects ~10 s).
+MAX_OBJECTS = 500_000
 MAX_PAGES = 100_000
 MAX_IMAGES = 100_000
 MAX_FORM_DEPTH = 12            # forms inside forms (a loop is stopped by the seen set too)
@@ -207,13 +209,12 @@ class PdfImagesExpander(Expander):
     def _sweep_objects(self, pdf, found: _Found, problems: list[MemberProblem]) -> None:
         """Image objects no page draws, in object-number order."""
         pikepdf = _pikepdf()
-        objects = pdf.objects
-        if len(objects) > MAX_OBJECTS:
+        if len(pdf.get_xref_table()) > MAX_OBJECTS:   # counted before any object is parsed
             problems.append(MemberProblem("objects", f"more than {MAX_OBJECTS} objects; "
                                                      "only images drawn on pages are listed"))
             return
         images, masks = set(), set()
-        for obj in objects:
+        for obj in pdf.objects:
             if isinstance(obj, pikepdf.Stream) and str(obj.get("/Subtype", "")) == "/Image":
                 images.add(tuple(obj.objgen))
                 for mask_key in ("/SMask", "/Mask"):   # the transparency of an image, not a picture
