@@ -111,7 +111,6 @@ class PdfImagesExpander(Expander):
     # -- listing -------------------------------------------------------------------------------
 
     def members(self, container: IO[bytes], budget: ExpansionBudget) -> Iterator[Member | MemberProblem]:
-        pikepdf = _pikepdf()
         walk = {"open": True}
         with self._open(container) as pdf, _closing(walk):
             found = _Found()
