@@ -204,3 +204,16 @@ def test_a_header_block_longer_than_the_probe_is_still_mail(planted):
     received = b"".join(b"Received: from relay%d.example.org by mx.example.org; Mon, 1 Jan 2024 00:00:00 +0000\n" % i
                         for i in range(1000))
     assert EmlExpander().claims(probe_of(received + planted["eml"]))
+
+
+def test_crlf_mail_and_mailbox():
+    from email import policy
+    photo, inner_photo = _jpeg((1, 2, 3)), _jpeg((3, 2, 1))
+    data = _message("crlf", photo, inner_photo).as_bytes(policy=policy.SMTP)   # CRLF line ends, as sent
+    planted = {sha256(photo), sha256(inner_photo), sha256(PDF_BYTES)}
+    assert EmlExpander().claims(probe_of(data))
+    assert {sha256(v) for v in expand_all(EmlExpander(), data)[2].values()} == planted
+    box = b"".join(b"From a@example.org Mon Jan  1 00:00:00 2024\r\n" + data + b"\r\n" for _ in range(3))
+    members, problems, contents = expand_all(MboxExpander(), box)
+    assert MboxExpander().claims(probe_of(box)) and not problems and len(members) == 9
+    assert {sha256(v) for v in contents.values()} == planted
