@@ -15,7 +15,7 @@ from PIL import Image
 
 from expansion_testlib import SimpleBudget, expand_all, probe_of, sha256
 from traffick_triage.expansion import registry
-from traffick_triage.expansion.api import BudgetExceeded, ExpansionError, Member, MemberProblem
+from traffick_triage.expansion.api import ExpansionError, Member, MemberProblem
 from traffick_triage.expansion.readers import _mime_parts
 from traffick_triage.expansion.readers.eml import EmlExpander
 from traffick_triage.expansion.readers.mbox import MboxExpander
@@ -194,10 +194,11 @@ def test_base64_encoded_forwarded_message_is_an_eml_attachment():
     assert EmlExpander().claims(probe_of(inner))    # and it is expanded in turn as an EML
 
 
-def test_budget_exceeded_stops_the_mailbox(planted):
-    budget = SimpleBudget(max_members=4)
-    with pytest.raises(BudgetExceeded):
-        list(MboxExpander().members(io.BytesIO(planted["mbox"]), budget))
+def test_the_member_size_cap_refuses_an_attachment(planted):
+    budget = SimpleBudget(max_member=len(PDF_BYTES))      # the PDFs fit, the JPEGs do not
+    members, problems, contents = expand_all(MboxExpander(), planted["mbox"], budget)
+    assert set(contents.values()) == {PDF_BYTES} and len(members) == 3
+    assert len(problems) == 6 and all("member size cap" in p.message and p.name.endswith(".jpg") for p in problems)
 
 
 def test_a_header_block_longer_than_the_probe_is_still_mail(planted):

@@ -9,7 +9,7 @@ import io
 from typing import Any
 
 from ...perceptual.decode import DECODE_PIXEL_BUDGET
-from ..api import ExpansionBudget, ExpansionError
+from ..api import ExpansionError
 
 # Any filter other than these is an image codec that qpdf does not decode itself.
 GENERIC_FILTERS = {"/FlateDecode", "/Fl", "/LZWDecode", "/LZW", "/ASCIIHexDecode", "/AHx",
@@ -71,7 +71,7 @@ def _qpdf_memory_limit(limit: int):
         settings.set_qpdf_limits(**previous)
 
 
-def read_image(image, mode: Any, budget: ExpansionBudget) -> bytes:
+def read_image(image, mode: Any) -> bytes:
     """The bytes of an image member: "raw" (a JPEG or JPEG 2000 as embedded) or "png" (a decode)."""
     pikepdf = pikepdf_module()
     filters = filters_of(image)
@@ -80,7 +80,7 @@ def read_image(image, mode: Any, budget: ExpansionBudget) -> bytes:
         return raw
     raw_size = len(raw)
     if mode == "raw":
-        limit = _chain_limit(filters[:-1], raw_size, budget)
+        limit = _chain_limit(filters[:-1], raw_size)
         with _qpdf_memory_limit(limit):
             return _undo_generic_filters(image, raw)
     del raw
@@ -93,7 +93,6 @@ def read_image(image, mode: Any, budget: ExpansionBudget) -> bytes:
     if any(f in _LZW for f in filters) and raw_size * _LZW_RATIO > bound:
         # qpdf has no memory limit for LZW: refuse a stream that could expand past the bound.
         raise ExpansionError(f"LZW stream of {raw_size} bytes could expand past {bound} bytes; not decoded")
-    budget.charge_bytes(bound)
     with _qpdf_memory_limit(bound):
         picture = pikepdf.PdfImage(image).as_pil_image()
     out = io.BytesIO()
@@ -113,13 +112,12 @@ def decoded_bound(image, width: int, height: int) -> int:
     return (row + 1) * height + 4096
 
 
-def _chain_limit(filters: list[str], raw_size: int, budget: ExpansionBudget) -> int:
+def _chain_limit(filters: list[str], raw_size: int) -> int:
     """A memory limit for undoing generic filters before a JPEG: the JPEG
     inside cannot be larger than the pixel budget's worth of 4-byte pixels."""
     limit = DECODE_PIXEL_BUDGET * 4
     if any(f in _LZW for f in filters) and raw_size * _LZW_RATIO > limit:
         raise ExpansionError(f"LZW stream of {raw_size} bytes could expand past {limit} bytes; not decoded")
-    budget.charge_bytes(min(limit, raw_size))
     return limit
 
 

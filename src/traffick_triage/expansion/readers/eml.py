@@ -28,7 +28,10 @@ def attachment_members(data: bytes, prefix: str, key: dict[str, Any],
             yield MemberProblem(prefix + found[0], found[1])
             continue
         content = found.content
-        budget.charge_member()
+        reason = budget.member_limit(len(content), None)   # the walk's member size cap and budget
+        if reason:
+            yield MemberProblem(prefix + found.name, reason)
+            continue
         yield Member(name=prefix + found.name, key=dict(key, part=list(found.path)), size=len(content),
                      details=found.details, notes=found.notes,
                      opener=lambda content=content: reopen(content, budget))

@@ -131,8 +131,7 @@ class PdfImagesExpander(Expander):
                     raise
                 except _errors() as error:
                     item = MemberProblem(f"{where} ({_describe(objgen)})", f"unreadable image: {_short(error)}")
-                if isinstance(item, Member):
-                    budget.charge_member()
+                if isinstance(item, Member):   # counted by the walk; its bytes charge the budget as read
                     item.opener = self._opener(pdf, walk, container, item.key, budget)
                 yield item
 
@@ -280,7 +279,7 @@ class PdfImagesExpander(Expander):
         if not isinstance(image, pikepdf.Stream) or str(image.get("/Subtype", "")) != "/Image":
             raise ExpansionError(f"object {objgen[0]} {objgen[1]} is not an image")
         try:
-            data = read_image(image, key.get("as"), budget)
+            data = read_image(image, key.get("as"))
         except (BudgetExceeded, ExpansionError):
             raise
         except _errors() as error:

@@ -136,7 +136,6 @@ class PstExpander(Expander):
             if reason or size > MAX_ATTACHMENT_BYTES:
                 yield MemberProblem(label, reason or f"attachment of {size} bytes: over the size limit")
                 continue
-            budget.charge_member()
             member_details = dict(details, **({"filename": filename} if filename else {}))
             yield Member(name=label, key={"folder": list(path), "message": index, "attachment": number},
                          size=size, details=member_details)
