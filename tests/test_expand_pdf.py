@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import time
+import zipfile
 import zlib
 
 import pikepdf
@@ -80,6 +81,10 @@ def test_claims_pdf_only(planted):
     assert not expander.claims(probe_of(planted["jpeg"]))
     assert not expander.claims(probe_of(b"just some text about PDF files\n" * 10))
     assert not expander.claims(probe_of(b"a note: files begin with %PDF-1.7 and end with %%EOF\n" * 10))
+    stored = io.BytesIO()
+    with zipfile.ZipFile(stored, "w", zipfile.ZIP_STORED) as archive:   # a PDF near the start: the ZIP's
+        archive.writestr("doc.pdf", planted["pdf"])
+    assert not expander.claims(probe_of(stored.getvalue()))
     junk_first = b"\x00" * 100 + planted["pdf"]            # allowed before the header
     assert expander.claims(probe_of(junk_first))
     assert sha256(planted["jpeg"]) in {sha256(d) for d in expand_all(expander, junk_first)[2].values()}

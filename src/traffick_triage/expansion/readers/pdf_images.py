@@ -29,6 +29,7 @@ from ._pdf_streams import (GENERIC_FILTERS, PASSTHROUGH, decoded_bound, filters_
 # A PDF may begin with junk; readers look for the header in the first 1024 bytes.
 HEADER_WINDOW = 1024
 _OBJECT = re.compile(rb"\d+\s+\d+\s+obj\b")
+_UNTYPED = ("application/octet-stream", "application/pdf")
 # Objects swept for unused images; past this only the pages are read. The sweep
 # parses every object (measured ~20 us each: 500,000 objects ~10 s).
 MAX_OBJECTS = 500_000
@@ -83,9 +84,11 @@ class PdfImagesExpander(Expander):
             return False
         if at == 0:
             return True
-        # Junk before the header is allowed, but libmagic calls any text that mentions
-        # "%PDF-" in its first kilobyte a PDF: one without an object ("1 0 obj") is not.
-        return _OBJECT.search(probe.head, at) is not None
+        # Junk before the header is allowed, but a stored ZIP or a TAR holding a PDF
+        # has one near its start too, and libmagic calls a text that mentions
+        # "%PDF-" a PDF: past offset 0, only content libmagic names no other type
+        # of, with an object ("1 0 obj") after the header.
+        return probe.mime in _UNTYPED and _OBJECT.search(probe.head, at) is not None
 
     # -- opening -------------------------------------------------------------------------------
 
