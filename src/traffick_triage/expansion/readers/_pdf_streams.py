@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 from typing import Any
 
 from ...perceptual.decode import DECODE_PIXEL_BUDGET
@@ -24,7 +25,18 @@ _COMPONENTS = {"/DeviceGray": 1, "/CalGray": 1, "/DeviceRGB": 3, "/CalRGB": 3, "
 
 def pikepdf_module():
     import pikepdf
+    _quiet_qpdf()
     return pikepdf
+
+
+def _quiet_qpdf() -> None:
+    """qpdf's messages about a damaged PDF reach Python's logging as
+    "pikepdf._core" and, with no handler set, stderr: the expander reports
+    what matters as warnings of its own (data), so they stop here."""
+    log = logging.getLogger("pikepdf._core")
+    if not log.handlers:
+        log.addHandler(logging.NullHandler())
+        log.propagate = False
 
 
 def int_of(value: Any, default: int = 0) -> int:

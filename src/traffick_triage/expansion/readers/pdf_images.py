@@ -123,6 +123,9 @@ class PdfImagesExpander(Expander):
                     step(pdf, found, problems)
                 except _errors() as error:
                     problems.append(MemberProblem(label, f"the PDF's structure is damaged: {_short(error)}"))
+            damage = _qpdf_warnings(pdf)
+            if damage:
+                problems.insert(0, MemberProblem("damaged PDF", damage))
             yield from problems
             for count, (objgen, where) in enumerate(found.order):
                 if count >= MAX_IMAGES:
@@ -288,6 +291,18 @@ class PdfImagesExpander(Expander):
         except _errors() as error:
             raise ExpansionError(f"image {_describe(objgen)} cannot be decoded: {_short(error)}") from error
         return budget.bounded(io.BytesIO(data), len(data))
+
+def _qpdf_warnings(pdf) -> str | None:
+    """What qpdf had to repair or skip while reading (a lost object is
+    otherwise silent: it reads as null), in one line."""
+    try:
+        warnings = [_short(Exception(text)) for text in pdf.get_warnings()]
+    except _errors():
+        return None
+    if not warnings:
+        return None
+    return f"qpdf read it as damaged ({len(warnings)} warnings; first: {warnings[0]}; last: {warnings[-1]})"
+
 
 @contextlib.contextmanager
 def _closing(walk: dict[str, bool]):
