@@ -3,7 +3,7 @@
 #   make test   set everything up and run the test suite
 VENV   ?= .venv
 PYTHON ?= python3
-EXTRAS ?= test,video,vpdq,containers,cluster,case
+EXTRAS ?= test,video,vpdq,containers,cluster,case,pst
 STAMP  := $(VENV)/.installed
 
 .PHONY: demo test setup system-deps bench clean

@@ -22,6 +22,7 @@ declare -A NEEDED=(
   [ewfverify]=ewf-tools      # the workshop's E01 exercise
   [mkntfs]=ntfs-3g           # NTFS fixtures (hostile-evidence tests, the container matrix)
   [strace]=strace            # the confinement tests' oracle: every file the scan and its workers open
+  [pdfimages]=poppler-utils  # oracle for the images the PDF expander finds (pdfimages -list / -all)
   [gcc]=gcc                  # builds pyewf against zlib (scripts/install-pyewf-zlib.sh)
 )
 
