@@ -80,6 +80,11 @@ FIXTURES: tuple[MatrixFixture, ...] = (
                   reason="no vCard in the corpus: two benign synthetic cards"),
 )
 
+# Fields a plugin reads from the database's on-device folder (the browser's
+# package or install folder, the profile folder): the flat NTFS, which
+# cannot make folders, rightly gives other values for them.
+FOLDER_FIELDS = {"chromium_history": ("source_app", "profile")}
+
 # Not a plugin fixture: a database in PERSIST journal mode (Android's old
 # default) with the -journal it leaves, so every route must find a -journal too.
 JOURNAL_DB = "data/data/com.example.notes/databases/notes.db"
