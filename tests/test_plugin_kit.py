@@ -319,3 +319,39 @@ def test_the_coverage_table_lists_every_builtin_plugin():
     text = (Path(__file__).resolve().parents[1] / "docs/coverage.md").read_text(encoding="utf-8")
     listed = {line.split("|")[1].strip().strip("`") for line in text.splitlines() if line.startswith("| `")}
     assert listed == {item.name for item in registry.builtin_plugins()}
+
+
+HOSTILE_VALUES = ["inf", "-inf", "nan", "1e400", 2**63 - 1, -2**63, 1e308, -1.5, "", "  ", None, b"\xff\x00\xfe",
+                  "\u202e\u0000text", "9" * 400, 0]
+
+
+@pytest.mark.parametrize("plugin_name", ["chromium_history", "android_downloads", "ios_accounts", "ios_notes"])
+def test_kit_plugins_take_any_value_in_any_column(tmp_path, plugin_name):
+    """SQLite types each value, not each column: every column of every table
+    a plugin's versions name holds text, blobs, huge, non-finite and empty
+    values. No exception (the engine would turn it into a warning), every
+    row of a plain table still read."""
+    plugin = next(p.plugin for p in registry.builtin_plugins() if p.name == plugin_name)
+    columns: dict[str, list[str]] = {}
+    for query in plugin.QUERIES:
+        version = query.versions[0]
+        for table, names in list(version.tables.items()) + list(version.optional.items()):
+            columns.setdefault(table, [])
+            columns[table] += [name for name in names if name not in columns[table]]
+    path = tmp_path / "hostile.db"
+    connection = sqlite3.connect(path)
+    for table, names in columns.items():
+        connection.execute(f"CREATE TABLE {table} ({', '.join(names)})")
+        for index, value in enumerate(HOSTILE_VALUES):
+            row = [index + 1 if name.lower() in ("id", "_id", "z_pk") else value for name in names]
+            connection.execute(f"INSERT INTO {table} VALUES ({', '.join('?' * len(names))})", row)
+    connection.commit()
+    connection.close()
+    inner = plugin.PATHS[0].replace("**/", "data/").replace("*", "Default")
+    run = _run(plugin, path, inner)
+    assert run.warnings == []
+    if plugin_name in ("android_downloads", "ios_accounts"):
+        assert len(run.findings) == len(HOSTILE_VALUES)
+    for finding in run.findings:
+        json_ready = finding.to_dict()
+        assert all(not isinstance(v, float) or v == v for v in json_ready.values())   # no NaN in the report

@@ -18,14 +18,14 @@ from .documents import (DocumentError, is_keyed_archive, load_json, load_plist, 
 from .kinds import (Account, Bookmark, DeviceIdentifier, Download, InstalledApp, Note, WebSearch, WebVisit,
                     WifiNetwork)
 from .sqlite_artifact import QueryVersion, RowSource, SqlQuery, SqliteArtifactPlugin
-from .values import (as_text, clean, cocoa_iso, number, plist_time_iso, unique, unix_ms_iso, unix_s_iso,
+from .values import (as_text, clean, cocoa_iso, flag, integer, number, plist_time_iso, unique, unix_ms_iso, unix_s_iso,
                      webkit_iso)
 
 __all__ = [
     "ANSWERED_EXTERNALLY", "BLOCKED", "DRAFT", "INCOMING", "MISSED", "OUTGOING", "REJECTED", "UNKNOWN", "VOICEMAIL",
     "Account", "Bookmark", "Call", "ChatEvent", "Contact", "DeviceIdentifier", "DocumentError", "Download",
     "InstalledApp", "Message", "Note", "QueryVersion", "RowSource", "SqlQuery", "SqliteArtifactPlugin",
-    "WebSearch", "WebVisit", "WifiNetwork", "as_text", "clean", "cocoa_iso", "is_keyed_archive", "load_json",
+    "WebSearch", "WebVisit", "WifiNetwork", "as_text", "clean", "cocoa_iso", "flag", "integer", "is_keyed_archive", "load_json",
     "load_plist", "load_xml", "number", "plist_time_iso", "read_document", "unarchive", "unique", "unix_ms_iso",
     "unix_s_iso", "webkit_iso",
 ]

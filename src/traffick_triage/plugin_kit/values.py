@@ -4,6 +4,7 @@ found, and the epochs phones and browsers write, as UTC ISO 8601."""
 from __future__ import annotations
 
 import datetime as _dt
+import math
 from typing import Any, Iterable
 
 from ..timeutil import from_cocoa, from_unix_ms, from_unix_seconds, from_webkit, iso_or_none, iso_utc
@@ -54,6 +55,22 @@ def number(value: Any) -> int | float | None:
     return None
 
 
+def integer(value: Any) -> int | None:
+    """A stored whole number (a count, a flag, a state code), or None: like
+    :func:`number`, and None for text such as "inf" or "nan" that reads as a
+    number but is no count."""
+    found = number(value)
+    if found is None or (isinstance(found, float) and not math.isfinite(found)):
+        return None
+    return int(found)
+
+
+def flag(value: Any) -> bool | None:
+    """A stored 0/1 flag as a bool, or None when not stored (or not a number)."""
+    found = integer(value)
+    return None if found is None else bool(found)
+
+
 def _time_value(value: Any) -> int | float | None:
     # Stores write 0 for "not set"; 1970-01-01 / 2001-01-01 would be a misreading.
     value = number(value)
@@ -79,7 +96,9 @@ def cocoa_iso(value: Any) -> str | None:
 def webkit_iso(value: Any) -> str | None:
     """WebKit/Chrome time: microseconds since 1601-01-01 UTC (0: not set)."""
     value = _time_value(value)
-    return None if value is None else iso_or_none(from_webkit(int(value)))
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return None
+    return iso_or_none(from_webkit(int(value)))
 
 
 def plist_time_iso(value: Any) -> str | None:

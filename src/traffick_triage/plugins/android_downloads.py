@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from ..plugin_kit import Download, QueryVersion, RowSource, SqlQuery, SqliteArtifactPlugin, clean, number, unix_ms_iso
+from ..plugin_kit import (Download, QueryVersion, RowSource, SqlQuery, SqliteArtifactPlugin, clean, flag, integer,
+                          unix_ms_iso)
 
 STATES = {190: "pending", 192: "running", 193: "paused", 194: "paused", 195: "paused", 196: "paused",
           200: "complete", 490: "cancelled"}
@@ -31,10 +32,9 @@ DOWNLOADS = QueryVersion(
 
 
 def state_name(value: object) -> str | None:
-    code = number(value)
+    code = integer(value)
     if code is None:
         return None
-    code = int(code)
     if code in STATES:
         return STATES[code]
     return f"failed ({code})" if code >= 400 else f"status {code}"
@@ -50,8 +50,7 @@ class AndroidDownloadsPlugin(SqliteArtifactPlugin):
     QUERIES = (SqlQuery("downloads", "download", (DOWNLOADS,)),)
 
     def download(self, row, source: RowSource) -> Iterator[Download]:
-        total, current = number(row["total_bytes"]), number(row["current_bytes"])
-        deleted = number(row["deleted"])
+        total, current = integer(row["total_bytes"]), integer(row["current_bytes"])
         yield Download(
             url=clean(row["uri"]),
             target_path=clean(row["_data"]) or clean(row["hint"]),
@@ -59,11 +58,11 @@ class AndroidDownloadsPlugin(SqliteArtifactPlugin):
             modified_time=unix_ms_iso(row["lastmod"]),
             source_app="Android Download Manager",
             # -1 is the store's "unknown size".
-            total_bytes=None if total is None or total < 0 else int(total),
-            received_bytes=None if current is None or current < 0 else int(current),
+            total_bytes=None if total is None or total < 0 else total,
+            received_bytes=None if current is None or current < 0 else current,
             mime_type=clean(row["mimetype"]),
             state=state_name(row["status"]),
             referrer=clean(row["referer"]),
             requested_by=clean(row["notificationpackage"]),
-            deleted=None if deleted is None else bool(deleted),
+            deleted=flag(row["deleted"]),
             source_record_id=str(row["_id"]))

@@ -29,7 +29,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from ..plugin_kit import (Download, QueryVersion, RowSource, SqlQuery, SqliteArtifactPlugin, WebSearch, WebVisit,
-                          clean, number, unix_s_iso, webkit_iso)
+                          clean, integer, unix_s_iso, webkit_iso)
 
 # (path fragment, browser) checked in order against the lower-cased path.
 BROWSERS = (
@@ -86,16 +86,11 @@ def profile_of(path: str) -> str | None:
 
 
 def transition_name(value: object) -> str | None:
-    code = number(value)
+    code = integer(value)
     if code is None:
         return None
-    core = int(code) & 0xFF
+    core = code & 0xFF
     return TRANSITIONS[core] if core < len(TRANSITIONS) else f"type {core}"
-
-
-def _count(value: object) -> int | None:
-    found = number(value)
-    return None if found is None else int(found)
 
 
 class ChromiumHistoryPlugin(SqliteArtifactPlugin):
@@ -121,12 +116,12 @@ class ChromiumHistoryPlugin(SqliteArtifactPlugin):
     )
 
     def visit(self, row, source: RowSource) -> Iterator[WebVisit]:
-        duration = number(row["visit_duration"])
+        duration = integer(row["visit_duration"])
         yield WebVisit(
             url=clean(row["url"]), title=clean(row["title"]), visit_time=webkit_iso(row["visit_time"]),
-            source_app=browser_of(source.file.path), visit_count=_count(row["visit_count"]),
-            typed_count=_count(row["typed_count"]), transition=transition_name(row["transition"]),
-            from_visit=str(row["from_visit"]) if number(row["from_visit"]) else None,
+            source_app=browser_of(source.file.path), visit_count=integer(row["visit_count"]),
+            typed_count=integer(row["typed_count"]), transition=transition_name(row["transition"]),
+            from_visit=str(integer(row["from_visit"])) if integer(row["from_visit"]) else None,
             duration_s=None if not duration else duration / 1e6,
             profile=profile_of(source.file.path), source_record_id=str(row["id"]))
 
@@ -138,15 +133,15 @@ class ChromiumHistoryPlugin(SqliteArtifactPlugin):
 
     def download(self, row, source: RowSource) -> Iterator[Download]:
         old = source.version == DOWNLOADS_OLD.name
-        state = number(row["state"])
+        state = integer(row["state"])
         yield Download(
             url=clean(row["url"]),
             target_path=clean(row["full_path"]) if old else (clean(row["target_path"]) or clean(row["current_path"])),
             start_time=unix_s_iso(row["start_time"]) if old else webkit_iso(row["start_time"]),
             end_time=None if old else webkit_iso(row["end_time"]),
             source_app=browser_of(source.file.path),
-            received_bytes=_count(row["received_bytes"]), total_bytes=_count(row["total_bytes"]),
+            received_bytes=integer(row["received_bytes"]), total_bytes=integer(row["total_bytes"]),
             mime_type=None if old else clean(row["mime_type"]),
-            state=None if state is None else DOWNLOAD_STATES.get(int(state), f"state {int(state)}"),
+            state=None if state is None else DOWNLOAD_STATES.get(state, f"state {state}"),
             referrer=None if old else clean(row["referrer"]),
             profile=profile_of(source.file.path), source_record_id=f"downloads:{row['id']}")

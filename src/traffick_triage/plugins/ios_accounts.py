@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from ..plugin_kit import Account, QueryVersion, RowSource, SqlQuery, SqliteArtifactPlugin, clean, cocoa_iso, number
+from ..plugin_kit import Account, QueryVersion, RowSource, SqlQuery, SqliteArtifactPlugin, clean, cocoa_iso, flag
 
 ACCOUNTS = QueryVersion(
     "ZACCOUNT+ZACCOUNTTYPE (iOS 9-17, macOS 10.12-14)",
@@ -27,11 +27,6 @@ ACCOUNTS = QueryVersion(
     "LEFT JOIN ZACCOUNTTYPE AS type ON type.Z_PK = ZACCOUNT.ZACCOUNTTYPE "
     "LEFT JOIN ZACCOUNT AS parent ON parent.Z_PK = ZACCOUNT.ZPARENTACCOUNT ORDER BY ZACCOUNT.Z_PK",
     optional={"ZACCOUNT": ("ZACTIVE", "ZAUTHENTICATED")})
-
-
-def _flag(value: object) -> bool | None:
-    found = number(value)
-    return None if found is None else bool(found)
 
 
 class IosAccountsPlugin(SqliteArtifactPlugin):
@@ -54,7 +49,7 @@ class IosAccountsPlugin(SqliteArtifactPlugin):
             provider=clean(row["type_identifier"]),
             owning_app=clean(row["ZOWNINGBUNDLEID"]),
             created=cocoa_iso(row["ZDATE"]),
-            active=_flag(row["ZACTIVE"]),
-            authenticated=_flag(row["ZAUTHENTICATED"]),
+            active=flag(row["ZACTIVE"]),
+            authenticated=flag(row["ZAUTHENTICATED"]),
             parent_identifier=clean(row["parent_identifier"]),
             source_record_id=str(row["Z_PK"]))

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from ..plugin_kit import Note, QueryVersion, RowSource, SqlQuery, SqliteArtifactPlugin, as_text, clean, cocoa_iso, number
+from ..plugin_kit import Note, QueryVersion, RowSource, SqlQuery, SqliteArtifactPlugin, as_text, clean, cocoa_iso, flag
 
 NOTES = QueryVersion(
     "ICNote in ZICCLOUDSYNCINGOBJECT (iOS 9-17)",
@@ -33,11 +33,6 @@ NOTES = QueryVersion(
     "ORDER BY ZICCLOUDSYNCINGOBJECT.Z_PK",
     optional={"ZICCLOUDSYNCINGOBJECT": ("ZCREATIONDATE3", "ZCREATIONDATE1", "ZCREATIONDATE",
                                         "ZISPASSWORDPROTECTED", "ZMARKEDFORDELETION")})
-
-
-def _flag(value: object) -> bool | None:
-    found = number(value)
-    return None if found is None else bool(found)
 
 
 class IosNotesPlugin(SqliteArtifactPlugin):
@@ -56,5 +51,5 @@ class IosNotesPlugin(SqliteArtifactPlugin):
         yield Note(
             title=clean(row["ZTITLE1"]), snippet=as_text(row["ZSNIPPET"]), created=created,
             modified=cocoa_iso(row["ZMODIFICATIONDATE1"]), source_app="Apple Notes",
-            folder=clean(row["folder_title"]), locked=_flag(row["ZISPASSWORDPROTECTED"]),
-            deleted=_flag(row["ZMARKEDFORDELETION"]), source_record_id=str(row["Z_PK"]))
+            folder=clean(row["folder_title"]), locked=flag(row["ZISPASSWORDPROTECTED"]),
+            deleted=flag(row["ZMARKEDFORDELETION"]), source_record_id=str(row["Z_PK"]))
