@@ -355,3 +355,27 @@ def test_kit_plugins_take_any_value_in_any_column(tmp_path, plugin_name):
     for finding in run.findings:
         json_ready = finding.to_dict()
         assert all(not isinstance(v, float) or v == v for v in json_ready.values())   # no NaN in the report
+
+
+def test_ios_wifi_reads_the_ios_13_list_and_warns_on_damaged_entries(tmp_path):
+    """The iOS 5-13 layout (no real file in the corpus): a list written here
+    with plistlib, read back field by field; a damaged entry is one warning."""
+    from traffick_triage.plugins.ios_wifi import IosWifiPlugin
+
+    joined = dt.datetime(2019, 6, 1, 10, 0, 0)
+    networks = [{"SSID_STR": "Hotel Lobby", "BSSID": "aa:bb:cc:dd:ee:ff", "lastJoined": joined,
+                 "lastAutoJoined": joined + dt.timedelta(days=2), "addedAt": joined - dt.timedelta(days=1),
+                 "SecurityMode": "WPA2 Personal", "HIDDEN_NETWORK": False}, "not a dictionary"]
+    path = tmp_path / "com.apple.wifi.plist"
+    path.write_bytes(plistlib.dumps({"List of known networks": networks, "Version": 14}, fmt=plistlib.FMT_BINARY))
+    run = _run(IosWifiPlugin(), path, "private/var/preferences/SystemConfiguration/com.apple.wifi.plist")
+    [network] = run.findings
+    assert (network.ssid, network.bssids, network.security, network.hidden) == (
+        "Hotel Lobby", ("aa:bb:cc:dd:ee:ff",), "WPA2 Personal", False)
+    assert network.added_time == "2019-05-31T10:00:00+00:00"
+    assert network.last_joined_by_user_time == "2019-06-01T10:00:00+00:00"
+    assert network.last_joined_time == "2019-06-03T10:00:00+00:00"
+    assert len(run.warnings) == 1 and "network 1 is not a dictionary" in run.warnings[0]
+    path.write_bytes(b"bplist00 damaged")
+    damaged = _run(IosWifiPlugin(), path, "private/var/preferences/SystemConfiguration/com.apple.wifi.plist")
+    assert damaged.findings == [] and len(damaged.warnings) == 1
