@@ -50,7 +50,8 @@ CREATE TABLE downloads_url_chains(id INTEGER, chain_index INTEGER, url LONGVARCH
 """
 MODERN_ROWS = {
     "urls": [(1, "https://example.org/ad?id=7", "Ad 7", 2, 1, 13350000000000000, 0),
-             (2, "https://search.example/?q=room+rent", "room rent", 1, 0, 13350000100000000, 0)],
+             (2, "https://search.example/?q=room+rent", "room rent", 1, 0, 13350000100000000, 0),
+             (3, "https://expired.example/", "Visits expired", 4, 0, 13300000000000000, 0)],
     "visits": [(1, 1, 13340000000000000, 0, 0x30000001, 0, 2_500_000), (2, 1, 13350000000000000, 1, 0, 0, 0),
                (3, 2, 13350000100000000, 0, 9, 0, 0)],
     "keyword_search_terms": [(3, 2, "room rent", "room rent")],
@@ -73,6 +74,10 @@ def test_a_modern_samsung_internet_history_is_read_by_its_newest_versions(tmp_pa
         source_app="Samsung Internet", visit_count=2, typed_count=1, transition="typed", from_visit=None,
         duration_s=2.5, profile="Default", source_record_id="1").to_dict()
     assert visits[1].from_visit == "1" and visits[2].transition == "keyword"
+    # The URL no visit row names: one finding at its last visit time.
+    assert (visits[3].source_record_id, visits[3].url, visits[3].visit_time, visits[3].visit_count) == (
+        "url:3", "https://expired.example/", _webkit(13300000000000000), 4)
+    assert len(visits) == 4
     [search] = [f for f in run.findings if f.KIND == "web.search"]
     assert (search.term, search.url, search.search_time) == ("room rent", MODERN_ROWS["urls"][1][1],
                                                              _webkit(13350000100000000))

@@ -132,7 +132,10 @@ def _wifi_record(path: Path) -> list[tuple[str, str, dict]]:
 
 ORACLES: dict[tuple[str, str, str], Oracle] = {
     ("android_fs_legacy", CHROME, "chromium_history"): Oracle(
-        _sql_counts(web__visit="SELECT COUNT(*) FROM visits", web__search="SELECT COUNT(*) FROM keyword_search_terms",
+        # A visit per visits row, and one per URL no visit names (none here: every URL has a visit).
+        _sql_counts(web__visit="SELECT (SELECT COUNT(*) FROM visits) + "
+                               "(SELECT COUNT(*) FROM urls WHERE id NOT IN (SELECT url FROM visits))",
+                    web__search="SELECT COUNT(*) FROM keyword_search_terms",
                     web__download="SELECT COUNT(*) FROM downloads"), _chrome_records),
     ("android_fs_legacy", "data/data/com.android.providers.downloads/databases/downloads.db", "android_downloads"):
         Oracle(_sql_counts(web__download="SELECT COUNT(*) FROM downloads"), _android_download_record),

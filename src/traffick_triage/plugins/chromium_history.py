@@ -9,6 +9,8 @@ Schemas understood (History schema versions as the ``meta`` table names them):
   visit_time, from_visit, transition)`` joined to ``urls(id, url, title,
   visit_count, typed_count)``; ``visits.visit_duration`` (microseconds) is
   read when present. ``transition & 0xFF`` is the core transition type.
+* URLs whose visits have expired (a ``urls`` row no ``visits`` row names):
+  one ``web.visit`` each at ``urls.last_visit_time``, record id "url:ID".
 * Searches: ``keyword_search_terms(keyword_id, url_id, term)``; the time is
   the results page's ``urls.last_visit_time`` (the table keeps none of its own).
 * Downloads, schema 24+ (Chrome 26 on): ``downloads(id, current_path,
@@ -53,6 +55,14 @@ VISITS = QueryVersion(
     "visits.from_visit, visits.transition, {optional} FROM visits LEFT JOIN urls ON urls.id = visits.url "
     "ORDER BY visits.id",
     optional={"visits": ("visit_duration",)})
+# A URL whose visits have expired (Chrome keeps visits about 90 days) can
+# stay in urls, with its last visit time and counts: one finding for it, so
+# no URL of the file is lost.
+URLS_ONLY = QueryVersion(
+    "urls without a visit row (Chrome 4-130)",
+    {"urls": ("id", "url", "title", "visit_count", "typed_count", "last_visit_time"), "visits": ("url",)},
+    "SELECT urls.id, urls.url, urls.title, urls.visit_count, urls.typed_count, urls.last_visit_time FROM urls "
+    "WHERE NOT EXISTS (SELECT 1 FROM visits WHERE visits.url = urls.id) ORDER BY urls.id")
 SEARCHES = QueryVersion(
     "keyword_search_terms (Chrome 7-130)",
     {"keyword_search_terms": ("keyword_id", "url_id", "term"), "urls": ("id", "url", "last_visit_time")},
@@ -111,6 +121,7 @@ class ChromiumHistoryPlugin(SqliteArtifactPlugin):
     NAMES = ("History", "Archived History")
     QUERIES = (
         SqlQuery("web visits", "visit", (VISITS,)),
+        SqlQuery("URLs without a visit", "url_only", (URLS_ONLY,), required=False),
         SqlQuery("web searches", "search", (SEARCHES,), required=False),
         SqlQuery("downloads", "download", (DOWNLOADS_CHAINS, DOWNLOADS_OLD), required=False),
     )
@@ -124,6 +135,13 @@ class ChromiumHistoryPlugin(SqliteArtifactPlugin):
             from_visit=str(integer(row["from_visit"])) if integer(row["from_visit"]) else None,
             duration_s=None if not duration else duration / 1e6,
             profile=profile_of(source.file.path), source_record_id=str(row["id"]))
+
+    def url_only(self, row, source: RowSource) -> Iterator[WebVisit]:
+        yield WebVisit(
+            url=clean(row["url"]), title=clean(row["title"]), visit_time=webkit_iso(row["last_visit_time"]),
+            source_app=browser_of(source.file.path), visit_count=integer(row["visit_count"]),
+            typed_count=integer(row["typed_count"]), profile=profile_of(source.file.path),
+            source_record_id=f"url:{row['id']}")
 
     def search(self, row, source: RowSource) -> Iterator[WebSearch]:
         yield WebSearch(
