@@ -22,10 +22,14 @@ with atheris.instrument_imports(include=["traffick_triage"]):
     from traffick_triage.plugin_host import PluginContext, bytes_file_view
     from traffick_triage.plugins.android_calllog import AndroidCallLogPlugin
     from traffick_triage.plugins.android_contacts2 import AndroidContacts2Plugin
+    from traffick_triage.plugins.android_downloads import AndroidDownloadsPlugin
+    from traffick_triage.plugins.chromium_history import ChromiumHistoryPlugin
     from traffick_triage.plugins.android_mmssms import AndroidMmsSmsPlugin
     from traffick_triage.plugins.identifiers import IdentifiersPlugin
+    from traffick_triage.plugins.ios_accounts import IosAccountsPlugin
     from traffick_triage.plugins.ios_addressbook import IosAddressBookPlugin
     from traffick_triage.plugins.ios_callhistory import IosCallHistoryPlugin
+    from traffick_triage.plugins.ios_notes import IosNotesPlugin
     from traffick_triage.plugins.ios_sms import IosSmsPlugin
     from traffick_triage.plugins.whatsapp_android_contacts import WhatsAppAndroidContactsPlugin
     from traffick_triage.plugins.whatsapp_android_msgstore import WhatsAppAndroidMsgstorePlugin
@@ -111,6 +115,41 @@ SEEDS = [
         INSERT INTO ZWAAGGREGATECALLEVENT VALUES (1, 1, 0, 1, 700000000);
         INSERT INTO ZWACDCALLEVENT VALUES (1, 1, 700000000, 42.5, NULL);
         INSERT INTO ZWACDCALLEVENTPARTICIPANT VALUES (1, 1, '1@s.whatsapp.net');"""),
+    # The plugin kit's artifacts (files named as on the device; "History" is read by its tables).
+    (ChromiumHistoryPlugin, "History", """
+        CREATE TABLE urls (id INTEGER PRIMARY KEY, url TEXT, title TEXT, visit_count INTEGER, typed_count INTEGER,
+            last_visit_time INTEGER);
+        CREATE TABLE visits (id INTEGER PRIMARY KEY, url INTEGER, visit_time INTEGER, from_visit INTEGER,
+            transition INTEGER, visit_duration INTEGER);
+        CREATE TABLE keyword_search_terms (keyword_id INTEGER, url_id INTEGER, term TEXT);
+        CREATE TABLE downloads (id INTEGER PRIMARY KEY, current_path TEXT, target_path TEXT, start_time INTEGER,
+            end_time INTEGER, received_bytes INTEGER, total_bytes INTEGER, state INTEGER, mime_type TEXT);
+        CREATE TABLE downloads_url_chains (id INTEGER, chain_index INTEGER, url TEXT);
+        INSERT INTO urls VALUES (1, 'https://ads.example/1', 'Ad', 1, 1, 13350000000000000);
+        INSERT INTO visits VALUES (1, 1, 13350000000000000, 0, 1, 1000000);
+        INSERT INTO keyword_search_terms VALUES (2, 1, 'room rent');
+        INSERT INTO downloads VALUES (1, '/d/a.pdf', '/d/a.pdf', 13350000000000000, 0, 9, 9, 1, 'application/pdf');
+        INSERT INTO downloads_url_chains VALUES (1, 0, 'https://ads.example/a.pdf');"""),
+    (AndroidDownloadsPlugin, "downloads.db", """
+        CREATE TABLE downloads (_id INTEGER PRIMARY KEY, uri TEXT, _data TEXT, mimetype TEXT, status INTEGER,
+            lastmod INTEGER, total_bytes INTEGER, current_bytes INTEGER, notificationpackage TEXT, deleted BOOLEAN);
+        INSERT INTO downloads VALUES (1, 'https://x.example/a.jpg', '/sdcard/Download/a.jpg', 'image/jpeg', 200,
+            1700000000000, 10, 10, 'com.discord', 0);"""),
+    (IosAccountsPlugin, "Accounts3.sqlite", """
+        CREATE TABLE ZACCOUNTTYPE (Z_PK INTEGER PRIMARY KEY, ZACCOUNTTYPEDESCRIPTION TEXT, ZIDENTIFIER TEXT);
+        CREATE TABLE ZACCOUNT (Z_PK INTEGER PRIMARY KEY, ZACCOUNTTYPE INTEGER, ZUSERNAME TEXT, ZIDENTIFIER TEXT,
+            ZACCOUNTDESCRIPTION TEXT, ZDATE TIMESTAMP, ZOWNINGBUNDLEID TEXT, ZPARENTACCOUNT INTEGER, ZACTIVE INTEGER);
+        INSERT INTO ZACCOUNTTYPE VALUES (1, 'Apple ID', 'com.apple.account.AppleIDAuthentication');
+        INSERT INTO ZACCOUNT VALUES (1, 1, 'a@example.com', 'U-1', NULL, 7e8, 'com.apple.AuthKit', NULL, 1);
+        INSERT INTO ZACCOUNT VALUES (2, 1, 'a@example.com', 'U-2', NULL, 7e8, 'com.apple.AuthKit', 1, 1);"""),
+    (IosNotesPlugin, "NoteStore.sqlite", """
+        CREATE TABLE Z_PRIMARYKEY (Z_ENT INTEGER PRIMARY KEY, Z_NAME TEXT);
+        CREATE TABLE ZICCLOUDSYNCINGOBJECT (Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, ZTITLE1 TEXT, ZSNIPPET TEXT,
+            ZMODIFICATIONDATE1 TIMESTAMP, ZFOLDER INTEGER, ZTITLE2 TEXT, ZCREATIONDATE3 TIMESTAMP);
+        INSERT INTO Z_PRIMARYKEY VALUES (11, 'ICNote');
+        INSERT INTO Z_PRIMARYKEY VALUES (14, 'ICFolder');
+        INSERT INTO ZICCLOUDSYNCINGOBJECT VALUES (1, 14, NULL, NULL, NULL, NULL, 'Notes', NULL);
+        INSERT INTO ZICCLOUDSYNCINGOBJECT VALUES (2, 11, 'Meeting', 'at the station', 7e8, 1, NULL, 7e8);"""),
 ]
 
 

@@ -23,6 +23,7 @@ SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
 ANDROID = "devices/android_fs_legacy/"
 IOS = "devices/ios_fs_josh15/"
 WHATSAPP_GROUP = "private/var/mobile/Containers/Shared/AppGroup/694FBBC5-2E69-480A-A25B-FF8CC038BEF8/"
+NOTES_GROUP = "private/var/mobile/Containers/Shared/AppGroup/B120CD27-5591-4ED6-A1EC-E73CFFB4F8D3/"
 
 
 @dataclass(frozen=True)
@@ -62,12 +63,27 @@ FIXTURES: tuple[MatrixFixture, ...] = (
     MatrixFixture("ios_callhistory", "private/var/mobile/Library/CallHistoryDB/CallHistory.storedata", None,
                   reason="no CallHistory.storedata in the corpus (iOS 15's is not among the published cuts): "
                          "built here in WAL mode, every row in the -wal only, so a lost -wal shows as 0 calls"),
+    # The plugin kit's artifacts (issue 18).
+    MatrixFixture("chromium_history", "data/data/com.android.chrome/app_chrome/Default/History",
+                  ANDROID + "data/data/com.android.chrome/app_chrome/Default/History"),
+    MatrixFixture("android_downloads", "data/data/com.android.providers.downloads/databases/downloads.db",
+                  ANDROID + "data/data/com.android.providers.downloads/databases/downloads.db"),
+    MatrixFixture("ios_accounts", "private/var/mobile/Library/Accounts/Accounts3.sqlite",
+                  IOS + "private/var/mobile/Library/Accounts/Accounts3.sqlite"),
+    MatrixFixture("ios_notes", NOTES_GROUP + "NoteStore.sqlite", IOS + NOTES_GROUP + "NoteStore.sqlite"),
+    MatrixFixture("ios_wifi", "private/var/preferences/com.apple.wifi.known-networks.plist",
+                  IOS + "private/var/preferences/com.apple.wifi.known-networks.plist"),
     # Reads every SQLite database by MIME type; proven here on the real sms.db (and all the others).
     MatrixFixture("identifiers", "private/var/mobile/Library/SMS/sms.db",
                   IOS + "private/var/mobile/Library/SMS/sms.db"),
     MatrixFixture("vcard", "data/media/0/Download/contacts.vcf", None,
                   reason="no vCard in the corpus: two benign synthetic cards"),
 )
+
+# Fields a plugin reads from the database's on-device folder (the browser's
+# package or install folder, the profile folder): the flat NTFS, which
+# cannot make folders, rightly gives other values for them.
+FOLDER_FIELDS = {"chromium_history": ("source_app", "profile")}
 
 # Not a plugin fixture: a database in PERSIST journal mode (Android's old
 # default) with the -journal it leaves, so every route must find a -journal too.

@@ -7,9 +7,16 @@ matching file as a read-only :class:`FileView` and collects the typed
 or writes files: problems go to ``ctx.warn`` and a library that needs a real
 path (sqlite3 with its -wal/-shm companions) asks ``ctx.temp_copy``.
 
-The API is versioned (``PLUGIN_API_VERSION``) because it crosses a boundary:
-third-party packages register plugins through the entry-point group
-``traffick_triage.plugins``.
+The API is versioned (``PLUGIN_API_VERSION``, "major.minor") because it
+crosses a boundary: third-party packages register plugins through the
+entry-point group ``traffick_triage.plugins``. A plugin says which version it
+was written for in ``API_VERSION``; one written for another major version,
+or for a newer minor version than this one, is refused at load.
+
+The plugin kit (``traffick_triage.plugin_kit``: the SQLite artifact base,
+plist/JSON/XML readers, the shared finding kinds and value helpers) is
+re-exported here, so ``from traffick_triage.plugin_api import
+SqliteArtifactPlugin, WebVisit`` works as well.
 """
 
 from __future__ import annotations
@@ -23,7 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, ClassVar, Iterator, Mapping, Protocol, Sequence
 
-PLUGIN_API_VERSION = "1.0"
+# 1.1: the plugin kit (plugin_kit), API_VERSION on plugins, helper modules in a --plugin-dir.
+PLUGIN_API_VERSION = "1.1"
 
 
 @dataclass(frozen=True)
@@ -172,6 +180,8 @@ class Plugin(abc.ABC):
     VERSION: ClassVar[str]
     DESCRIPTION: ClassVar[str]
     SELECTOR: ClassVar[Selector]
+    # The plugin API version the plugin was written for ("major.minor").
+    API_VERSION: ClassVar[str] = PLUGIN_API_VERSION
 
     def check_options(self, options: Mapping[str, Any]) -> None:
         """Refuse options this plugin cannot work with, before the scan
@@ -187,3 +197,30 @@ class Plugin(abc.ABC):
     def extract(self, file: FileView, ctx: Context) -> Iterator[Finding]:
         """Yield findings for one file. Raise or call ``ctx.warn`` on bad
         input; the engine turns an exception into a counted warning."""
+
+
+def api_version_problem(declared: object) -> str | None:
+    """Why a plugin declaring ``declared`` cannot run on this API, or None.
+    Same major version and a minor version no newer than this one's run; a
+    1.0 plugin runs on 1.1 (minor versions only add)."""
+    ours = tuple(int(part) for part in PLUGIN_API_VERSION.split("."))
+    if not isinstance(declared, str) or not re.fullmatch(r"\d+\.\d+", declared.strip()):
+        return f"API_VERSION must be \"major.minor\" (this traffick-triage has {PLUGIN_API_VERSION}), not {declared!r}"
+    wanted = tuple(int(part) for part in declared.strip().split("."))
+    if wanted[0] != ours[0]:
+        return (f"written for plugin API {declared}; this traffick-triage has {PLUGIN_API_VERSION} "
+                f"(another major version: the plugin must be ported)")
+    if wanted[1] > ours[1]:
+        return (f"written for plugin API {declared}; this traffick-triage has {PLUGIN_API_VERSION} "
+                "(older: upgrade traffick-triage)")
+    return None
+
+
+def __getattr__(name: str) -> Any:
+    # The kit imports this module, so it is re-exported on first use rather
+    # than imported at the top (which would be an import cycle).
+    from . import plugin_kit
+
+    if name in plugin_kit.__all__:
+        return getattr(plugin_kit, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -4,6 +4,7 @@ register classes under the entry-point group ``traffick_triage.plugins``."""
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.util
 import inspect
@@ -15,7 +16,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Iterable, Mapping
 
-from .plugin_api import Plugin, PluginOptionError, Selector
+from .plugin_api import Plugin, PluginOptionError, Selector, api_version_problem
 
 ENTRY_POINT_GROUP = "traffick_triage.plugins"
 
@@ -51,6 +52,9 @@ def check_plugin_class(cls: type[Plugin]) -> None:
         if not isinstance(value, kind) or (kind is str and not value.strip()):
             raise PluginLoadError(f"plugin class {cls.__module__}.{cls.__name__} must set {attribute} "
                                   f"({kind.__name__})")
+    problem = api_version_problem(getattr(cls, "API_VERSION", None))
+    if problem:
+        raise PluginLoadError(f"plugin {cls.NAME} ({cls.__module__}.{cls.__name__}) refused: {problem}")
 
 
 def builtin_plugins() -> list[LoadedPlugin]:
@@ -67,12 +71,36 @@ def builtin_plugins() -> list[LoadedPlugin]:
     return loaded
 
 
+EXTERNAL_PACKAGE = "traffick_triage_external_plugins"
+
+
+def _directory_package(directory: Path) -> str:
+    """A package standing for one --plugin-dir, so a plugin there imports
+    the helper modules beside it (files starting with "_") relatively:
+    ``from ._shared import parse_thing``. Named by a hash of the folder's
+    path: two folders never share helpers by accident."""
+    if EXTERNAL_PACKAGE not in sys.modules:
+        root = ModuleType(EXTERNAL_PACKAGE)
+        root.__path__ = []
+        sys.modules[EXTERNAL_PACKAGE] = root
+    name = f"{EXTERNAL_PACKAGE}.d{hashlib.sha256(str(directory).encode()).hexdigest()[:16]}"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_loader(name, loader=None, is_package=True)
+        package = importlib.util.module_from_spec(spec)
+        package.__path__ = [str(directory)]
+        sys.modules[name] = package
+    return name
+
+
 def directory_plugins(directory: str | Path) -> list[LoadedPlugin]:
+    """Every plugin class in the ``*.py`` files of ``directory``; files
+    starting with "_" are helpers the plugins there may import, not plugins."""
     loaded = []
+    package = _directory_package(Path(directory).resolve())
     for path in sorted(Path(directory).glob("*.py")):
         if path.name.startswith("_"):
             continue
-        module_name = f"traffick_triage_external_plugins.{path.stem}"
+        module_name = f"{package}.{path.stem}"
         spec = importlib.util.spec_from_file_location(module_name, path)
         if spec is None or spec.loader is None:
             raise PluginLoadError(f"cannot load plugin file {path}")
