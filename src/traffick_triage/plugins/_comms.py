@@ -224,3 +224,13 @@ def cocoa_iso(value: Any) -> str | None:
     """Cocoa seconds or (newer iOS/macOS) nanoseconds since 2001; timeutil decides."""
     value = _time_value(value)
     return None if value is None else iso_or_none(from_cocoa(value))
+
+
+@dataclass(frozen=True)
+class AppMessage(Message):
+    """A :class:`Message` of a third-party app whose store names its
+    attachments (file names or the URLs the app fetches them from, as
+    found). Same kind as Message, one more field; the built-in SMS/WhatsApp
+    plugins keep yielding Message, so their output does not change."""
+
+    attachment_names: tuple[str, ...] = ()
