@@ -1,7 +1,7 @@
 """Messaging apps beyond SMS and WhatsApp, on real databases from
 shared/corpus/devices (provenance: devices/PROVENANCE.tsv; plaso's test
 files for Burner, Tango and Viber on Android, iLEAPP's josh_ios15 test data
-for Teams on iOS).
+for Teams, Discord and Burner on iOS).
 
 The oracle is the ``sqlite3`` command-line shell, run in a subprocess on a
 test-owned copy (with the -wal/-shm companions): per finding kind, our
@@ -30,6 +30,8 @@ import pytest
 import traffick_triage
 from comms_testlib import cocoa_s, run_untouched, unix_ms
 from traffick_triage.plugins.burner_android import BurnerAndroidPlugin
+from traffick_triage.plugins.burner_ios import BurnerIosPlugin
+from traffick_triage.plugins.discord_ios import DiscordIosPlugin
 from traffick_triage.plugins.tango_android import TangoAndroidPlugin
 from traffick_triage.plugins.teams_ios import TeamsIosPlugin
 from traffick_triage.plugins.viber_android import ViberAndroidPlugin
@@ -125,6 +127,152 @@ APPS = {
 }
 
 
+# -- apps read from iOS's URL cache (Cache.db + fsCachedData) ---------------------------------
+
+DISCORD_DIR = ("private/var/mobile/Containers/Data/Application/FC296D69-95CC-448D-8C8B-BBCFADD48A2F/Library/Caches/"
+               "com.hammerandchisel.discord")
+BURNER_IOS_DIR = ("private/var/mobile/Containers/Data/Application/43637BC0-E3FA-4375-9A56-B85713075C0D/Library/"
+                  "Caches/com.adhoclabs.burner")
+# The objects of one cached body ``t``: the elements of an array, or the object itself.
+OBJECTS = "json_each(CASE json_type(t) WHEN 'array' THEN t ELSE json_array(json(t)) END)"
+DISCORD_OK = ("json_extract(v, '$.id') IS NOT NULL AND json_extract(v, '$.channel_id') IS NOT NULL AND "
+              "json_extract(v, '$.author') IS NOT NULL AND json_extract(v, '$.timestamp') IS NOT NULL AND "
+              "json_extract(v, '$.type') IS NOT NULL")
+DISCORD_KINDS = {"comms.message": f"{DISCORD_OK} AND json_extract(v, '$.type') IN (0, 19, 20, 23)",
+                 "comms.call": f"{DISCORD_OK} AND json_extract(v, '$.type') = 3",
+                 "comms.chat_event": f"{DISCORD_OK} AND json_extract(v, '$.type') NOT IN (0, 3, 19, 20, 23)"}
+BURNER_OK = ("json_extract(v, '$.id') IS NOT NULL AND json_extract(v, '$.contactPhoneNumber') IS NOT NULL AND "
+             "json_extract(v, '$.direction') IS NOT NULL AND json_extract(v, '$.dateCreated') IS NOT NULL")
+BURNER_KINDS = {"comms.message": f"{BURNER_OK} AND json_extract(v, '$.messageType') = 2",
+                "comms.call": f"{BURNER_OK} AND json_extract(v, '$.messageType') = 1"}
+
+
+@dataclass(frozen=True)
+class CacheApp:
+    device: str
+    folder: str
+    plugin: type
+    file_kinds: dict[str, str]                   # kind -> predicate on one object ``v`` of an fsCachedData body
+    db_kinds: dict[str, tuple[str, str]]         # kind -> (URL GLOBs joined by OR, predicate on ``v``)
+    record_file: str
+    record_pick: str                             # predicate choosing the compared object
+    record_id: Callable[[dict], str]
+    fields: Callable[[dict], dict]
+
+
+def _file_sql(path: Path, predicate: str, what: str = "COUNT(*)") -> str:
+    quoted = str(path).replace("'", "''")
+    return (f"WITH b(t) AS (SELECT CAST(readfile('{quoted}') AS TEXT)), "
+            f"m(v) AS (SELECT value FROM b, json_each(CASE WHEN json_valid(t) AND json_type(t) = 'array' "
+            f"THEN t ELSE '[]' END)) SELECT {what} FROM m WHERE {predicate}")
+
+
+def _db_sql(globs: str, predicate: str) -> str:
+    return ("WITH b(t) AS (SELECT CAST(d.receiver_data AS TEXT) FROM cfurl_cache_response AS r "
+            "JOIN cfurl_cache_receiver_data AS d ON d.entry_ID = r.entry_ID "
+            f"WHERE d.isDataOnFS = 0 AND ({globs}) AND json_valid(CAST(d.receiver_data AS TEXT))), "
+            f"m(v) AS (SELECT value FROM b, {OBJECTS}) SELECT COUNT(*) FROM m WHERE {predicate}")
+
+
+def _globs(*patterns: str) -> str:
+    return " OR ".join(f"r.request_key GLOB '{pattern}'" for pattern in patterns)
+
+
+DISCORD_URLS = _globs("*/api/v[0-9]*/channels/[0-9]*/messages", "*/api/v[0-9]*/channels/[0-9]*/messages[?]*")
+BURNER_MESSAGES = _globs("*/user/*/messages", "*/user/*/messages[?]*")
+BURNER_CONTACTS = _globs("*/user/*/contacts", "*/user/*/contacts[?]*")
+
+CACHE_APPS = {
+    "discord_ios": CacheApp(
+        "ios_fs_josh15", DISCORD_DIR, DiscordIosPlugin, DISCORD_KINDS,
+        {kind: (DISCORD_URLS, predicate) for kind, predicate in DISCORD_KINDS.items()},
+        "fsCachedData/A4D1D16E-2153-43F9-B647-68AF65A11903",
+        "json_array_length(v, '$.attachments') > 0",
+        lambda r: r["id"],
+        lambda r: {"sender": r["author_id"], "sender_name": r["username"], "thread_id": r["channel_id"],
+                   "body": r["content"] or None, "time": r["timestamp"], "attachments": r["n_attachments"],
+                   "attachment_names": (r["filename"],), "app": "Discord"}),
+    "burner_ios": CacheApp(
+        "ios_fs_josh15", BURNER_IOS_DIR, BurnerIosPlugin, BURNER_KINDS,
+        {"comms.message": (BURNER_MESSAGES, BURNER_KINDS["comms.message"]),
+         "comms.call": (BURNER_MESSAGES, BURNER_KINDS["comms.call"]),
+         "comms.contact": (BURNER_CONTACTS, "json_extract(v, '$.id') IS NOT NULL AND "
+                                            "json_extract(v, '$.phoneNumber') IS NOT NULL AND "
+                                            "json_extract(v, '$.name') IS NOT NULL")},
+        "fsCachedData/34A0C948-4FFD-4FA3-B5DC-5DB8ADBD8B0D",
+        "json_extract(v, '$.messageType') = 2 AND json_extract(v, '$.direction') = 1 "
+        "AND json_extract(v, '$.assetUrl') IS NOT NULL",
+        lambda r: r["id"],
+        lambda r: {"sender": r["contactPhoneNumber"], "direction": "incoming", "body": r["message"] or None,
+                   "time": unix_ms(r["dateCreated"]), "attachment_names": (r["assetUrl"],), "attachments": 1,
+                   "app": "Burner"}),
+}
+
+
+def _cache_files(devices: Path, app: CacheApp) -> list[Path]:
+    root = devices / app.device / app.folder
+    return sorted(p for p in root.rglob("*") if p.is_file() and not p.name.endswith(("-wal", "-shm")))
+
+
+def cache_expected(devices: Path, app: CacheApp, work: Path) -> Counter:
+    """The sqlite3 shell's counts per finding kind over every file of the
+    app's cache folder (also used by test_real_devices' whole-tree scans)."""
+    expected: Counter = Counter()
+    for path in _cache_files(devices, app):
+        if path.name == "Cache.db":
+            reference = _copy(path, work)
+            for kind, (globs, predicate) in app.db_kinds.items():
+                expected[kind] += count(reference, _db_sql(globs, predicate))
+        else:
+            for kind, predicate in app.file_kinds.items():
+                expected[kind] += count(Path(":memory:"), _file_sql(path, predicate))
+    return +expected
+
+
+@pytest.mark.parametrize("name", sorted(CACHE_APPS))
+def test_url_cache_counts_and_one_record_equal_sqlite3_shell(devices, tmp_path, name):
+    app = CACHE_APPS[name]
+    expected = cache_expected(devices, app, tmp_path / "cache")
+    found: Counter = Counter()
+    warnings = []
+    by_record = {}
+    for path in _cache_files(devices, app):
+        inner = f"{app.folder}/{path.relative_to(devices / app.device / app.folder).as_posix()}"
+        assert app.plugin.SELECTOR.matches(inner, "", path.stat().st_size)
+        run = run_untouched(app.plugin(), path)
+        warnings += run.warnings
+        found.update(finding.KIND for finding in run.findings)
+        if inner.endswith(app.record_file):
+            by_record = {f.source_record_id: f for f in run.findings}
+    assert warnings == []
+    assert +found == +expected and sum(found.values()) > 0
+    record_path = devices / app.device / app.folder / app.record_file
+    picked = cli(Path(":memory:"), _file_sql(record_path, app.record_pick, "v"))[0]["v"]
+    item = json.loads(picked)
+    if name == "discord_ios":
+        item = {**item, "author_id": item["author"]["id"], "username": item["author"]["username"],
+                "n_attachments": len(item["attachments"]), "filename": item["attachments"][0]["filename"],
+                "timestamp": item["timestamp"]}
+    finding = by_record[app.record_id(item)]
+    wanted = app.fields(item)
+    assert {field: getattr(finding, field) for field in wanted} == wanted
+
+
+def test_url_cache_json_that_does_not_parse_gives_one_warning(tmp_path):
+    folder = tmp_path / "com.hammerandchisel.discord" / "fsCachedData"
+    folder.mkdir(parents=True)
+    broken = folder / "BROKEN"
+    broken.write_bytes(b'[{"id": "1", "type": 0, "channel_id": "2", "author": {}, "timestamp": "2023-')
+    deep = folder / "DEEP"
+    deep.write_bytes(b"[" * 100_000 + b"]" * 100_000)
+    picture = folder / "PICTURE"
+    picture.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
+    for plugin in (DiscordIosPlugin, BurnerIosPlugin):
+        runs = [run_untouched(plugin(), path) for path in (broken, deep, picture)]
+        assert [len(run.warnings) for run in runs] == [1, 1, 0]
+        assert all(run.findings == [] for run in runs)
+
+
 def _copy(source: Path, target_dir: Path) -> Path:
     target_dir.mkdir(parents=True, exist_ok=True)
     target = target_dir / "reference.db"
@@ -215,7 +363,8 @@ def test_tango_payload_that_is_not_protobuf_is_read_without_body(tmp_path):
 @pytest.mark.parametrize("device", sorted({app.device for app in APPS.values()}))
 def test_scan_of_device_folder_puts_the_findings_in_report_json(devices, tmp_path, device):
     apps = [app for app in APPS.values() if app.device == device]
-    only = [arg for app in apps for arg in ("--only", app.plugin.NAME)]
+    cache_apps = [app for app in CACHE_APPS.values() if app.device == device]
+    only = [arg for app in apps + cache_apps for arg in ("--only", app.plugin.NAME)]
     source = str(Path(traffick_triage.__file__).resolve().parents[1])
     env = dict(os.environ, PYTHONPATH=source + os.pathsep + os.environ.get("PYTHONPATH", ""))
     result = subprocess.run([sys.executable, "-m", "traffick_triage", "scan", str(devices / device),
@@ -229,5 +378,7 @@ def test_scan_of_device_folder_puts_the_findings_in_report_json(devices, tmp_pat
         reference = _copy(devices / app.device / app.inner, tmp_path / app.plugin.NAME)
         for kind, sql in app.counts.items():
             expected[kind] += count(reference, sql)
+    for app in cache_apps:
+        expected += cache_expected(devices, app, tmp_path / app.plugin.NAME)
     found = Counter(f["kind"] for f in report["findings"] if f["kind"].startswith("comms."))
-    assert found == expected
+    assert found == +expected

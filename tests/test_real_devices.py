@@ -22,6 +22,7 @@ from typing import Callable
 import pytest
 
 from comms_testlib import cocoa_s, query, run_untouched, unix_ms
+from test_real_apps import CACHE_APPS, cache_expected
 from evidence_builders import load_report, scan
 from traffick_triage.plugins.android_calllog import AndroidCallLogPlugin
 from traffick_triage.plugins.android_contacts2 import AndroidContacts2Plugin
@@ -297,5 +298,8 @@ def test_scan_of_real_device_names_no_exception(corpus, tmp_path, device, contai
         reference = _reference_copy(path, tmp_path / inner.replace("/", "_"))
         for kind, sql in oracle.counts.items():
             expected[kind] += query(reference, sql)[0][0]
+    for name, app in CACHE_APPS.items():     # apps read from iOS's URL cache, not from one database
+        if app.device == device:
+            expected += cache_expected(corpus / "devices", app, tmp_path / name)
     found = Counter(f["kind"] for f in report["findings"] if f["kind"].startswith("comms."))
     assert found == +expected

@@ -230,7 +230,10 @@ def cocoa_iso(value: Any) -> str | None:
 class AppMessage(Message):
     """A :class:`Message` of a third-party app whose store names its
     attachments (file names or the URLs the app fetches them from, as
-    found). Same kind as Message, one more field; the built-in SMS/WhatsApp
-    plugins keep yielding Message, so their output does not change."""
+    found) or shows the sender under a name beside the account id kept in
+    ``sender``. Same kind as Message, more fields; the built-in
+    SMS/WhatsApp plugins keep yielding Message, so their output does not
+    change."""
 
     attachment_names: tuple[str, ...] = ()
+    sender_name: str | None = None         # the name the app shows for the sender, as found

@@ -30,7 +30,7 @@ from typing import Iterator
 from ..plugin_api import Context, FileView, Finding, Plugin, Selector
 from ..sqlite_access import Database, SchemaVersion, open_database
 from . import _comms
-from ._comms import ChatEvent, Contact, Message, as_text, clean, cocoa_iso
+from ._comms import AppMessage, ChatEvent, Contact, as_text, clean, cocoa_iso
 
 APP = "Microsoft Teams"
 MESSAGES = SchemaVersion("teams-ios-coredata", {
@@ -77,7 +77,7 @@ class TeamsIosPlugin(Plugin):
             direction = (_comms.UNKNOWN if mine is None
                          else _comms.OUTGOING if mine else _comms.INCOMING)
             deleted = clean(row["ZDELETETIME"]) not in (None, "0")
-            yield Message(
+            yield AppMessage(
                 app=APP,
                 thread_id=clean(row["ZTHREADID"]),
                 sender=sender,
@@ -89,6 +89,7 @@ class TeamsIosPlugin(Plugin):
                 status="deleted" if deleted else None,
                 service=kind or None,
                 source_record_id=record,
+                sender_name=clean(row["ZIMDISPLAYNAME"]),
             )
 
     def _contacts(self, db: Database) -> Iterator[Contact]:
