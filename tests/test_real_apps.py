@@ -103,10 +103,13 @@ APPS = {
         "android_fs_legacy", "data/data/com.viber.voip/databases/viber_data", ViberAndroidPlugin,
         {"comms.call": "SELECT COUNT(*) FROM calls", "comms.contact": "SELECT COUNT(*) FROM phonebookcontact"},
         "comms.call",
-        "SELECT * FROM calls WHERE type = 2 AND viber_call_type = 4 ORDER BY _id LIMIT 1",
+        "SELECT calls.*, (SELECT c.display_name FROM phonebookdata AS d JOIN phonebookcontact AS c "
+        "ON c._id = d.contact_id WHERE d.data2 = calls.canonized_number ORDER BY c._id, d._id LIMIT 1) AS name "
+        "FROM calls WHERE type = 2 AND viber_call_type = 4 ORDER BY _id LIMIT 1",
         lambda r: f"calls:{r['_id']}",
         lambda r: {"number": r["canonized_number"], "direction": "outgoing", "start_time": unix_ms(r["date"]),
-                   "duration_s": r["duration"], "call_type": "viber_video", "source_app": "Viber"},
+                   "duration_s": r["duration"], "call_type": "viber_video", "source_app": "Viber",
+                   "contact_name": r["name"]},
         "calls", "comms.contact"),
     "teams_ios": App(
         "ios_fs_josh15", f"{TEAMS_DIR}/SkypeSpacesDogfood-9188040d-6c67-4c5b-b112-36a304b66dad.sqlite",

@@ -11,7 +11,8 @@ ALEAPP and Autopsy read):
 * ``phonebookcontact(_id, display_name)`` with ``deleted`` and ``starred``
   read when present, and ``phonebookdata(contact_id, data1, data2)``, where
   ``data2`` is the number as Viber canonised it and ``data1`` as typed; rows
-  with ``mime_type`` 0 are phone numbers.
+  with ``mime_type`` 0 are phone numbers. A call's ``contact_name`` is the
+  phonebook name of its canonised number, when the phonebook has it.
 
 Findings: ``comms.call`` per call, ``comms.contact`` per phonebookcontact
 row; the app is named "Viber".
@@ -51,17 +52,32 @@ class ViberAndroidPlugin(Plugin):
             if db is None:
                 return
             if db.pick((CALLS,)) is not None or db.require(CALLS.tables, "calls"):
-                yield from self._calls(db)
+                yield from self._calls(db, self._names_by_number(db))
             if db.exists("phonebookcontact") and db.require(CONTACTS, "contacts"):
                 yield from self._contacts(db)
 
-    def _calls(self, db: Database) -> Iterator[Call]:
+    def _names_by_number(self, db: Database) -> dict[str, str]:
+        """Canonised number -> the phonebook name Viber shows for it (the
+        first contact by id when two share a number)."""
+        if db.missing({**CONTACTS, **NUMBERS}):
+            return {}
+        names: dict[str, str] = {}
+        for row in db.rows("SELECT d.data2, c.display_name FROM phonebookdata AS d JOIN phonebookcontact AS c "
+                           "ON c._id = d.contact_id ORDER BY c._id, d._id", table="phonebookdata"):
+            number, name = clean(row["data2"]), clean(row["display_name"])
+            if number and name:
+                names.setdefault(number, name)
+        return names
+
+    def _calls(self, db: Database, names: dict[str, str]) -> Iterator[Call]:
         query = ("SELECT _id, number, canonized_number, date, duration, type, "
                  f"{db.column('calls', 'viber_call_type')} FROM calls ORDER BY _id")
         for row in db.rows(query, table="calls"):
             kind = row["viber_call_type"]
+            number = clean(row["canonized_number"]) or clean(row["number"])
             yield Call(
-                number=clean(row["canonized_number"]) or clean(row["number"]),
+                number=number,
+                contact_name=names.get(number or ""),
                 direction=DIRECTIONS.get(row["type"], _comms.UNKNOWN),
                 start_time=unix_ms_iso(row["date"]),
                 duration_s=_comms.number(row["duration"]),
