@@ -82,12 +82,15 @@ APPS = {
          "comms.call": "SELECT COUNT(*) FROM messages WHERE message_type = 1",
          "comms.contact": "SELECT COUNT(*) FROM contacts"},
         "comms.message",
-        "SELECT m.*, b.phone_number_id AS own FROM messages AS m JOIN burners AS b ON b.burner_id = m.burner_id "
+        "SELECT m.*, b.phone_number_id AS own, (SELECT name FROM contacts WHERE phone_number = "
+        "m.contact_phone_number ORDER BY _id LIMIT 1) AS name "
+        "FROM messages AS m JOIN burners AS b ON b.burner_id = m.burner_id "
         "WHERE m.direction = 1 AND m.asset_url IS NOT NULL AND m.asset_url != '' ORDER BY m._id LIMIT 1",
         lambda r: f"messages:{r['_id']}",
         lambda r: {"sender": r["contact_phone_number"], "recipients": (r["own"],), "direction": "incoming",
                    "time": unix_ms(r["date_created"]), "read": bool(r["read"]), "account": r["own"],
-                   "attachments": 1, "attachment_names": (r["asset_url"],), "app": "Burner"},
+                   "attachments": 1, "attachment_names": (r["asset_url"],), "app": "Burner",
+                   "sender_name": r["name"]},
         "burners", "comms.contact"),
     "tango_android": App(
         "android_fs_legacy", "data/data/com.sgiggle.production/files/tc.db", TangoAndroidPlugin,
@@ -274,6 +277,22 @@ def test_url_cache_json_that_does_not_parse_gives_one_warning(tmp_path):
         runs = [run_untouched(plugin(), path) for path in (broken, deep, picture)]
         assert [len(run.warnings) for run in runs] == [1, 1, 0]
         assert all(run.findings == [] for run in runs)
+
+
+def test_url_cache_objects_with_odd_value_types_are_read_without_error(tmp_path):
+    folder = tmp_path / "fsCachedData"
+    folder.mkdir()
+    odd = [[], {}, None, "x", 1.5, True, -1, 10**30, "2023-13-99T99:99:99+00:00"]
+    discord = [{"id": value, "type": value, "channel_id": value, "author": value, "timestamp": value,
+                "attachments": value, "call": value, "content": value} for value in odd]
+    burner = [{"id": value, "contactPhoneNumber": value, "direction": value, "messageType": value,
+               "dateCreated": value, "assetUrl": value, "voiceUrl": value, "message": value} for value in odd]
+    for plugin, items in ((DiscordIosPlugin, discord), (BurnerIosPlugin, burner)):
+        path = folder / plugin.NAME
+        path.write_text(json.dumps(items), encoding="utf-8")
+        run = run_untouched(plugin(), path)
+        assert run.warnings == []
+        assert len(run.findings) == len(odd)
 
 
 def _copy(source: Path, target_dir: Path) -> Path:

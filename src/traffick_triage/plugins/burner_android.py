@@ -17,7 +17,9 @@ and ALEAPP's parser read):
   last_updated_date, blocked)``; times are Unix milliseconds.
 
 Findings: ``comms.message`` for texts (sender/recipient = the contact number
-and the burner number, by direction), ``comms.call`` for calls,
+and the burner number, by direction; ``sender_name`` of an incoming text
+and ``contact_name`` of a call: the contact's name for that number, when
+``contacts`` has it), ``comms.call`` for calls,
 ``comms.contact`` for contacts; the app is named "Burner".
 """
 
@@ -56,7 +58,7 @@ class BurnerAndroidPlugin(Plugin):
                 return
             # One layout known so far; pick() keeps the place for the next one.
             if db.pick((MESSAGES,)) is not None or db.require(MESSAGES.tables, "messages or calls"):
-                yield from self._messages(db, self._burner_numbers(db))
+                yield from self._messages(db, self._burner_numbers(db), self._contact_names(db))
             if db.exists("contacts") and db.require(CONTACTS, "contacts"):
                 yield from self._contacts(db)
 
@@ -67,7 +69,18 @@ class BurnerAndroidPlugin(Plugin):
             "SELECT burner_id, phone_number_id FROM burners ORDER BY _id", table="burners").items()
             if clean(number) is not None}
 
-    def _messages(self, db: Database, burners: dict[str, str]) -> Iterator[Finding]:
+    def _contact_names(self, db: Database) -> dict[str, str]:
+        """Phone number -> the contact name Burner shows (first by _id)."""
+        if db.missing(CONTACTS):
+            return {}
+        names: dict[str, str] = {}
+        for row in db.rows("SELECT phone_number, name FROM contacts ORDER BY _id", table="contacts"):
+            number, name = clean(row["phone_number"]), clean(row["name"])
+            if number and name:
+                names.setdefault(number, name)
+        return names
+
+    def _messages(self, db: Database, burners: dict[str, str], names: dict[str, str]) -> Iterator[Finding]:
         query = ("SELECT _id, message_id, message, contact_phone_number, message_type, direction, "
                  f"date_created, read, burner_id, {db.column('messages', 'duration')}, "
                  f"{db.column('messages', 'asset_url')}, {db.column('messages', 'voice_url')}, "
@@ -80,7 +93,8 @@ class BurnerAndroidPlugin(Plugin):
             if row["message_type"] == TYPE_CALL:
                 yield Call(
                     number=contact, direction=direction, start_time=unix_ms_iso(row["date_created"]),
-                    duration_s=_comms.number(row["duration"]), call_type="burner_voice",
+                    duration_s=_comms.number(row["duration"]), contact_name=names.get(contact or ""),
+                    call_type="burner_voice",
                     source_app=APP, source_record_id=record)
                 continue
             incoming = direction == _comms.INCOMING
@@ -100,6 +114,7 @@ class BurnerAndroidPlugin(Plugin):
                 service="Burner",
                 source_record_id=record,
                 attachment_names=assets,
+                sender_name=names.get(contact or "") if incoming else None,
             )
 
     def _contacts(self, db: Database) -> Iterator[Contact]:

@@ -53,7 +53,8 @@ def _text(value: Any) -> str | None:
 
 
 def finding_of(item: dict, record: str, burners: dict[str, str]) -> Finding:
-    direction = DIRECTIONS.get(item["direction"], _comms.UNKNOWN)
+    # JSON values can be of any type: only an int is looked up (a list is unhashable).
+    direction = DIRECTIONS.get(item["direction"], _comms.UNKNOWN) if type(item["direction"]) is int else _comms.UNKNOWN
     contact = _text(item["contactPhoneNumber"])
     own = burners.get(_text(item.get("burnerId")) or "")
     when = unix_ms_iso(item["dateCreated"])

@@ -68,7 +68,7 @@ def findings_of(message: dict, record: str) -> Finding:
     author_id = _text(author.get("id"))
     name = _text(author.get("global_name")) or _text(author.get("username"))
     channel = _text(message["channel_id"])
-    kind = message["type"]
+    kind = message["type"] if type(message["type"]) is int else None    # JSON of any type: no lookup on a list
     when = _time(message["timestamp"])
     if kind == CALL:
         call = message.get("call") if isinstance(message.get("call"), dict) else {}
