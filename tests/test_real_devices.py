@@ -22,6 +22,7 @@ from typing import Callable
 import pytest
 
 from comms_testlib import cocoa_s, query, run_untouched, unix_ms
+from test_real_apps import CACHE_APPS, cache_expected
 from evidence_builders import load_report, scan
 from traffick_triage.plugins.android_calllog import AndroidCallLogPlugin
 from traffick_triage.plugins.android_contacts2 import AndroidContacts2Plugin
@@ -34,13 +35,21 @@ from traffick_triage.plugins.whatsapp_android_msgstore import WhatsAppAndroidMsg
 from traffick_triage.plugins.whatsapp_ios_chatstorage import WhatsAppIosChatStoragePlugin
 from traffick_triage.plugins.whatsapp_ios_callhistory import WhatsAppIosCallHistoryPlugin
 from traffick_triage.plugins.whatsapp_ios_contacts import WhatsAppIosContactsPlugin
+from traffick_triage.plugins.burner_android import BurnerAndroidPlugin
+from traffick_triage.plugins.tango_android import TangoAndroidPlugin
+from traffick_triage.plugins.teams_ios import TeamsIosPlugin
+from traffick_triage.plugins.viber_android import ViberAndroidPlugin
 
 PHONE_PLUGINS = (AndroidCallLogPlugin, AndroidContacts2Plugin, AndroidMmsSmsPlugin, IosAddressBookPlugin,
                  IosCallHistoryPlugin, IosSmsPlugin, WhatsAppAndroidContactsPlugin,
                  WhatsAppAndroidMsgstorePlugin, WhatsAppIosChatStoragePlugin, WhatsAppIosContactsPlugin,
-                 WhatsAppIosCallHistoryPlugin)
+                 WhatsAppIosCallHistoryPlugin,
+                 # Messaging apps (tests/test_real_apps.py checks them against the sqlite3 shell too).
+                 BurnerAndroidPlugin, TangoAndroidPlugin, TeamsIosPlugin, ViberAndroidPlugin)
 FOLDER_DEVICES = ("android_fs_legacy", "ios_fs_josh15")
 BACKUP_DEVICE = "ios_backup_mvt"
+JOSH_TEAMS = ("private/var/mobile/Containers/Shared/AppGroup/E12BE95F-EA64-4826-8A15-DB2CF818F268/SkypeSpacesDogfood/"
+              "148AB670-2197-4B7F-AD74-206D4AB2ED62/SkypeSpacesDogfood-9188040d-6c67-4c5b-b112-36a304b66dad.sqlite")
 JOSH_WA = "private/var/mobile/Containers/Shared/AppGroup/694FBBC5-2E69-480A-A25B-FF8CC038BEF8"
 
 
@@ -132,6 +141,36 @@ ORACLES: dict[tuple[str, str, str], Oracle] = {
         lambda r: f"{r['Z_PK']}:{r['leg']}",
         lambda r: {"number": r["ZJIDSTRING"], "direction": "incoming", "start_time": cocoa_s(r["ZDATE"]),
                    "duration_s": r["ZDURATION"], "call_type": "whatsapp_video", "source_app": "WhatsApp"}),
+    ("android_fs_legacy", "data/data/com.adhoclabs.burner/databases/burners.db", "burner_android"): Oracle(
+        # message_type 1 = call, 2 = text.
+        {"comms.message": "SELECT COUNT(*) FROM messages WHERE message_type = 2",
+         "comms.call": "SELECT COUNT(*) FROM messages WHERE message_type = 1",
+         "comms.contact": "SELECT COUNT(*) FROM contacts"}, "comms.call",
+        "SELECT * FROM messages WHERE message_type = 1 AND direction = 2 ORDER BY _id LIMIT 1",
+        lambda r: f"messages:{r['_id']}",
+        lambda r: {"number": r["contact_phone_number"], "direction": "outgoing",
+                   "start_time": unix_ms(r["date_created"]), "duration_s": r["duration"], "source_app": "Burner"}),
+    ("android_fs_legacy", "data/data/com.sgiggle.production/files/tc.db", "tango_android"): Oracle(
+        {"comms.message": "SELECT COUNT(*) FROM messages"}, "comms.message",
+        "SELECT * FROM messages WHERE direction = 2 ORDER BY msg_id LIMIT 1", lambda r: f"messages:{r['msg_id']}",
+        lambda r: {"recipients": (r["conv_id"],), "sender": None, "direction": "outgoing",
+                   "time": unix_ms(r["create_time"]), "sent_time": unix_ms(r["send_time"])}),
+    ("android_fs_legacy", "data/data/com.viber.voip/databases/viber_data", "viber_android"): Oracle(
+        {"comms.call": "SELECT COUNT(*) FROM calls", "comms.contact": "SELECT COUNT(*) FROM phonebookcontact"},
+        "comms.call", "SELECT * FROM calls WHERE type = 1 ORDER BY _id LIMIT 1", lambda r: f"calls:{r['_id']}",
+        lambda r: {"number": r["canonized_number"], "direction": "incoming", "start_time": unix_ms(r["date"]),
+                   "duration_s": r["duration"]}),
+    ("ios_fs_josh15", JOSH_TEAMS, "teams_ios"): Oracle(
+        # ThreadActivity/* and Event/* rows are chat events, the rest messages.
+        {"comms.message": "SELECT COUNT(*) FROM ZSMESSAGE WHERE ZMESSAGETYPE NOT LIKE 'ThreadActivity/%' "
+                          "AND ZMESSAGETYPE NOT LIKE 'Event/%'",
+         "comms.chat_event": "SELECT COUNT(*) FROM ZSMESSAGE WHERE ZMESSAGETYPE LIKE 'ThreadActivity/%' "
+                             "OR ZMESSAGETYPE LIKE 'Event/%'",
+         "comms.contact": "SELECT (SELECT COUNT(*) FROM ZSCONTACT) + (SELECT COUNT(*) FROM ZUSER)"}, "comms.message",
+        "SELECT * FROM ZSMESSAGE WHERE ZMESSAGETYPE = 'Text' AND ZTS_ISSENTBYME = 1 ORDER BY Z_PK LIMIT 1",
+        lambda r: str(r["Z_PK"]),
+        lambda r: {"sender": r["ZFROM"], "direction": "outgoing", "body": r["ZCONTENT"],
+                   "time": cocoa_s(r["ZARRIVALTIME"])}),
     (BACKUP_DEVICE, "HomeDomain/Library/SMS/sms.db", "ios_sms"): Oracle(
         # Partial sms.db: only message and handle.
         {"comms.message": "SELECT COUNT(*) FROM message"}, "comms.message",
@@ -259,5 +298,8 @@ def test_scan_of_real_device_names_no_exception(corpus, tmp_path, device, contai
         reference = _reference_copy(path, tmp_path / inner.replace("/", "_"))
         for kind, sql in oracle.counts.items():
             expected[kind] += query(reference, sql)[0][0]
+    for name, app in CACHE_APPS.items():     # apps read from iOS's URL cache, not from one database
+        if app.device == device:
+            expected += cache_expected(corpus / "devices", app, tmp_path / name)
     found = Counter(f["kind"] for f in report["findings"] if f["kind"].startswith("comms."))
     assert found == +expected

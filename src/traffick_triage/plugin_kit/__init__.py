@@ -12,7 +12,7 @@ in ``traffick_triage.plugin_api`` (which re-exports every name here).
 """
 
 from .comms import (ANSWERED_EXTERNALLY, BLOCKED, DRAFT, INCOMING, MISSED, OUTGOING, REJECTED, UNKNOWN, VOICEMAIL,
-                    Call, ChatEvent, Contact, Message)
+                    AppMessage, Call, ChatEvent, Contact, Message)
 from .documents import (DocumentError, is_keyed_archive, load_json, load_plist, load_xml, read_document,
                         unarchive)
 from .kinds import (Account, Bookmark, DeviceIdentifier, Download, InstalledApp, Note, WebSearch, WebVisit,
@@ -23,7 +23,7 @@ from .values import (as_text, clean, cocoa_iso, flag, integer, number, plist_tim
 
 __all__ = [
     "ANSWERED_EXTERNALLY", "BLOCKED", "DRAFT", "INCOMING", "MISSED", "OUTGOING", "REJECTED", "UNKNOWN", "VOICEMAIL",
-    "Account", "Bookmark", "Call", "ChatEvent", "Contact", "DeviceIdentifier", "DocumentError", "Download",
+    "Account", "AppMessage", "Bookmark", "Call", "ChatEvent", "Contact", "DeviceIdentifier", "DocumentError", "Download",
     "InstalledApp", "Message", "Note", "QueryVersion", "RowSource", "SqlQuery", "SqliteArtifactPlugin",
     "WebSearch", "WebVisit", "WifiNetwork", "as_text", "clean", "cocoa_iso", "flag", "integer", "is_keyed_archive", "load_json",
     "load_plist", "load_xml", "number", "plist_time_iso", "read_document", "unarchive", "unique", "unix_ms_iso",

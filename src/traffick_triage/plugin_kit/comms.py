@@ -154,3 +154,16 @@ class ChatEvent(Finding):
             self.time, "Chat Event", f"{self.app} chat event ({self.event_type}) in {self.thread_id or '?'}",
             extra={"app": self.app, "thread_id": self.thread_id,
                    "source_record_id": self.source_record_id}),)
+
+
+@dataclass(frozen=True)
+class AppMessage(Message):
+    """A :class:`Message` of a third-party app whose store names its
+    attachments (file names or the URLs the app fetches them from, as
+    found) or shows the sender under a name beside the account id kept in
+    ``sender``. Same kind as Message, more fields; the built-in
+    SMS/WhatsApp plugins keep yielding Message, so their output does not
+    change."""
+
+    attachment_names: tuple[str, ...] = ()
+    sender_name: str | None = None         # the name the app shows for the sender, as found

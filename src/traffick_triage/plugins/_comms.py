@@ -6,6 +6,6 @@ keeps the names the built-ins import."""
 from __future__ import annotations
 
 from ..plugin_kit.comms import (ANSWERED_EXTERNALLY, BLOCKED, DRAFT, INCOMING, MISSED, OUTGOING, REJECTED,  # noqa: F401
-                                UNKNOWN, VOICEMAIL, Call, ChatEvent, Contact, Message)
+                                UNKNOWN, VOICEMAIL, AppMessage, Call, ChatEvent, Contact, Message)
 from ..plugin_kit.values import (as_text, clean, cocoa_iso, number, unique, unix_ms_iso,  # noqa: F401
                                  unix_s_iso)
