@@ -411,7 +411,10 @@ class CaseStore:
             for address, size, md5, sha256 in self.db.execute(
                     "SELECT address, size, md5, sha256 FROM files WHERE evidence_id = ? AND kind = 'file' "
                     "AND md5 IS NOT NULL", (evidence_id,)):
-                path = os.path.join(root, json.loads(address)["relpath"])
+                relative = json.loads(address).get("relpath")
+                if relative is None:
+                    continue        # an item found inside a file of the folder, not a file of the host
+                path = os.path.join(root, relative)
                 # The path as bytes: an undecodable name (surrogates) cannot be SQLite text.
                 by_path.add((path,), (path.encode("utf-8", "surrogatepass"), size, md5, sha256))
             for path_bytes, size, md5, sha256 in by_path:

@@ -80,6 +80,13 @@ class Member:
     # subject and sender for an attachment, a PDF object number.
     details: dict[str, Any] = field(default_factory=dict)
     opener: Callable[[], IO[bytes]] | None = None
+    # Why the member's content is not read (a limit: its size, ratio, the
+    # budget): listed with this note and a warning, never read. Optional; added
+    # after the first version of this contract.
+    refused: str | None = None
+    # A link member (symbolic or hard): its target as the container spells it,
+    # recorded, never followed; it has no content of its own. Optional.
+    link_target: str | None = None
 
 
 @dataclass
@@ -98,7 +105,8 @@ class ExpansionBudget(abc.ABC):
 
     @abc.abstractmethod
     def charge_member(self) -> None:
-        """Count one more member; raises BudgetExceeded past the member-count cap."""
+        """Count one more member; raises BudgetExceeded past the member-count cap.
+        The walk counts every Member an expander yields: an expander need not."""
 
     @abc.abstractmethod
     def charge_bytes(self, count: int) -> None:

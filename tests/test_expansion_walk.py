@@ -1,0 +1,189 @@
+"""Files inside files (issue 17, items 1 and 6): archives and documents found
+in a folder are opened recursively; every planted JPEG is inventoried with the
+SHA-256 of its planted bytes (hashlib is the oracle) and flagged by a plain
+SHA-256 list, ``triage cat`` gives its bytes back from a nested locator,
+``--no-expand`` finds none of them, and bombs or self-nesting archives end
+with a warning, never a hang."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import tarfile
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from evidence_builders import load_report, scan
+from traffick_triage.cli import app
+
+
+def _jpeg(seed: int) -> bytes:
+    image = Image.new("RGB", (24, 24), ((seed * 53) % 256, (seed * 97) % 256, 120))
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def _zip(members: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", method) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _ooxml(kind: str, media: dict[str, bytes]) -> bytes:
+    parts = {"[Content_Types].xml": b"<?xml version='1.0'?><Types/>", "_rels/.rels": b"<Relationships/>",
+             f"{kind}/document.xml": b"<document/>"}
+    parts.update({f"{kind}/media/{name}": data for name, data in media.items()})
+    return _zip(parts)
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory) -> dict:
+    root = tmp_path_factory.mktemp("expand")
+    evidence = root / "evidence"
+    (evidence / "docs").mkdir(parents=True)
+    pictures = {f"{n:02d}.jpg": _jpeg(n) for n in range(1, 10)}
+    where = {}
+    (evidence / "stored.zip").write_bytes(_zip({"a/01.jpg": pictures["01.jpg"]}, zipfile.ZIP_STORED))
+    where["01.jpg"] = "evidence > /stored.zip > a/01.jpg"
+    (evidence / "deflated.zip").write_bytes(_zip({"02.jpg": pictures["02.jpg"]}))
+    inner = _zip({"03.jpg": pictures["03.jpg"]})
+    (evidence / "bundle.zip").write_bytes(_zip({"inner.zip": inner, "notes.txt": b"hello"}))
+    where["03.jpg"] = "evidence > /bundle.zip > inner.zip > 03.jpg"
+    import py7zr
+
+    with py7zr.SevenZipFile(evidence / "photos.7z", "w") as archive:
+        archive.writestr(pictures["04.jpg"], "04.jpg")
+        archive.writestr(b"text", "readme.txt")
+    with tarfile.open(evidence / "backup.tar.gz", "w:gz") as archive:
+        info = tarfile.TarInfo("home/05.jpg")
+        info.size = len(pictures["05.jpg"])
+        archive.addfile(info, io.BytesIO(pictures["05.jpg"]))
+    (evidence / "06.jpg.gz").write_bytes(gzip.compress(pictures["06.jpg"], mtime=0))
+    (evidence / "docs" / "letter.docx").write_bytes(_ooxml("word", {"image1.jpeg": pictures["07.jpg"]}))
+    (evidence / "docs" / "sheet.xlsx").write_bytes(_ooxml("xl", {"image1.jpeg": pictures["08.jpg"]}))
+    # An encrypted member (ZipCrypto flag set; its content is never read).
+    encrypted = bytearray(_zip({"secret.jpg": pictures["09.jpg"]}, zipfile.ZIP_STORED))
+    for signature in (b"PK\x03\x04", b"PK\x01\x02"):
+        at = encrypted.find(signature)
+        offset = at + (6 if signature == b"PK\x03\x04" else 8)
+        encrypted[offset] |= 0x01
+    (evidence / "locked.zip").write_bytes(bytes(encrypted))
+    hashes = {name: hashlib.sha256(data).hexdigest() for name, data in pictures.items()}
+    known = root / "known.txt"
+    known.write_text("".join(hashes[f"{n:02d}.jpg"] + "\n" for n in range(1, 9)))
+    return {"root": root, "evidence": evidence, "pictures": pictures, "hashes": hashes, "known": known,
+            "where": where}
+
+
+def _scan(planted: dict, name: str, *options: str) -> dict:
+    case = planted["root"] / name
+    if not (case / "report.json").exists():
+        scan([planted["evidence"]], case, "--hashset", f"sha256:{planted['known']}", "--no-plugins", *options)
+    return load_report(case)
+
+
+def _by_sha(report: dict) -> dict[str, list[dict]]:
+    found: dict[str, list[dict]] = {}
+    for row in report["files"]:
+        if row.get("sha256"):
+            found.setdefault(row["sha256"], []).append(row)
+    return found
+
+
+def test_every_planted_picture_is_found_with_its_exact_hash_and_flagged(planted):
+    report = _scan(planted, "case1", "--workers", "1")
+    found = _by_sha(report)
+    for number in range(1, 9):
+        digest = planted["hashes"][f"{number:02d}.jpg"]
+        assert digest in found, f"{number:02d}.jpg not found"
+        assert all(row["route"] == "inside a file" for row in found[digest])
+    matched = {f["locator"] for f in report["findings"] if f["kind"] == "hashset.match"}
+    for number in range(1, 9):
+        locators = {row["locator"] for row in found[planted["hashes"][f"{number:02d}.jpg"]]}
+        assert locators & matched
+    for name, locator in planted["where"].items():
+        assert any(row["locator"] == locator for row in found[planted["hashes"][name]])
+
+
+def test_an_encrypted_member_is_listed_as_encrypted_and_never_read(planted):
+    report = _scan(planted, "case1", "--workers", "1")
+    row = next(r for r in report["files"] if r["locator"] == "evidence > /locked.zip > secret.jpg")
+    assert row["sha256"] is None
+    assert any("encrypted" in note for note in row["notes"])
+    assert planted["hashes"]["09.jpg"] not in _by_sha(report)
+
+
+def test_route_counts_per_evidence_item(planted):
+    report = _scan(planted, "case1", "--workers", "1")
+    inside = sum(1 for row in report["files"] if row["route"] == "inside a file" and row["kind"] == "file")
+    counts = report["evidence"][0]["routes"]
+    assert counts["inside a file"] == inside
+    assert counts["live"] == sum(1 for row in report["files"] if row["route"] == "live" and row["kind"] == "file")
+
+
+def test_cat_of_a_nested_locator_gives_the_planted_bytes(planted, tmp_path):
+    _scan(planted, "case1", "--workers", "1")
+    out = tmp_path / "03.jpg"
+    result = CliRunner().invoke(app, ["cat", str(planted["root"] / "case1"), planted["where"]["03.jpg"],
+                                      "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes() == planted["pictures"]["03.jpg"]
+
+
+def test_two_workers_find_the_same_and_the_report_is_reproducible(planted):
+    one = (planted["root"] / "case1" / "report.json")
+    _scan(planted, "case1", "--workers", "1")
+    _scan(planted, "case2", "--workers", "2")
+    _scan(planted, "case3", "--workers", "1")
+    first = load_report(planted["root"] / "case1")
+    second = load_report(planted["root"] / "case2")
+    strip = lambda report: sorted((r["locator"], r["sha256"], r["route"]) for r in report["files"])  # noqa: E731
+    assert strip(first) == strip(second)
+    assert sorted(f["locator"] for f in first["findings"]) == sorted(f["locator"] for f in second["findings"])
+    assert one.read_bytes() == (planted["root"] / "case3" / "report.json").read_bytes()
+
+
+def test_no_expand_finds_none_of_them(planted):
+    report = _scan(planted, "case-off", "--no-expand", "--workers", "1")
+    found = _by_sha(report)
+    assert not any(planted["hashes"][f"{n:02d}.jpg"] in found for n in range(1, 10))
+    assert all(row["route"] == "live" for row in report["files"])
+    assert report["options"]["source_options"]["expand"] is False
+
+
+def _nest(depth: int) -> bytes:
+    data = b"the innermost file"
+    for level in range(depth):
+        data = _zip({f"level{level}.zip" if level else "core.txt": data}, zipfile.ZIP_STORED)
+    return data
+
+
+def test_self_nesting_and_nested_bombs_end_with_a_warning_each(tmp_path):
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "deep.zip").write_bytes(_nest(40))
+    zeros = 150 << 20          # over the 100 MiB ratio floor, at over 1000:1
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        with archive.open("zeros.bin", "w", force_zip64=False) as member:
+            block = bytes(1 << 20)
+            for _ in range(zeros >> 20):
+                member.write(block)
+    (evidence / "nested-bomb.zip").write_bytes(_zip({f"part{n}.zip": bomb.getvalue() for n in range(3)},
+                                                    zipfile.ZIP_STORED))
+    started = time.monotonic()
+    scan([evidence], tmp_path / "case", "--no-plugins", "--workers", "1", expect_exit=1)
+    assert time.monotonic() - started < 60
+    report = load_report(tmp_path / "case")
+    messages = [w["message"] for w in report["warnings"]]
+    assert sum("containers deep already" in m for m in messages) == 1
+    assert sum("compression ratio" in m for m in messages) == 3
