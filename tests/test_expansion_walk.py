@@ -187,3 +187,44 @@ def test_self_nesting_and_nested_bombs_end_with_a_warning_each(tmp_path):
     messages = [w["message"] for w in report["warnings"]]
     assert sum("containers deep already" in m for m in messages) == 1
     assert sum("compression ratio" in m for m in messages) == 3
+
+
+def test_a_phone_export_found_inside_a_folder_has_its_database_and_wal_read(tmp_path):
+    import shutil
+    import sqlite3
+
+    from traffick_triage.demo.android import _sms_db
+
+    built = tmp_path / "built"
+    built.mkdir()
+    database = built / "mmssms.db"
+    _sms_db(database, [("+96550000001", 1_700_000_000_000, "first message", 1),
+                       ("+96550000002", 1_700_000_100_000, "second message", 2)])
+    writer = sqlite3.connect(database)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("PRAGMA wal_autocheckpoint=0")
+    writer.execute("INSERT INTO sms (_id, thread_id, address, date, type, body) "
+                   "VALUES (3, 1, '+96550000001', 1700000200000, 1, 'only in the wal')")
+    writer.commit()
+    copies = tmp_path / "copies"
+    copies.mkdir()
+    for name in ("mmssms.db", "mmssms.db-wal"):
+        shutil.copyfile(built / name, copies / name)
+    writer.close()
+    kept = {name: (copies / name).read_bytes() for name in ("mmssms.db", "mmssms.db-wal")}
+    # The oracle: SQLite itself, reading the database with its WAL (a copy: it checkpoints on close).
+    oracle = sqlite3.connect(copies / "mmssms.db")
+    bodies = sorted(row[0] for row in oracle.execute("SELECT body FROM sms"))
+    oracle.close()
+    assert "only in the wal" in bodies
+    folder = "data/data/com.android.providers.telephony/databases/"
+    evidence = tmp_path / "evidence"
+    (evidence / "exports").mkdir(parents=True)
+    (evidence / "exports" / "phone.zip").write_bytes(_zip({
+        folder + "mmssms.db": kept["mmssms.db"], folder + "mmssms.db-wal": kept["mmssms.db-wal"]}))
+    scan([evidence], tmp_path / "case", "--only", "android_mmssms", "--workers", "2")
+    report = load_report(tmp_path / "case")
+    found = sorted(f["data"].get("body") for f in report["findings"] if f["plugin"] == "android_mmssms")
+    assert found == bodies
+    assert {f["locator"] for f in report["findings"] if f["plugin"] == "android_mmssms"} == {
+        f"evidence > /exports/phone.zip > {folder}mmssms.db"}

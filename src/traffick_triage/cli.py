@@ -308,7 +308,8 @@ def info(evidence: Path = typer.Argument(..., help="One evidence item.")) -> Non
     if not evidence.exists():
         fail(f"evidence not found: {evidence}")
     try:
-        source = open_source(str(evidence))
+        # The item's own files: what archives inside it hold is counted by a scan.
+        source = open_source(str(evidence), {"expand": False})
     except (EvidenceError, OSError) as error:
         fail(f"{evidence}: {error}")
     try:

@@ -367,8 +367,9 @@ class CaseStore:
             yield locator
 
     def file_hashes(self, locator: str) -> dict[str, Any]:
-        """evidence_id and hashes of the regular file at ``locator`` ({} for none)."""
-        row = self.db.execute("SELECT evidence_id, md5, sha1, sha256 FROM files WHERE locator = ? AND kind = 'file'",
+        """evidence_id, hashes and route of the regular file at ``locator`` ({} for none)."""
+        row = self.db.execute("SELECT evidence_id, md5, sha1, sha256, route FROM files WHERE locator = ? "
+                              "AND kind = 'file'",
                               (locator,)).fetchone()
         return dict(row) if row else {}
 

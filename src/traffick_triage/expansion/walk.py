@@ -60,6 +60,7 @@ class ExpandingSource(EvidenceSource):
         self._spool = Spool()
         self._stopped: str | None = None       # the budget or member cap is spent: nothing more is expanded
         self._reopened: OrderedDict[str, Spooled | None] = OrderedDict()
+        self._siblings: tuple[str, dict[str, Member]] | None = None
 
     def __getattr__(self, name: str) -> Any:
         # What a particular source offers beyond the interface (volumes...).
@@ -307,9 +308,48 @@ class ExpandingSource(EvidenceSource):
         return self.base.content_bytes_estimate()
 
     def find_sibling(self, entry: Entry, name: str) -> Entry | None:
-        if is_member_address(entry.address):
-            return None      # companions inside a container are not looked up yet
-        return self.base.find_sibling(entry, name)
+        if not is_member_address(entry.address):
+            return self.base.find_sibling(entry, name)
+        if not name or "/" in name or not entry.segments:
+            return None
+        address = entry.address
+        expander = expander_named(str(address["expander"]))
+        if expander is None:
+            return None
+        own = entry.segments[-1]
+        wanted = (own.rsplit("/", 1)[0] + "/" if "/" in own else "") + name
+        member = self._sibling_index(address["within"], expander).get(wanted)
+        if member is None:
+            return None
+        opener = self._reopen_container(address["within"])
+        key, size = member.key, member.size
+        return Entry(segments=entry.segments[:-1] + (member.name,),
+                     path=entry.path[:len(entry.path) - len(own)] + member.name, kind=FILE, size=size or 0,
+                     allocated=entry.allocated, route=entry.route,
+                     address={"within": address["within"], "expander": expander.NAME, "member": key},
+                     opener=lambda: self._open_member(opener, expander, key, size))
+
+    def _sibling_index(self, container: dict[str, Any], expander: Expander) -> dict[str, Member]:
+        """Members of one container that can be read again from their key (a
+        database's -wal, -shm, -journal companions), by name; one container's
+        index is kept (a plugin asks for three companions)."""
+        cache_key = json.dumps([container, expander.NAME], sort_keys=True)
+        if self._siblings is not None and self._siblings[0] == cache_key:
+            return self._siblings[1]
+        index: dict[str, Member] = {}
+        budget = ReopenBudget(self.options)
+        handle = self._reopen_container(container)()
+        try:
+            for item in expander.members(handle, budget):
+                if (isinstance(item, Member) and item.opener is None and item.size is not None
+                        and not (item.encrypted or item.is_directory or item.refused or item.link_target)):
+                    index.setdefault(item.name, item)
+        except Exception:   # noqa: BLE001 - the walk warned about this container already; no companions
+            pass
+        finally:
+            handle.close()
+        self._siblings = (cache_key, index)
+        return index
 
     def describe(self) -> dict[str, Any]:
         return self.base.describe()
