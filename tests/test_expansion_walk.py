@@ -123,7 +123,16 @@ def test_an_encrypted_member_is_listed_as_encrypted_and_never_read(planted):
 
 
 def test_route_counts_per_evidence_item(planted):
+    import json
+
+    import jsonschema
+
     report = _scan(planted, "case1", "--workers", "1")
+    jsonschema.validate(report, json.loads((Path(__file__).parents[1] / "docs" / "report.schema.json").read_text()))
+    assert {e["name"] for e in report["expanders"]} >= {"zip", "tar", "compressed", "7z", "rar"}
+    assert report["summary"]["files_by_route"] == report["evidence"][0]["routes"]
+    page = (planted["root"] / "case1" / "report.html").read_text(encoding="utf-8")
+    assert "inside a file" in page and "Found as" in page
     inside = sum(1 for row in report["files"] if row["route"] == "inside a file" and row["kind"] == "file")
     counts = report["evidence"][0]["routes"]
     assert counts["inside a file"] == inside
@@ -228,3 +237,69 @@ def test_a_phone_export_found_inside_a_folder_has_its_database_and_wal_read(tmp_
     assert found == bodies
     assert {f["locator"] for f in report["findings"] if f["plugin"] == "android_mmssms"} == {
         f"evidence > /exports/phone.zip > {folder}mmssms.db"}
+
+
+@pytest.mark.parametrize("outer", ["zip", "tar"])
+def test_members_of_an_archive_given_as_evidence_are_opened_again_from_their_address(tmp_path, outer):
+    """A ZIP inside a ZIP (or TAR) given as evidence: its bytes come out of a
+    decompressing stream, so the walk keeps them in the scratch area; a second
+    opening of the source (a worker, `triage cat`) finds every member again
+    from the stored address alone."""
+    import json
+
+    from traffick_triage.expansion.walk import walk_base
+    from traffick_triage.sources.detect import open_source
+
+    pictures = {f"{n}.jpg": _jpeg(40 + n) for n in range(3)}
+    inner = _zip(pictures)
+    evidence = tmp_path / f"export.{outer}"
+    if outer == "zip":
+        evidence.write_bytes(_zip({"sdcard/bundle.zip": inner}))
+    else:
+        with tarfile.open(evidence, "w") as archive:
+            info = tarfile.TarInfo("sdcard/bundle.zip")
+            info.size = len(inner)
+            archive.addfile(info, io.BytesIO(inner))
+    source = open_source(str(evidence))
+    found = {}
+    for entry in source.entries():
+        if entry.kind == "file" and len(entry.segments) == 2:
+            with entry.opener() as stream:
+                found[entry.segments[1]] = (hashlib.sha256(stream.read()).hexdigest(),
+                                            json.loads(json.dumps(entry.address)))
+            assert entry.route == "inside a file" and entry.walk_only_opener
+    source.close()
+    assert {name: digest for name, (digest, _) in found.items()} == {
+        name: hashlib.sha256(data).hexdigest() for name, data in pictures.items()}
+    again = open_source(str(evidence))
+    for _ in walk_base(again).entries():      # a TAR is listed forwards before a member is read
+        pass
+    for name, (digest, address) in sorted(found.items()):
+        with again.open_address(address) as stream:
+            assert hashlib.sha256(stream.read()).hexdigest() == digest
+    again.close()
+
+
+def test_a_nested_bomb_of_many_refused_members_is_stopped_whole(tmp_path):
+    """42.zip-like: many small containers whose members each declare more than
+    the ratio allows; past the refusal cap, one warning and no more expansion."""
+    from traffick_triage.sources.detect import open_source
+
+    # A member declaring 200 MiB stored in a few hundred bytes (the central and local sizes lie).
+    leaf = bytearray(_zip({"zeros.bin": bytes(1024)}))
+    for signature, size_at in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+        at = leaf.find(signature)
+        leaf[at + size_at:at + size_at + 4] = (200 << 20).to_bytes(4, "little")
+    level = _zip({f"leaf{n:02d}.zip": bytes(leaf) for n in range(16)})
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "bomb.zip").write_bytes(_zip({f"level{n:02d}.zip": level for n in range(16)}))
+    started = time.monotonic()
+    source = open_source(str(evidence), {"max_expand_refusals": 20})
+    entries = list(source.entries())
+    messages = [w.message for w in source.take_warnings()]
+    source.close()
+    assert time.monotonic() - started < 30
+    assert sum("expansion stopped" in m for m in messages) == 1
+    assert 20 <= sum("not read" in m for m in messages) <= 21
+    assert len(entries) < 16 * 17

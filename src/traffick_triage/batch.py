@@ -37,8 +37,8 @@ import yaml
 from .engine import EvidenceSpec, ScanConfig, ScanRefused
 
 _ITEM_OPTIONS = {"region", "dihedral"}
-_TOP_KEYS = {"case_number", "examiner", "agency", "output", "region", "hashsets", "plugins", "workers", "media_hash", "expand",
-             "evidence", "plugin_timeout", "max_member_bytes", "max_ratio",
+_TOP_KEYS = {"case_number", "examiner", "agency", "output", "region", "hashsets", "plugins", "workers", "media_hash",
+             "expand", "evidence", "plugin_timeout", "max_member_bytes", "max_ratio",
              "keywords", "keywords_language"}
 
 

@@ -23,6 +23,7 @@ from .api import BudgetExceeded, ExpansionBudget
 
 DEFAULT_MAX_DEPTH = 8                # containers within containers below a file of the evidence
 DEFAULT_MAX_MEMBERS = 1_000_000      # items listed inside files of one evidence item
+DEFAULT_MAX_REFUSALS = 100           # members refused by a bomb limit before expansion stops (a nested bomb)
 
 
 class WalkBudget(ExpansionBudget):
@@ -33,6 +34,8 @@ class WalkBudget(ExpansionBudget):
         self._fixed = options.get("max_expansion_bytes") is not None
         self.max_members = int(options.get("max_expand_members", DEFAULT_MAX_MEMBERS))
         self.max_depth = int(options.get("max_expand_depth", DEFAULT_MAX_DEPTH))
+        self.max_refusals = int(options.get("max_expand_refusals", DEFAULT_MAX_REFUSALS))
+        self.refusals = 0
         self.limit = self.limits.budget
         self._grown = 0
         self.spent = 0
@@ -49,6 +52,14 @@ class WalkBudget(ExpansionBudget):
         if self.members > self.max_members:
             raise BudgetExceeded(f"more than {self.max_members} items inside files of this evidence item "
                                  "(member-count cap): the rest are not listed")
+
+    def charge_refusal(self) -> None:
+        """One more member or container refused by a limit; past the cap a nested
+        bomb (42.zip: a million members over the ratio cap) is stopped whole."""
+        self.refusals += 1
+        if self.refusals > self.max_refusals:
+            raise BudgetExceeded(f"more than {self.max_refusals} members refused by the size, ratio or nesting "
+                                 "limits (a nested archive bomb?)")
 
     def charge_bytes(self, count: int) -> None:
         if self.spent + count > self.limit:

@@ -104,6 +104,10 @@ class ExpandingSource(EvidenceSource):
             entry.opener = first_read
             entry.notes.append(refusal)
             self.warn(refusal, *entry.segments)
+            try:
+                self.budget.charge_refusal()
+            except BudgetExceeded as error:
+                self._stop(error, entry.segments)
             yield entry
             first_read.release()
             return
@@ -122,7 +126,8 @@ class ExpandingSource(EvidenceSource):
         yield entry
         first_read.release()
         try:
-            yield from self._members(entry, expander, opener, depth + 1, ancestors + (identity,))
+            yield from self._members(entry, expander, opener, depth + 1, ancestors + (identity,),
+                                     spooled is not None)
         finally:
             if spooled is not None:
                 spooled.discard()
@@ -154,7 +159,7 @@ class ExpandingSource(EvidenceSource):
         return spooled.open, spooled
 
     def _members(self, container: Entry, expander: Expander, opener: Callable[[], IO[bytes]], depth: int,
-                 ancestors: tuple[tuple[int, str], ...]) -> Iterator[Entry]:
+                 ancestors: tuple[tuple[int, str], ...], spooled_container: bool) -> Iterator[Entry]:
         try:
             handle = opener()
         except (OSError, ValueError) as error:
@@ -169,15 +174,17 @@ class ExpandingSource(EvidenceSource):
                     continue
                 self.budget.charge_member()
                 entry, spooled = self._member_entry(container, expander, opener, item)
+                if spooled_container and entry.opener is not None:
+                    # Its container was decompressed into the scratch area once: a worker
+                    # would have to do that again for every batch.
+                    entry.walk_only_opener = True
                 try:
                     yield from self._with_members(entry, depth, ancestors)
                 finally:
                     if spooled is not None:
                         spooled.discard()
         except BudgetExceeded as error:
-            self._stopped = str(error)
-            self.warn(f"expansion stopped ({expander.NAME}): {error}; nothing more is expanded in this "
-                      "evidence item", *container.segments)
+            self._stop(error, container.segments)
         except ExpansionError as error:
             self.warn(f"not expanded ({expander.NAME}): {error}", *container.segments)
         except Exception as error:   # noqa: BLE001 - hostile input in a library: one warning, the walk goes on
@@ -186,9 +193,15 @@ class ExpandingSource(EvidenceSource):
         finally:
             handle.close()
 
+    def _stop(self, error: BudgetExceeded, segments: tuple[str, ...]) -> None:
+        """The item's budget or a cap is spent: said once, and nothing more is expanded."""
+        if self._stopped is None:
+            self._stopped = str(error)
+            self.warn(f"expansion stopped: {error}; nothing more is expanded in this evidence item", *segments)
+
     def _member_entry(self, container: Entry, expander: Expander, opener: Callable[[], IO[bytes]],
                       member: Member) -> tuple[Entry, Spooled | None]:
-        name = _bounded(member.name)
+        name = _bounded(member.name) or "(unnamed member)"
         segments = container.segments + (name,)
         entry = Entry(segments=segments, path=container.path.rstrip("/") + "/" + name.lstrip("/"),
                       kind=DIRECTORY if member.is_directory else FILE, size=member.size or 0,
@@ -213,6 +226,10 @@ class ExpandingSource(EvidenceSource):
         if member.refused:
             entry.notes.append(member.refused)
             self.warn(member.refused, *segments)
+            try:
+                self.budget.charge_refusal()
+            except BudgetExceeded as error:
+                self._stop(error, container.segments)     # this member is still listed; the next are not
             return entry, None
         if member.opener is not None or member.size is None:
             # A streaming member (read now or never) or one whose size only reading tells.

@@ -94,6 +94,7 @@ def report_parts(store: CaseStore, case_dir: Path, inline_limit: int = FILES_INL
         "case": store.get_meta("case", {}),
         "options": store.get_meta("options", {}),
         "plugins": store.get_meta("plugins", []),
+        "expanders": store.get_meta("expanders", []),
         "hashsets": hashsets_with_match_counts(store),
         "evidence": [{**evidence_record(row), "routes": route_counts(store, row["id"])}
                      for row in store.evidence_items()],

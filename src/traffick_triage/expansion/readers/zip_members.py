@@ -20,6 +20,7 @@ from ...sources.zip_directory import FLAG_ENCRYPTED, ZipMember, read_listing
 from ...sources.zip_source import _zip_times
 from ..api import Expander, ExpansionError, Member, MemberProblem, Probe
 
+_LINK_LIMIT = 4096
 _ZIP_TYPES = ("application/zip", "application/x-zip", "application/java-archive",
               "application/vnd.android.package-archive", "application/epub+zip")
 # The parts of an office document that are files of their own: pictures,
@@ -56,7 +57,20 @@ class ZipMembers(Expander):
         for index, zipped in enumerate(listing.members):
             if document and not zipped.name.lower().startswith(_DOCUMENT_FOLDERS):
                 continue
-            yield self._member(index, zipped, budget)
+            member = self._member(index, zipped, budget)
+            mode = zipped.external_attr >> 16
+            if mode and stat.S_ISLNK(mode) and not member.is_directory and member.refused is None \
+                    and not member.encrypted:
+                member.link_target = self._link_target(container, member.key, budget)
+            yield member
+
+    def _link_target(self, container: IO[bytes], key: dict[str, Any], budget) -> str:
+        """A symbolic link member's target (its content, at most 4 KiB): recorded, never followed."""
+        try:
+            with self.open_member(container, key, budget) as stream:
+                return stream.read(_LINK_LIMIT).decode("utf-8", "surrogateescape")
+        except OSError:
+            return ""
 
     def _member(self, index: int, zipped: ZipMember, budget) -> Member:
         key = {"index": index, "offset": zipped.data_offset, "method": zipped.compress_type,
@@ -65,9 +79,6 @@ class ZipMembers(Expander):
         member = Member(name=zipped.name, key=key, size=zipped.file_size, times=_zip_times(zipped),
                         encrypted=bool(zipped.flag_bits & FLAG_ENCRYPTED), is_directory=zipped.is_dir(),
                         notes=list(zipped.problems))
-        mode = zipped.external_attr >> 16
-        if mode and stat.S_ISLNK(mode) and not zipped.is_dir():
-            member.notes.append("a symbolic link member: its target is kept as its content, never followed")
         if member.is_directory or member.encrypted:
             return member
         if zipped.data_offset is None:
