@@ -31,12 +31,12 @@ import json
 from collections import OrderedDict
 from typing import IO, Any, Callable, Iterator
 
-from ..filetype import sniff_mime
 from ..sources.archive_common import MAX_NAME_BYTES, unsafe_member_name
 from ..sources.base import DIRECTORY, FILE, SYMLINK, Entry, EvidenceSource
 from .api import HEAD_BYTES, BudgetExceeded, Expander, ExpansionError, Member, MemberProblem, Probe
 from .budget import ReopenBudget, WalkBudget
 from .registry import builtin_expanders, expander_named
+from .probe import LazyProbe
 from .spool import Closing, OnceThenReopen, Spool, Spooled, read_head
 
 _REOPENED_CONTAINERS = 4          # containers a worker keeps spooled for the next members it opens
@@ -85,7 +85,7 @@ class ExpandingSource(EvidenceSource):
         except (OSError, ValueError, EOFError, RuntimeError):
             yield entry            # the engine reads it again and reports what is wrong
             return
-        probe = Probe(name=entry.name, size=entry.size, mime=sniff_mime(head), head=head, depth=depth)
+        probe = LazyProbe(entry.name, entry.size, head, depth)
         expander = self._claimant(probe)
         first_read = OnceThenReopen(head, stream, entry.opener)
         if expander is None:

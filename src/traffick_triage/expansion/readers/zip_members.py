@@ -21,8 +21,6 @@ from ...sources.zip_source import _zip_times
 from ..api import Expander, ExpansionError, Member, MemberProblem, Probe
 
 _LINK_LIMIT = 4096
-_ZIP_TYPES = ("application/zip", "application/x-zip", "application/java-archive",
-              "application/vnd.android.package-archive", "application/epub+zip")
 # The parts of an office document that are files of their own: pictures,
 # media, embedded objects, thumbnails. Its XML parts are the document itself.
 _DOCUMENT_FOLDERS = ("word/media/", "xl/media/", "ppt/media/", "word/embeddings/", "xl/embeddings/",
@@ -41,8 +39,9 @@ class ZipMembers(Expander):
         return f"zip_directory + zipfile (Python {platform.python_version()})"
 
     def claims(self, probe: Probe) -> bool:
-        # OOXML and ODF documents are ZIPs that start like one.
-        return probe.head.startswith(b"PK\x03\x04") or probe.mime.lower() in _ZIP_TYPES
+        # By the first bytes alone (OOXML, ODF, APK, JAR start like any ZIP): asking
+        # probe.mime would cost a libmagic call for every file of the evidence.
+        return probe.head.startswith(b"PK\x03\x04")
 
     def members(self, container: IO[bytes], budget) -> Iterator[Member | MemberProblem]:
         size = container.seek(0, io.SEEK_END)
