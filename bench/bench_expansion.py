@@ -12,6 +12,7 @@ Routes, warm cache (the archive is read once before timing), best of --repeat:
   unzip+hashdeep      unzip -q -d TMP ARCHIVE; hashdeep -c md5,sha1,sha256 -r TMP
   triage              triage scan FOLDER -o CASE --no-plugins --workers W (expansion on, the default)
   triage --no-expand  the same scan without expansion: the folder's own file only
+  triage extracted    triage scan of the folder unzip made (the same files, given as files)
 
 Ratios are to unzip+hashdeep. The archive (seeded) is built under bench/work/.
 """
@@ -80,6 +81,10 @@ def main() -> None:
                 case = scratch / label.replace(" ", "_")
                 elapsed = timed(triage + ["-o", str(case)] + extra)
                 best[label] = min(best.get(label, elapsed), elapsed)
+            extracted = [sys.executable, "-m", "traffick_triage", "scan", str(scratch / "x"), "--no-plugins",
+                         "--quiet", "--workers", str(args.workers), "-o", str(scratch / "case-extracted")]
+            elapsed = timed(extracted)
+            best["triage extracted"] = min(best.get("triage extracted", elapsed), elapsed)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
     anchor = best["unzip+hashdeep"]

@@ -77,6 +77,8 @@ def planted(tmp_path_factory) -> dict:
         offset = at + (6 if signature == b"PK\x03\x04" else 8)
         encrypted[offset] |= 0x01
     (evidence / "locked.zip").write_bytes(bytes(encrypted))
+    pictures["10.jpg"] = _jpeg(10)          # in no set: the one picture a thumbnail may show
+    (evidence / "holiday.zip").write_bytes(_zip({"10.jpg": pictures["10.jpg"]}))
     hashes = {name: hashlib.sha256(data).hexdigest() for name, data in pictures.items()}
     known = root / "known.txt"
     known.write_text("".join(hashes[f"{n:02d}.jpg"] + "\n" for n in range(1, 9)))
@@ -137,6 +139,24 @@ def test_route_counts_per_evidence_item(planted):
     counts = report["evidence"][0]["routes"]
     assert counts["inside a file"] == inside
     assert counts["live"] == sum(1 for row in report["files"] if row["route"] == "live" and row["kind"] == "file")
+
+
+def test_no_matched_picture_is_shown_as_a_thumbnail_whatever_its_route(planted):
+    from traffick_triage.report import html as report_html
+
+    _scan(planted, "case1", "--workers", "1")
+    case = planted["root"] / "case1"
+    result = CliRunner().invoke(app, ["report", str(case), "--thumbnails"])
+    assert result.exit_code == 0, result.output
+    page = next(case.glob("*thumbnails*.html")).read_text(encoding="utf-8")
+    report = load_report(case)
+    matched = {f["locator"] for f in report["findings"] if f["kind"] == "hashset.match"}
+    assert len(matched) >= 8
+    for locator in matched:
+        thumb = report_html._thumbnail(case, locator, set())
+        assert thumb and thumb[len("data:image/jpeg;base64,"):] not in page
+    # the unmatched picture inside an archive does get one (proves the check above can fail)
+    assert report_html._thumbnail(case, "evidence > /holiday.zip > 10.jpg", set()) in page
 
 
 def test_cat_of_a_nested_locator_gives_the_planted_bytes(planted, tmp_path):
