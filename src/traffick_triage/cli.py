@@ -414,7 +414,7 @@ def report(
 
 @app.command()
 def plugins(plugin_dir: Optional[List[Path]] = typer.Option(None, "--plugin-dir", help="Also list plugins from this folder.")) -> None:
-    """List the plugins: name, version, which files they take, description."""
+    """List the plugins (name, version, which files they take, description) and the readers of files inside files."""
     from .registry import PluginLoadError, load_plugins
 
     try:
@@ -426,6 +426,13 @@ def plugins(plugin_dir: Optional[List[Path]] = typer.Option(None, "--plugin-dir"
         table.add_row(item.name, item.version, item.plugin.SELECTOR.describe(), item.plugin.DESCRIPTION,
                       item.origin.split(":", 1)[0])
     out.print(table)
+    from .expansion.registry import describe_expanders
+
+    # The readers that open files inside files (off with `triage scan --no-expand`).
+    readers = Table("expander", "version", "route", "description", "library")
+    for item in describe_expanders():
+        readers.add_row(item["name"], item["version"], item["route"], item["description"], item["library"])
+    out.print(readers)
 
 
 @app.command("cat")
