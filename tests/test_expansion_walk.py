@@ -373,3 +373,37 @@ def test_every_compression_and_a_file_system_image(tmp_path):
                                       "disk.img > /home/a/Downloads/bundle.zip > inner.zip > 7.jpg", "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert out.read_bytes() == pictures["7.jpg"]
+
+
+def test_a_container_holding_its_own_bytes_is_not_opened_again(tmp_path):
+    """A ZIP quine (r.zip holds r.zip) cannot be written by a library; an
+    expander that gives a container's own bytes as its member stands in for
+    it: the copy is listed, one warning names it, nothing loops."""
+    from traffick_triage.expansion.api import Expander, Member
+    from traffick_triage.sources.detect import open_source
+
+    class Quine(Expander):
+        NAME, VERSION = "quine-test", "1"
+
+        def claims(self, probe):
+            return probe.head.startswith(b"QUINE")
+
+        def members(self, container, budget):
+            yield Member(name="self.quine", key={}, size=container.seek(0, io.SEEK_END))
+
+        def open_member(self, container, key, budget):
+            container.seek(0)
+            return io.BytesIO(container.read())
+
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "r.quine").write_bytes(b"QUINE" + bytes(100))
+    source = open_source(str(evidence))
+    source.expanders = (Quine(),)
+    started = time.monotonic()
+    entries = list(source.entries())
+    warnings = [w.message for w in source.take_warnings()]
+    source.close()
+    assert time.monotonic() - started < 10
+    assert [e.segments for e in entries] == [("/r.quine",), ("/r.quine", "self.quine")]
+    assert sum("same bytes as a container it lies in" in m for m in warnings) == 1
