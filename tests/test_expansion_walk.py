@@ -407,3 +407,26 @@ def test_a_container_holding_its_own_bytes_is_not_opened_again(tmp_path):
     assert time.monotonic() - started < 10
     assert [e.segments for e in entries] == [("/r.quine",), ("/r.quine", "self.quine")]
     assert sum("same bytes as a container it lies in" in m for m in warnings) == 1
+
+
+@pytest.mark.parametrize("kind", ["zip", "tar.gz"])
+def test_past_the_expansion_budget_one_warning_and_nothing_more_is_read(tmp_path, kind):
+    from traffick_triage.sources.detect import open_source
+
+    members = {f"{n}.bin": bytes([n]) * 10_000 for n in range(5)}
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    if kind == "zip":
+        (evidence / "a.zip").write_bytes(_zip(members))
+    else:
+        (evidence / "a.tar.gz").write_bytes(_tar(members, "gzip"))
+    (evidence / "b.zip").write_bytes(_zip({"later.bin": b"x" * 100}))
+    source = open_source(str(evidence), {"max_expansion_bytes": 25_000})
+    entries = {e.segments: e for e in source.entries()}
+    warnings = [w.message for w in source.take_warnings()]
+    source.close()
+    readable = sorted(s[-1] for s, e in entries.items() if len(s) == 2 and e.opener is not None)
+    assert readable == ["0.bin", "1.bin"]
+    assert ("/a." + kind, "2.bin") in entries          # listed, not read
+    assert ("/b.zip", "later.bin") not in entries      # nothing more expanded
+    assert sum("expansion stopped" in m for m in warnings) == 1

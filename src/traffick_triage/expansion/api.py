@@ -105,7 +105,14 @@ class MemberProblem:
 class ExpansionBudget(abc.ABC):
     """The limits one expansion shares with every other expansion of the same
     evidence item and with the top-level archive readers (issue 11): bytes
-    expanded, members listed, nesting depth, compression ratio."""
+    expanded, members listed, nesting depth, compression ratio.
+
+    Who charges what: the walk counts every member, checks ``member_limit``
+    and charges the bytes of every member it reads (its declared size, or the
+    bytes of a streamed member as they come); an expander charges only what it
+    decompresses without handing it over (the data of a member it passes over
+    in a stream) and may refuse a member by a limit only it can tell (the
+    compression ratio, from a compressed size the walk does not see)."""
 
     @abc.abstractmethod
     def charge_member(self) -> None:

@@ -63,10 +63,11 @@ class WalkBudget(ExpansionBudget):
 
     def charge_bytes(self, count: int) -> None:
         if self.spent + count > self.limit:
-            raise BudgetExceeded(self._over(count))
+            raise BudgetExceeded(self.over(count))
         self.spent += count
 
-    def _over(self, count: int) -> str:
+    def over(self, count: int) -> str:
+        """Why ``count`` more bytes are not read."""
         return (f"{count} more bytes would take this evidence item's expansion past its budget of {self.limit} "
                 f"bytes ({size_text(self.limit)}: the larger of {size_text(EXPANSION_FLOOR_BYTES)} and "
                 f"{self.limits.max_ratio:g}x the size of the containers found in it; {size_text(self.spent)} "
@@ -79,7 +80,7 @@ class WalkBudget(ExpansionBudget):
         if reason is None and compressed_size is not None:
             reason = self.limits.ratio_reason(declared_size, compressed_size)
         if reason is None and self.spent + declared_size > self.limit:
-            reason = self._over(declared_size)
+            reason = self.over(declared_size)
         return reason
 
     def bounded(self, stream: IO[bytes], limit: int | None = None) -> IO[bytes]:
@@ -118,6 +119,7 @@ class _Bounded(io.RawIOBase):
         try:
             self._budget.charge_bytes(len(data))
         except BudgetExceeded as error:
+            # An OSError to a reader that knows nothing of budgets; the walk finds the cause.
             raise OSError(str(error)) from error
         return data
 

@@ -223,24 +223,45 @@ class ExpandingSource(EvidenceSource):
         if member.encrypted:
             entry.notes.append("encrypted member: listed, content not read")
             return entry, None
-        if member.refused:
-            entry.notes.append(member.refused)
-            self.warn(member.refused, *segments)
-            try:
-                self.budget.charge_refusal()
-            except BudgetExceeded as error:
-                self._stop(error, container.segments)     # this member is still listed; the next are not
+        if member.size is not None and self.budget.spent + member.size > self.budget.limit:
+            error = BudgetExceeded(self.budget.over(member.size))
+            entry.notes.append(f"not read: {error}")
+            self._stop(error, entry.segments)
             return entry, None
+        if member.refused:
+            return self._refuse(entry, container, member.refused), None
+        reason = self.budget.member_limit(member.size, None)
+        if reason:
+            return self._refuse(entry, container, reason), None
         if member.opener is not None or member.size is None:
             # A streaming member (read now or never) or one whose size only reading tells.
             return self._spooled_member(entry, expander, opener, member)
+        try:
+            self.budget.charge_bytes(member.size)
+        except BudgetExceeded as error:
+            entry.notes.append(f"not read: {error}")
+            self._stop(error, entry.segments)
+            return entry, None
         key, size = member.key, member.size
         entry.opener = lambda: self._open_member(opener, expander, key, size)
         return entry, None
 
+    def _refuse(self, entry: Entry, container: Entry, reason: str) -> Entry:
+        """A member a limit keeps from being read: listed, noted, one warning."""
+        entry.notes.append(reason)
+        self.warn(reason, *entry.segments)
+        try:
+            self.budget.charge_refusal()
+        except BudgetExceeded as error:
+            self._stop(error, container.segments)     # this member is still listed; the next are not
+        return entry
+
     def _spooled_member(self, entry: Entry, expander: Expander, opener: Callable[[], IO[bytes]],
                         member: Member) -> tuple[Entry, Spooled | None]:
-        limit = self.budget.limits.max_member_bytes if member.size is None else member.size
+        """A member read now, its bytes charged to the budget as they come
+        and kept (memory or scratch) until the walk has passed it."""
+        cap = self.budget.limits.max_member_bytes
+        limit = cap if member.size is None else min(member.size, cap)
         handle = None
         try:
             if member.opener is not None:
@@ -248,13 +269,14 @@ class ExpandingSource(EvidenceSource):
             else:
                 handle = opener()
                 stream = expander.open_member(handle, member.key, ReopenBudget(self.options))
-            if member.size is None:
-                stream = self.budget.bounded(stream, limit)
-            with stream:
-                spooled = self._spool.keep(b"", stream, limit)
-        except BudgetExceeded as error:
-            raise error
+            with self.budget.bounded(stream, limit) as bounded:
+                spooled = self._spool.keep(b"", bounded, limit)
         except (OSError, ValueError, EOFError, RuntimeError, ExpansionError) as error:
+            spent = error if isinstance(error, BudgetExceeded) else error.__cause__
+            if isinstance(spent, BudgetExceeded):
+                entry.notes.append(f"not read: {spent}")
+                self._stop(spent, entry.segments)
+                return entry, None
             message = f"content not readable: {error}"
             entry.notes.append(message)
             self.warn(message, *entry.segments)

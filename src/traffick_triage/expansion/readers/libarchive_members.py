@@ -100,7 +100,12 @@ class _StreamingArchive(Expander):
             with libarchive.stream_reader(container, format_name=self.FORMAT, block_size=_BLOCK) as archive:
                 for index, entry in enumerate(archive):
                     listed += 1
-                    yield self._member(index, entry, budget)
+                    member = self._member(index, entry, budget)
+                    yield member
+                    if member.opener is None and (member.refused or member.encrypted):
+                        # Passed over, but decompressed all the same to reach the next
+                        # member (the walk charges the members it reads).
+                        budget.charge_bytes(member.size or 0)
             return
         except libarchive.ArchiveError as error:
             if listed or not self.RAW_FALLBACK:
@@ -143,10 +148,7 @@ class _StreamingArchive(Expander):
         if _is_encrypted(entry):
             member.encrypted = True
             return member
-        declared = member.size
-        reason = budget.member_limit(declared, None)
-        if declared is not None:
-            budget.charge_bytes(declared)      # read, or passed over: decompressed either way
+        reason = budget.member_limit(member.size, None)
         if reason:
             member.refused = reason
             return member

@@ -83,9 +83,9 @@ class ZipMembers(Expander):
         if zipped.data_offset is None:
             member.refused = "member data not located: content not read"
             return member
+        # The ratio needs the compressed size only the listing knows; the walk
+        # checks the other limits and charges what it reads.
         member.refused = budget.member_limit(zipped.file_size, zipped.compress_size)
-        if member.refused is None:
-            budget.charge_bytes(zipped.file_size)
         return member
 
     def open_member(self, container: IO[bytes], key: dict[str, Any], budget) -> IO[bytes]:
