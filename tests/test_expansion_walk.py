@@ -135,6 +135,16 @@ def test_route_counts_per_evidence_item(planted):
     assert report["summary"]["files_by_route"] == report["evidence"][0]["routes"]
     page = (planted["root"] / "case1" / "report.html").read_text(encoding="utf-8")
     assert "inside a file" in page and "Found as" in page
+    # The timeline and files.csv say how each item was found too.
+    case = planted["root"] / "case1"
+    events = [json.loads(line) for line in (case / "timeline.jsonl").read_text(encoding="utf-8").splitlines()]
+    member = planted["where"]["03.jpg"]
+    assert {e.get("route") for e in events if e["locator"] == member} == {"inside a file"}
+    import csv
+
+    with open(next(case.rglob("files.csv")), encoding="utf-8-sig", newline="") as stream:
+        rows = {row["locator"]: row for row in csv.DictReader(stream)}
+    assert rows[member]["route"] == "inside a file"
     inside = sum(1 for row in report["files"] if row["route"] == "inside a file" and row["kind"] == "file")
     counts = report["evidence"][0]["routes"]
     assert counts["inside a file"] == inside
