@@ -31,6 +31,7 @@ for command in "${!NEEDED[@]}"; do
   command -v "$command" >/dev/null 2>&1 || missing+=("${NEEDED[$command]}")
 done
 if ! ldconfig -p 2>/dev/null | grep -q libmagic.so.1; then missing+=(libmagic1); fi
+if ! ldconfig -p 2>/dev/null | grep -q libarchive.so.13; then missing+=(libarchive13); fi   # libarchive-c: archives found inside the evidence
 # `python3 -m venv` (the Makefile) needs ensurepip, which Debian and Ubuntu ship
 # apart from python3 (a fresh Ubuntu 24.04 or Debian 13 has python3 without it).
 python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)

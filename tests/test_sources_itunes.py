@@ -13,6 +13,7 @@ from pathlib import Path
 from evidence_builders import load_report, md5, regular_files, scan
 from test_plugin_ios import SMS_SCHEMA
 
+from traffick_triage.expansion.walk import walk_base
 from traffick_triage.sources.detect import open_source
 from traffick_triage.sources.itunes_backup import ItunesBackupSource
 
@@ -163,7 +164,7 @@ def test_find_sibling_uses_the_real_path(tmp_path):
     make_backup(backup)
     source = open_source(str(backup))
     try:
-        assert isinstance(source, ItunesBackupSource)
+        assert isinstance(walk_base(source), ItunesBackupSource)      # under the expansion walk
         sms = next(e for e in source.entries() if e.path == "HomeDomain/Library/SMS/sms.db")
         wal = source.find_sibling(sms, "sms.db-wal")
         assert wal is not None and wal.path == "HomeDomain/Library/SMS/sms.db-wal"

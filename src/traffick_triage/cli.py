@@ -73,6 +73,7 @@ def scan(
     hashset: Optional[List[str]] = typer.Option(None, "--hashset", help="Known-file hash set or compiled store to match against (repeatable; any supported format). Prefix TYPE: to declare its type instead of detecting it: pdq:, phash:, md5:, sha1:, sha256:, hashdeep:, md5deep:, vics:, icse:, nsrl:, store: (a list of bare 64-hex values is otherwise guessed SHA-256, and a warning says so)."),
     max_member_bytes: int = typer.Option(64 << 30, "--max-member-bytes", help="Largest archive member read (bomb guard)."),
     max_ratio: float = typer.Option(1000.0, "--max-ratio", min=1.0, help="Largest compression ratio of an archive member over 100 MiB; an archive may expand to this many times its size (at least 1 GiB) in all (bomb guard)."),
+    no_expand: bool = typer.Option(False, "--no-expand", help="Do not open files found inside the evidence (archives, documents, compressed files) to inventory what they hold."),
     pdq_threshold: int = typer.Option(31, "--pdq-threshold", min=0, max=31, help="PDQ match distance (of 256 bits)."),
     phash_threshold: int = typer.Option(8, "--phash-threshold", min=0, max=32, help="pHash match distance (of 64 bits), a secondary signal."),
     dihedral: bool = typer.Option(False, "--dihedral", help="Also match the 8 rotations/flips of each image's PDQ."),
@@ -118,7 +119,8 @@ def scan(
         plugin_options["keywords_language"] = keywords_language
     config = ScanConfig(evidence=specs, case_dir=str(output),
                         case={"case_number": case_number, "examiner": examiner, "agency": agency},
-                        plugin_options=plugin_options, source_options={"max_member_bytes": max_member_bytes, "max_ratio": max_ratio},
+                        plugin_options=plugin_options, source_options={"max_member_bytes": max_member_bytes, "max_ratio": max_ratio,
+                                        "expand": not no_expand},
                         plugin_timeout=plugin_timeout, hashset_paths=list(hashset or []),
                         workers=workers if workers > 0 else (os.cpu_count() or 1),
                         perceptual=PerceptualSettings(pdq_threshold, phash_threshold, pdq_threshold),
@@ -306,7 +308,8 @@ def info(evidence: Path = typer.Argument(..., help="One evidence item.")) -> Non
     if not evidence.exists():
         fail(f"evidence not found: {evidence}")
     try:
-        source = open_source(str(evidence))
+        # The item's own files: what archives inside it hold is counted by a scan.
+        source = open_source(str(evidence), {"expand": False})
     except (EvidenceError, OSError) as error:
         fail(f"{evidence}: {error}")
     try:
@@ -411,7 +414,7 @@ def report(
 
 @app.command()
 def plugins(plugin_dir: Optional[List[Path]] = typer.Option(None, "--plugin-dir", help="Also list plugins from this folder.")) -> None:
-    """List the plugins: name, version, which files they take, description."""
+    """List the plugins (name, version, which files they take, description) and the readers of files inside files."""
     from .registry import PluginLoadError, load_plugins
 
     try:
@@ -423,6 +426,13 @@ def plugins(plugin_dir: Optional[List[Path]] = typer.Option(None, "--plugin-dir"
         table.add_row(item.name, item.version, item.plugin.SELECTOR.describe(), item.plugin.DESCRIPTION,
                       item.origin.split(":", 1)[0])
     out.print(table)
+    from .expansion.registry import describe_expanders
+
+    # The readers that open files inside files (off with `triage scan --no-expand`).
+    readers = Table("expander", "version", "route", "description", "library")
+    for item in describe_expanders():
+        readers.add_row(item["name"], item["version"], item["route"], item["description"], item["library"])
+    out.print(readers)
 
 
 @app.command("cat")

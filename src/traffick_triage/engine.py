@@ -206,7 +206,7 @@ class Scanner:
                     continue
                 task = EntryTask.from_entry(evidence_id, locator, seq, entry, self._item_options.get(evidence_id))
                 seq += 1
-                if not parallel or entry.kind != FILE or entry.opener is None:
+                if not parallel or entry.kind != FILE or entry.opener is None or entry.walk_only_opener:
                     self._write(process_entry(task, source, self.processing, opener=entry.opener))
                 else:
                     batch.append(task)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import IO
 
+from .expansion.walk import walk_base
 from .sources.base import EvidenceError
 from .sources.detect import open_source
 from .store import CaseStore
@@ -50,7 +51,7 @@ def resolve_locator(case_dir: str | Path, locator: str) -> tuple[_ClosingStream,
     try:
         source = open_source(evidence["path"], display_name=evidence["name"])
         if source.kind == "tar":
-            for _ in source.entries():   # a TAR is only walked forwards
+            for _ in walk_base(source).entries():   # a TAR is only walked forwards
                 pass
         return _ClosingStream(source.open_address(row["address"]), source), row["sha256"]
     except (EvidenceError, OSError, KeyError, IndexError, StopIteration) as error:

@@ -266,6 +266,12 @@ def _check_resume_compatible(store: CaseStore, config: ScanConfig, plugins: list
     store.set_meta("options", options)
     store.set_meta("case", config.case)
     store.set_meta("plugins", plugin_list)
+    if config.source_options.get("expand", True):
+        from .expansion.registry import describe_expanders
+
+        store.set_meta("expanders", describe_expanders())
+    else:
+        store.set_meta("expanders", [])
     store.set_meta("hashsets", sets)
     store.set_meta("identity", identity)
 
@@ -325,6 +331,7 @@ def run_record(store: CaseStore, argv: list[str] | None, started: str, finished:
         "tool": identity.get("tool"), "report_schema_version": identity.get("report_schema_version"),
         "environment": identity.get("environment"), "platform": platform.platform(),
         "plugins": store.get_meta("plugins", []), "hashsets": store.get_meta("hashsets", []),
+        "expanders": store.get_meta("expanders", []),
         "case": store.get_meta("case", {}), "options": store.get_meta("options", {}),
         "command_line": list(argv or sys.argv), "case_dir": str(case_dir.resolve()),
         "started_utc": started, "finished_utc": finished,

@@ -367,8 +367,9 @@ class CaseStore:
             yield locator
 
     def file_hashes(self, locator: str) -> dict[str, Any]:
-        """evidence_id and hashes of the regular file at ``locator`` ({} for none)."""
-        row = self.db.execute("SELECT evidence_id, md5, sha1, sha256 FROM files WHERE locator = ? AND kind = 'file'",
+        """evidence_id, hashes and route of the regular file at ``locator`` ({} for none)."""
+        row = self.db.execute("SELECT evidence_id, md5, sha1, sha256, route FROM files WHERE locator = ? "
+                              "AND kind = 'file'",
                               (locator,)).fetchone()
         return dict(row) if row else {}
 
@@ -411,7 +412,10 @@ class CaseStore:
             for address, size, md5, sha256 in self.db.execute(
                     "SELECT address, size, md5, sha256 FROM files WHERE evidence_id = ? AND kind = 'file' "
                     "AND md5 IS NOT NULL", (evidence_id,)):
-                path = os.path.join(root, json.loads(address)["relpath"])
+                relative = json.loads(address).get("relpath")
+                if relative is None:
+                    continue        # an item found inside a file of the folder, not a file of the host
+                path = os.path.join(root, relative)
                 # The path as bytes: an undecodable name (surrogates) cannot be SQLite text.
                 by_path.add((path,), (path.encode("utf-8", "surrogatepass"), size, md5, sha256))
             for path_bytes, size, md5, sha256 in by_path:

@@ -45,7 +45,11 @@ class BudgetExceeded(ExpansionError):
 
 @dataclass(frozen=True)
 class Probe:
-    """What an expander is shown to decide whether it claims a file."""
+    """What an expander is shown to decide whether it claims a file.
+
+    The walk computes ``mime`` (libmagic, ~1.4 ms a file) only when an
+    expander first reads it: decide by ``head`` first where the format has
+    a signature, and read ``mime`` only when the first bytes cannot tell."""
 
     name: str          # the file's own name as in the evidence (a tie-breaker only)
     size: int
@@ -80,6 +84,13 @@ class Member:
     # subject and sender for an attachment, a PDF object number.
     details: dict[str, Any] = field(default_factory=dict)
     opener: Callable[[], IO[bytes]] | None = None
+    # Why the member's content is not read (a limit: its size, ratio, the
+    # budget): listed with this note and a warning, never read. Optional; added
+    # after the first version of this contract.
+    refused: str | None = None
+    # A link member (symbolic or hard): its target as the container spells it,
+    # recorded, never followed; it has no content of its own. Optional.
+    link_target: str | None = None
 
 
 @dataclass
@@ -94,11 +105,19 @@ class MemberProblem:
 class ExpansionBudget(abc.ABC):
     """The limits one expansion shares with every other expansion of the same
     evidence item and with the top-level archive readers (issue 11): bytes
-    expanded, members listed, nesting depth, compression ratio."""
+    expanded, members listed, nesting depth, compression ratio.
+
+    Who charges what: the walk counts every member, checks ``member_limit``
+    and charges the bytes of every member it reads (its declared size, or the
+    bytes of a streamed member as they come); an expander charges only what it
+    decompresses without handing it over (the data of a member it passes over
+    in a stream) and may refuse a member by a limit only it can tell (the
+    compression ratio, from a compressed size the walk does not see)."""
 
     @abc.abstractmethod
     def charge_member(self) -> None:
-        """Count one more member; raises BudgetExceeded past the member-count cap."""
+        """Count one more member; raises BudgetExceeded past the member-count cap.
+        The walk counts every Member an expander yields: an expander need not."""
 
     @abc.abstractmethod
     def charge_bytes(self, count: int) -> None:

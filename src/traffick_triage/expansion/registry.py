@@ -33,3 +33,9 @@ def builtin_expanders() -> tuple[Expander, ...]:
 def expander_named(name: str) -> Expander | None:
     """The expander an address names (to open a member again)."""
     return next((e for e in builtin_expanders() if e.NAME == name), None)
+
+
+def describe_expanders() -> list[dict[str, str]]:
+    """What the report records of each expander: name, version, route, what it reads and with what."""
+    return [{"name": e.NAME, "version": e.VERSION, "route": e.ROUTE, "description": e.DESCRIPTION,
+             "library": e.library()} for e in builtin_expanders()]

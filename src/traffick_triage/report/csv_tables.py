@@ -63,13 +63,14 @@ FILE_COLUMNS = ["evidence_id", "locator", "path", "name", "kind", "size", "alloc
                 "md5", "sha1", "sha256", "mime", "extension_mismatch", "suspicious_name",
                 "modified", "accessed", "changed", "created",
                 "modified_local", "accessed_local", "changed_local", "created_local", "timezone",
-                "link_target", "notes"]
+                "link_target", "notes", "route"]
 EVIDENCE_COLUMNS = ["id", "ordinal", "name", "kind", "path", "md5", "sha1", "sha256", "size",
                     "stored_md5", "stored_sha1", "verification", "complete", "host_files", "description"]
 WARNING_COLUMNS = ["evidence_id", "locator", "source", "message"]
 # The store's columns behind FILE_COLUMNS (the others come from "times").
 _FILE_STORE_COLUMNS = ("evidence_id", "locator", "path", "name", "kind", "size", "allocated", "inode", "md5", "sha1",
-                       "sha256", "mime", "extension_mismatch", "suspicious_name", "link_target", "notes", "times")
+                       "sha256", "mime", "extension_mismatch", "suspicious_name", "link_target", "notes", "times",
+                       "route")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # What makes csv.writer (QUOTE_MINIMAL) quote a cell: the delimiter, the quote, a line end.
 _QUOTED_IF = (",", '"', "\r", "\n")

@@ -85,6 +85,7 @@ from .finding_kinds import generic_sections
 from .html_map import build_map
 from .match_counts import hashsets_with_match_counts
 from .json_pieces import json_pieces
+from .json_report import route_counts
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 TEMPLATE_DIR = PACKAGE_DIR / "templates"
@@ -435,6 +436,8 @@ def build_model(store: CaseStore, case_dir: Path, redactor: Redactor, thumbnails
                          "stored": sorted((item["stored_hashes"] or {}).items()), "hashes": sorted(hashes.items()),
                          "verification": item["verification"], "complete": item["complete"],
                          "host_files": _HostFilesByPath(store, item["id"]),
+                         "routes": [(route, count) for route, count in route_counts(store, item["id"]).items()
+                                    if count],
                          "volumes": description.get("volumes") or []})
     mismatched = [e["id"] for e in evidence if e["verification"] == "MISMATCH"]
 

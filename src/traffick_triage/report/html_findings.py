@@ -61,8 +61,8 @@ def known_files(store: CaseStore, R: Any, keep: Keep, matched: DiskSet) -> dict[
         series = data.get("series") or ""
         row = {"category": category, "series": series, "set": data.get("set_name") or data.get("set") or "",
                "hash_type": data.get("hash_type") or "", "label": data.get("label") or "",
-               "evidence_id": finding["evidence_id"], "locator": R.text(locator),
-               "sha256": store.file_hashes(locator).get("sha256") or ""}
+               "evidence_id": finding["evidence_id"], "locator": R.text(locator)}
+        row.update(_hash_and_route(store, locator))
         rows.add((row["category"], row["series"], row["set"], row["evidence_id"], row["locator"]), row)
         known_bad.add(locator)
         by_category.add(category, locator)
@@ -74,6 +74,12 @@ def known_files(store: CaseStore, R: Any, keep: Keep, matched: DiskSet) -> dict[
                           for (category, series), files in by_series.counts_by(2)]}
 
 
+def _hash_and_route(store: CaseStore, locator: str) -> dict[str, str]:
+    """A matched file's SHA-256 and how it was found (the page shows the route beside every match)."""
+    known = store.file_hashes(locator)
+    return {"sha256": known.get("sha256") or "", "route": known.get("route") or ""}
+
+
 def perceptual_matches(store: CaseStore, R: Any, keep: Keep, matched: DiskSet) -> dict[str, Any]:
     rows, files = keep(SpilledRows(5)), keep(DiskSet())
     for finding in store.findings(["perceptual.match"]):
@@ -81,8 +87,8 @@ def perceptual_matches(store: CaseStore, R: Any, keep: Keep, matched: DiskSet) -
         row = {"algorithm": data.get("algorithm") or "", "distance": data.get("distance"),
                "threshold": data.get("threshold"), "set": data.get("set") or data.get("set_name") or "",
                "label": data.get("label") or "", "category": data.get("category") or "",
-               "evidence_id": finding["evidence_id"], "locator": R.text(finding["locator"]),
-               "sha256": store.file_hashes(finding["locator"]).get("sha256") or ""}
+               "evidence_id": finding["evidence_id"], "locator": R.text(finding["locator"])}
+        row.update(_hash_and_route(store, finding["locator"]))
         rows.add((row["category"], row["set"], row["evidence_id"], row["locator"], str(row["distance"])), row)
         files.add(finding["locator"])
         matched.add(finding["locator"])

@@ -17,12 +17,12 @@ from ..store import CaseStore
 from .identifier_index import identifier_index
 from .match_counts import hashset_match_counts, hashsets_with_match_counts
 
-REPORT_SCHEMA_VERSION = "1.2.0"
+REPORT_SCHEMA_VERSION = "1.3.0"   # 1.3.0: every file's route; files per route, per evidence item and in all
 FILES_INLINE_LIMIT = 100_000     # larger inventories go to files.jsonl beside the report
 
 _FILE_FIELDS = ("evidence_id", "locator", "path", "name", "kind", "size", "allocated", "inode",
                 "md5", "sha1", "sha256", "mime", "extension_mismatch", "suspicious_name", "times",
-                "link_target", "notes")
+                "link_target", "notes", "route")
 
 
 def file_record(row: dict[str, Any]) -> dict[str, Any]:
@@ -41,6 +41,21 @@ def evidence_record(row: dict[str, Any]) -> dict[str, Any]:
             "complete": row["complete"]}
 
 
+def route_counts(store: CaseStore, evidence_id: str | None = None) -> dict[str, int]:
+    """Files (kind file) per route, every route named (0 where none), in
+    ROUTES order: how each item was found (live, deleted entry, carved,
+    inside a file, cache, recovered record, shadow copy)."""
+    from ..expansion.api import ROUTES
+
+    where, arguments = ("kind = 'file'", ()) if evidence_id is None else \
+        ("kind = 'file' AND evidence_id = ?", (evidence_id,))
+    found = dict(store.db.execute(f"SELECT route, COUNT(*) FROM files WHERE {where} GROUP BY route",
+                                  arguments).fetchall())
+    counts = {route: int(found.pop(route, 0)) for route in ROUTES}
+    counts.update({route: int(found[route]) for route in sorted(found)})     # a route this version does not know
+    return counts
+
+
 def summarise(store: CaseStore) -> dict[str, Any]:
     """Counts only, each made by SQLite (the matches too: match_counts)."""
     db = store.db
@@ -54,6 +69,7 @@ def summarise(store: CaseStore) -> dict[str, Any]:
         "directories": kinds.get("dir", 0),
         "symlinks": kinds.get("symlink", 0),
         "deleted_files": store.count("files", "kind = 'file' AND allocated = 0"),
+        "files_by_route": route_counts(store),
         "files_hashed": store.count("files", "kind = 'file' AND sha256 IS NOT NULL"),
         "bytes_hashed": int(db.execute("SELECT COALESCE(SUM(size), 0) FROM files WHERE sha256 IS NOT NULL")
                             .fetchone()[0]),
@@ -78,8 +94,10 @@ def report_parts(store: CaseStore, case_dir: Path, inline_limit: int = FILES_INL
         "case": store.get_meta("case", {}),
         "options": store.get_meta("options", {}),
         "plugins": store.get_meta("plugins", []),
+        "expanders": store.get_meta("expanders", []),
         "hashsets": hashsets_with_match_counts(store),
-        "evidence": [evidence_record(row) for row in store.evidence_items()],
+        "evidence": [{**evidence_record(row), "routes": route_counts(store, row["id"])}
+                     for row in store.evidence_items()],
         "summary": summarise(store),
     }
     if report["summary"]["entries"] <= inline_limit:

@@ -47,7 +47,7 @@ def timeline_events(store: CaseStore) -> Iterator[dict[str, Any]]:
 
 
 def _filesystem_events(store: CaseStore) -> Iterator[dict[str, Any]]:
-    for row in store.file_rows(("evidence_id", "locator", "sha256", "allocated", "times")):
+    for row in store.file_rows(("evidence_id", "locator", "sha256", "allocated", "times", "route")):
         times = row["times"] or {}
         for key, description in _FS_DESCRIPTIONS.items():
             value, local = times.get(key), times.get(key + "_local")
@@ -62,6 +62,8 @@ def _filesystem_events(store: CaseStore) -> Iterator[dict[str, Any]]:
                 event["sha256"] = row["sha256"]
             if not row["allocated"]:
                 event["deleted"] = True
+            if row["route"] not in ("live", "deleted entry"):
+                event["route"] = row["route"]       # found inside a file, carved, in a cache...
             yield event
 
 

@@ -42,6 +42,10 @@ class Entry:
     # How the item was found (expansion.api.ROUTES); empty means "live" for an
     # allocated entry and "deleted entry" for an unallocated one.
     route: str = ""
+    # Read through ``opener`` in the scanning process only: opening it again
+    # from its address would decompress all that comes before it (a member of
+    # a TAR.GZ or a solid 7z found inside the evidence).
+    walk_only_opener: bool = False
 
     @property
     def name(self) -> str:

@@ -72,8 +72,22 @@ def _gzip_holds_tar(path: str) -> bool:
 
 def open_source(path: str, options: dict[str, Any] | None = None,
                 display_name: str | None = None) -> EvidenceSource:
-    """Open ``path`` as the right kind of evidence source."""
+    """Open ``path`` as the right kind of evidence source, with the walks
+    that find more in it wrapped around it (unless its options turn them off)."""
     options = options or {}
+    source = _open_item(path, options, display_name)
+    # -- wrappers over every source -------------------------------------------------------------
+    # Files inside files (issue 17): archives, documents, mail and caches found
+    # in the evidence are expanded unless source_options["expand"] is False.
+    if options.get("expand", True):
+        from ..expansion.walk import ExpandingSource
+
+        source = ExpandingSource(source, options)
+    return source
+
+
+def _open_item(path: str, options: dict[str, Any], display_name: str | None) -> EvidenceSource:
+    """The evidence item itself, by what its bytes are."""
     kind = sniff_evidence(path)
     name = display_name or os.path.basename(os.path.normpath(path))
     if kind == "directory":
