@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import plistlib
 import sqlite3
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,14 @@ SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
 ANDROID = "devices/android_fs_legacy/"
 IOS = "devices/ios_fs_josh15/"
 WHATSAPP_GROUP = "private/var/mobile/Containers/Shared/AppGroup/694FBBC5-2E69-480A-A25B-FF8CC038BEF8/"
+TEAMS_DB = ("private/var/mobile/Containers/Shared/AppGroup/E12BE95F-EA64-4826-8A15-DB2CF818F268/SkypeSpacesDogfood/"
+            "148AB670-2197-4B7F-AD74-206D4AB2ED62/SkypeSpacesDogfood-9188040d-6c67-4c5b-b112-36a304b66dad.sqlite")
+# The iOS web caches of Discord and Burner: the matrix carries Cache.db and its
+# companions (the responses stored inline in it); fsCachedData/ stays in the folder tests.
+DISCORD_CACHE = ("private/var/mobile/Containers/Data/Application/FC296D69-95CC-448D-8C8B-BBCFADD48A2F/Library/Caches/"
+                 "com.hammerandchisel.discord/")
+BURNER_CACHE = ("private/var/mobile/Containers/Data/Application/43637BC0-E3FA-4375-9A56-B85713075C0D/Library/Caches/"
+                "com.adhoclabs.burner/")
 NOTES_GROUP = "private/var/mobile/Containers/Shared/AppGroup/B120CD27-5591-4ED6-A1EC-E73CFFB4F8D3/"
 
 
@@ -73,6 +82,16 @@ FIXTURES: tuple[MatrixFixture, ...] = (
     MatrixFixture("ios_notes", NOTES_GROUP + "NoteStore.sqlite", IOS + NOTES_GROUP + "NoteStore.sqlite"),
     MatrixFixture("ios_wifi", "private/var/preferences/com.apple.wifi.known-networks.plist",
                   IOS + "private/var/preferences/com.apple.wifi.known-networks.plist"),
+    # Messaging apps (issue 18).
+    MatrixFixture("burner_android", "data/data/com.adhoclabs.burner/databases/burners.db",
+                  ANDROID + "data/data/com.adhoclabs.burner/databases/burners.db"),
+    MatrixFixture("tango_android", "data/data/com.sgiggle.production/files/tc.db",
+                  ANDROID + "data/data/com.sgiggle.production/files/tc.db"),
+    MatrixFixture("viber_android", "data/data/com.viber.voip/databases/viber_data",
+                  ANDROID + "data/data/com.viber.voip/databases/viber_data"),
+    MatrixFixture("teams_ios", TEAMS_DB, IOS + TEAMS_DB),
+    MatrixFixture("discord_ios", DISCORD_CACHE + "Cache.db", IOS + DISCORD_CACHE + "Cache.db"),
+    MatrixFixture("burner_ios", BURNER_CACHE + "Cache.db", IOS + BURNER_CACHE + "Cache.db"),
     # Reads every SQLite database by MIME type; proven here on the real sms.db (and all the others).
     MatrixFixture("identifiers", "private/var/mobile/Library/SMS/sms.db",
                   IOS + "private/var/mobile/Library/SMS/sms.db"),
@@ -273,7 +292,12 @@ def build_containers(files: dict[str, bytes], folder: Path) -> dict[str, Path]:
     out["ext4-in-mbr"], out["ext4-in-gpt"] = mbr, gpt
     fat32 = make_fat32(folder / "phone-fat32.raw", files, size_kib=40960)
     out["fat32-sdcard"] = fat32
-    ntfs = make_flat_ntfs(folder / "phone-ntfs.raw", files, folder / "ntfs-staging")
+    # Two databases of one base name (Discord's and Burner's Cache.db) cannot both
+    # lie in the flat root; their plugins name the app's folder, so they do not
+    # select them there anyway (_selected_when_flattened).
+    base_names = Counter(path.rsplit("/", 1)[-1] for path in files)
+    flat_files = {path: data for path, data in files.items() if base_names[path.rsplit("/", 1)[-1]] == 1}
+    ntfs = make_flat_ntfs(folder / "phone-ntfs.raw", flat_files, folder / "ntfs-staging")
     out["ntfs-flat"] = ntfs
     # dfVFS: ext4 bare and in a GPT, FAT32 in an MBR, the flat NTFS.
     out["ext4-qcow2"] = qemu_convert(ext4, folder / "phone-ext4.qcow2", "qcow2")
