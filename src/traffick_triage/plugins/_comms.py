@@ -9,10 +9,13 @@ find the value as found in the source record.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 from dataclasses import dataclass
-from typing import Any, ClassVar, Iterable, Sequence
+from typing import Any, Callable, ClassVar, Iterable, Iterator, Sequence
 
 from ..plugin_api import Finding, TimelineEvent
+from ..sqlite_access import Database
 from ..timeutil import from_cocoa, from_unix_ms, from_unix_seconds, iso_or_none
 
 # Message directions. "draft" and "unknown" exist because some stores hold
@@ -47,6 +50,8 @@ class Contact(Finding):
     modified: str | None = None            # UTC ISO 8601
     deleted: bool | None = None            # the store's own "deleted" flag
     account: str | None = None             # owner account the entry syncs with, as found
+    recovered: bool = False                # a deleted record found in free space, not a live row
+    recovered_from: str | None = None      # where: "freelist page 12, offset 45100", "WAL frame 3 ..."
 
     def timeline_events(self) -> Sequence[TimelineEvent]:
         label = self.name or ", ".join(self.phone_numbers + self.emails + self.identifiers) or "?"
@@ -58,7 +63,7 @@ class Contact(Finding):
         if self.modified:
             events.append(TimelineEvent(self.modified, "Contact Modified",
                                         f"{self.source_app} contact modified: {label}", extra=extra))
-        return tuple(events)
+        return recovered_events(self, events)
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,9 @@ class Call(Finding):
     call_type: str | None = None           # e.g. "phone", "facetime_video", provider id
     source_app: str = ""
     source_record_id: str | None = None
+    party_ref: str | None = None           # unresolved reference to the other party (recovered records)
+    recovered: bool = False
+    recovered_from: str | None = None
 
     def timeline_events(self) -> Sequence[TimelineEvent]:
         if not self.start_time:
@@ -82,10 +90,10 @@ class Call(Finding):
         who = self.number or "unknown number"
         if self.contact_name:
             who += f" ({self.contact_name})"
-        return (TimelineEvent(
+        return recovered_events(self, [TimelineEvent(
             self.start_time, "Call Started",
             f"{self.direction} call {who}, {self.duration_s if self.duration_s is not None else '?'} s",
-            extra={"source_app": self.source_app, "source_record_id": self.source_record_id}),)
+            extra={"source_app": self.source_app, "source_record_id": self.source_record_id})])
 
 
 @dataclass(frozen=True)
@@ -110,6 +118,11 @@ class Message(Finding):
     account: str | None = None             # owner account the message went through, as found
     service: str | None = None             # e.g. "iMessage", "SMS"
     source_record_id: str | None = None
+    # A recovered record has no joins: the store's own reference to the other
+    # party or chat, as found ("handle_id 3", "chat_row_id 12"), for lookup by hand.
+    party_ref: str | None = None
+    recovered: bool = False
+    recovered_from: str | None = None
 
     def timeline_events(self) -> Sequence[TimelineEvent]:
         extra = {"app": self.app, "thread_id": self.thread_id,
@@ -128,7 +141,7 @@ class Message(Finding):
         if self.read_time:
             events.append(TimelineEvent(self.read_time, "Message Read",
                                         f"{self.app} message read", extra=extra))
-        return tuple(events)
+        return recovered_events(self, events)
 
 
 @dataclass(frozen=True)
@@ -147,14 +160,16 @@ class ChatEvent(Finding):
     event_type: str                        # store-specific code, e.g. "status 6, action 19"
     time: str | None                       # UTC ISO 8601
     source_record_id: str | None = None
+    recovered: bool = False
+    recovered_from: str | None = None
 
     def timeline_events(self) -> Sequence[TimelineEvent]:
         if not self.time:
             return ()
-        return (TimelineEvent(
+        return recovered_events(self, [TimelineEvent(
             self.time, "Chat Event", f"{self.app} chat event ({self.event_type}) in {self.thread_id or '?'}",
             extra={"app": self.app, "thread_id": self.thread_id,
-                   "source_record_id": self.source_record_id}),)
+                   "source_record_id": self.source_record_id})])
 
 
 # --- value helpers ---------------------------------------------------------------------
@@ -224,3 +239,77 @@ def cocoa_iso(value: Any) -> str | None:
     """Cocoa seconds or (newer iOS/macOS) nanoseconds since 2001; timeutil decides."""
     value = _time_value(value)
     return None if value is None else iso_or_none(from_cocoa(value))
+
+
+# --- recovered (deleted) records ---------------------------------------------------------
+
+# A carved cell can decode to any number; a time outside these years is read
+# as garbage, not as a deleted record (phones reset to 1970 store 0, "not set").
+PLAUSIBLE_YEARS = (1990, 2100)
+
+
+def recovered_events(finding: Any, events: Sequence[TimelineEvent]) -> tuple[TimelineEvent, ...]:
+    """The events of a finding, each saying so when the finding is a
+    recovered deleted record (description, message and a field)."""
+    if not getattr(finding, "recovered", False):
+        return tuple(events)
+    where = finding.recovered_from or "free space"
+    return tuple(dataclasses.replace(
+        event, timestamp_desc=f"{event.timestamp_desc} (recovered deleted record)",
+        message=f"[recovered deleted record, {where}] {event.message}",
+        extra={**event.extra, "recovered": True, "recovered_from": where}) for event in events)
+
+
+def plausible_time(iso: str | None) -> bool:
+    if not iso:
+        return False
+    try:
+        year = dt.datetime.fromisoformat(iso).year
+    except ValueError:
+        return False
+    return PLAUSIBLE_YEARS[0] <= year <= PLAUSIBLE_YEARS[1]
+
+
+class RecoveredRecord(dict):
+    """A recovered row's values by lower-case column name; a column the table
+    lacks (optional in some versions) reads as None, like ``db.column``'s NULL."""
+
+    def __missing__(self, key: str) -> Any:
+        lowered = key.lower()
+        return dict.get(self, lowered) if lowered != key else None
+
+
+def recovered(db: Database, table: str, columns: Sequence[str],
+              build: Callable[[RecoveredRecord], Finding | None],
+              accept: Callable[[Finding], bool], rename: dict[str, str] | None = None) -> Iterator[Finding]:
+    """Findings from the deleted records of ``table``, each built by the same
+    function as the plugin's live rows (``build`` gets the values by column
+    name, ``rename`` mapping a column to the name ``build`` reads), kept only
+    when ``accept`` holds (e.g. a plausible time), and marked ``recovered``
+    with where it was found. Columns the table lacks are left out of the
+    search and read as None."""
+    present = db.columns(table) or frozenset()
+    wanted = [column for column in columns if column.lower() in present]
+    if not wanted:
+        return
+    for row in db.recovered_rows(table, wanted):
+        record = RecoveredRecord({(rename or {}).get(name, name): value
+                                  for name, value in zip(row.columns, row.values)})
+        finding = build(record)
+        if finding is not None and accept(finding):
+            yield dataclasses.replace(finding, recovered=True, recovered_from=row.origin)
+
+
+def message_accept(message: Finding) -> bool:
+    """A recovered message: a plausible time and an address or a body."""
+    return plausible_time(message.time) and any(  # type: ignore[attr-defined]
+        (message.sender, message.recipients, message.body, message.party_ref))  # type: ignore[attr-defined]
+
+
+def call_accept(call: Finding) -> bool:
+    return plausible_time(call.start_time) and any((call.number, call.party_ref))  # type: ignore[attr-defined]
+
+
+def contact_accept(contact: Finding) -> bool:
+    return any((contact.name, contact.phone_numbers, contact.emails,  # type: ignore[attr-defined]
+                contact.identifiers))  # type: ignore[attr-defined]
