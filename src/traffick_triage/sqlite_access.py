@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
-from .sqlite_recovery import ColumnInfo, RecoveredRow, RecoveryBounds, candidates, run_worker
+from .sqlite_recovery import ColumnInfo, LiveRows, RecoveredRow, RecoveryBounds, candidates, run_worker
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 COMPANIONS = ("-wal", "-shm", "-journal")
@@ -241,7 +241,7 @@ class Database:
         alias = {column.name for column in schema if column.rowid_alias}
         compared = [name for name in wanted if name not in alias]
         selected = ", ".join(quote(name) for name in compared) or "NULL"
-        live = {tuple(row) for row in self.rows(f"SELECT {selected} FROM {quote(table)}", table=table)}
+        live = LiveRows(tuple(row) for row in self.rows(f"SELECT {selected} FROM {quote(table)}", table=table))
         yield from candidates(run, table, schema, wanted, live)
 
     def _schema(self, table: str) -> list[ColumnInfo] | None:

@@ -18,8 +18,9 @@ this module holds what that method needs:
   column holds a number or NULL); carved garbage mostly fails there, and
   plugins add their own checks (a plausible time) before reporting one.
 * **Never a live row twice.** A candidate whose requested values (the rowid
-  alias aside) equal those of a live row is dropped, and so are repeats of
-  an earlier candidate: the same deleted message often lies in two places.
+  alias aside) equal those of a live row, or are a cut-off copy of them
+  (:class:`LiveRows`), is dropped, and so are repeats of an earlier
+  candidate: the same deleted message often lies in two places.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 WORKER = "traffick_triage.sqlite_recovery_worker"
 
@@ -210,11 +211,66 @@ def _found_order(record: Mapping[str, Any]) -> tuple[int, int, int, int, int]:
             1 if record.get("file") == "wal" else 0, number("page"), number("offset"))
 
 
+class LiveRows:
+    """The live rows of the compared columns, indexed by value, to tell a
+    recovered candidate that only repeats a live row: equal values, or a
+    cut-off copy (every value it holds equal to the live row's, a text or
+    BLOB value possibly a prefix or suffix of it: the carver reads a cell
+    until its bytes end, and an UPDATE leaves the old cell in a freeblock)."""
+
+    def __init__(self, rows: Iterable[tuple[Any, ...]]) -> None:
+        self.rows = list(dict.fromkeys(rows))
+        self.exact = set(self.rows)
+        self.index: dict[tuple[int, Any], list[int]] = {}
+        for number, row in enumerate(self.rows):
+            for position, value in enumerate(row):
+                for key in _keys(value):
+                    self.index.setdefault((position, key), []).append(number)
+
+    def repeats(self, values: tuple[Any, ...]) -> bool:
+        if values in self.exact:
+            return True
+        tried: set[int] = set()
+        for position, value in enumerate(values):
+            for number in (number for key in _keys(value) for number in self.index.get((position, key), ())):
+                if number not in tried:
+                    if len(tried) >= MAX_COMPARED:
+                        return False
+                    tried.add(number)
+                    if _covers(self.rows[number], values):
+                        return True
+        return False
+
+
+PREFIX = 8   # a text cut short keeps its start: live texts are also indexed by it
+# Live rows compared with one candidate at most; past it the candidate is kept
+# (reported as recovered, never hidden): a bound on a store whose thousands of
+# rows share one value.
+MAX_COMPARED = 10_000
+
+
+def _keys(value: Any) -> tuple[Any, ...]:
+    if isinstance(value, (str, bytes)):
+        return (value, ("prefix", value[:PREFIX])) if len(value) >= PREFIX else (value,)
+    return (value,) if isinstance(value, (int, float)) else ()
+
+
+def _covers(live: tuple[Any, ...], values: tuple[Any, ...]) -> bool:
+    for have, found in zip(live, values):
+        if found is None or found == have:
+            continue
+        if isinstance(found, (str, bytes)) and type(found) is type(have) and found \
+                and (have.startswith(found) or have.endswith(found)):
+            continue
+        return False
+    return True
+
+
 def candidates(run: RecoveryRun, table: str, schema: Sequence[ColumnInfo], wanted: Sequence[str],
-               live: set[tuple[Any, ...]]) -> Iterator[RecoveredRow]:
-    """The recovered rows of ``wanted`` columns that fit the schema, differ
-    from every live row (compared on ``wanted`` minus the rowid alias) and
-    from every earlier candidate, in :func:`_found_order`."""
+               live: LiveRows) -> Iterator[RecoveredRow]:
+    """The recovered rows of ``wanted`` columns that fit the schema, do not
+    repeat a live row (:class:`LiveRows`; compared on ``wanted`` minus the
+    rowid alias) nor an earlier candidate, in :func:`_found_order`."""
     positions = {column.name: index for index, column in enumerate(schema)}
     by_name = {column.name: column for column in schema}
     compared = [i for i, name in enumerate(wanted) if not by_name[name].rowid_alias]
@@ -235,7 +291,7 @@ def candidates(run: RecoveryRun, table: str, schema: Sequence[ColumnInfo], wante
         if not all(fits_affinity(value, by_name[name].declared) for name, value in zip(wanted, values)):
             continue
         key_values = tuple(values[i] for i in compared)
-        if all(value is None for value in key_values) or key_values in live:
+        if all(value is None for value in key_values) or live.repeats(key_values):
             continue
         key = repr(key_values)
         if key in seen:

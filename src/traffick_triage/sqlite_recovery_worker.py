@@ -79,6 +79,10 @@ def main(argv: list[str]) -> int:
     wal = WriteAheadLog(wal_path, strict_format_checking=False) \
         if os.path.isfile(wal_path) and os.path.getsize(wal_path) > 0 else None
     history = VersionHistory(database, wal)
+    if table not in {entry.name for entry in database.master_schema.master_schema_entries}:
+        # sqlite_dissect takes the schema from the database file: a table
+        # created in WAL frames not yet checkpointed cannot be searched.
+        return 0
     entry = get_master_schema_entry(table, history)
     if getattr(entry, "without_row_id", False):
         return 0

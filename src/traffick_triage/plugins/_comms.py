@@ -313,3 +313,17 @@ def call_accept(call: Finding) -> bool:
 def contact_accept(contact: Finding) -> bool:
     return any((contact.name, contact.phone_numbers, contact.emails,  # type: ignore[attr-defined]
                 contact.identifiers))  # type: ignore[attr-defined]
+
+
+def record_accept(finding: Finding) -> bool:
+    """The rule of the finding's own kind, for tables whose rows become
+    messages, calls or chat events (a WhatsApp message table)."""
+    if isinstance(finding, Message):
+        return message_accept(finding)
+    if isinstance(finding, Call):
+        return call_accept(finding)
+    if isinstance(finding, Contact):
+        return contact_accept(finding)
+    if isinstance(finding, ChatEvent):
+        return plausible_time(finding.time)
+    return False
