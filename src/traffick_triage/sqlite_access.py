@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
-from .sqlite_recovery import ColumnInfo, LiveRows, RecoveredRow, RecoveryBounds, candidates, run_worker
+from .sqlite_recovery import RecoveredRow, RecoveryBounds, recover_table
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 COMPANIONS = ("-wal", "-shm", "-journal")
@@ -225,45 +225,7 @@ class Database:
         with the values of ``columns`` and where they were found; never one
         equal to a live row. See :mod:`traffick_triage.sqlite_recovery`. A
         failure or a bound is one warning; the live rows are not affected."""
-        wanted = [column.lower() for column in columns]
-        schema = self._schema(table)
-        if self.path is None or schema is None or self.is_virtual(table):
-            return
-        missing = [name for name in wanted if name not in {column.name for column in schema}]
-        if missing:
-            self.warn_table(table, f"no deleted records searched: no column {', '.join(missing)}")
-            return
-        run = run_worker(self.path, self._master[table.lower()][0], bounds)
-        if run.problem:
-            self.warn_table(table, run.problem)
-        if not run.records:
-            return
-        alias = {column.name for column in schema if column.rowid_alias}
-        compared = [name for name in wanted if name not in alias]
-        selected = ", ".join(quote(name) for name in compared) or "NULL"
-        live = LiveRows(tuple(row) for row in self.rows(f"SELECT {selected} FROM {quote(table)}", table=table))
-        yield from candidates(run, table, schema, wanted, live)
-
-    def _schema(self, table: str) -> list[ColumnInfo] | None:
-        """Columns of a table in record order, with declared types; None when
-        the table is absent or unreadable (then one warning)."""
-        entry = self._master.get(table.lower())
-        if entry is None or entry[1] != "table":
-            return None
-        try:
-            self._budget.start()
-            info = list(self.connection.execute(f"PRAGMA table_xinfo({quote(entry[0])})"))
-        except SQLITE_ERRORS as error:
-            self.warn_table(entry[0], f"cannot read its columns: {error}")
-            return None
-        # The INTEGER PRIMARY KEY column is the rowid: a record stores NULL for it.
-        keys = [row for row in info if row[5]]
-        without_rowid = "WITHOUT ROWID" in re.sub(r"\s+", " ", entry[2].upper())
-        alias = keys[0][1] if len(keys) == 1 and str(keys[0][2]).upper() == "INTEGER" \
-            and not without_rowid else None
-        # Hidden and virtual generated columns are not in the record (stored ones are).
-        return [ColumnInfo(str(row[1]).lower(), str(row[2] or "").upper(), row[1] == alias)
-                for row in info if len(row) < 7 or row[6] in (0, 3)]
+        return recover_table(self, table, columns, bounds)
 
     def rows(self, sql: str, params: Sequence[Any] = (), *, table: str) -> Iterator[sqlite3.Row]:
         """Rows of one query; an error (damage, a value over the length limit,

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -215,8 +216,9 @@ class LiveRows:
     """The live rows of the compared columns, indexed by value, to tell a
     recovered candidate that only repeats a live row: equal values, or a
     cut-off copy (every value it holds equal to the live row's, a text or
-    BLOB value possibly a prefix or suffix of it: the carver reads a cell
-    until its bytes end, and an UPDATE leaves the old cell in a freeblock)."""
+    BLOB value possibly a prefix or suffix of it or differing in its last
+    TAIL characters only: the carver reads a cell until its bytes end or are
+    overwritten, and an UPDATE leaves the old cell in a freeblock)."""
 
     def __init__(self, rows: Iterable[tuple[Any, ...]]) -> None:
         self.rows = list(dict.fromkeys(rows))
@@ -259,11 +261,25 @@ def _covers(live: tuple[Any, ...], values: tuple[Any, ...]) -> bool:
     for have, found in zip(live, values):
         if found is None or found == have:
             continue
-        if isinstance(found, (str, bytes)) and type(found) is type(have) and found \
-                and (have.startswith(found) or have.endswith(found)):
+        if isinstance(found, (str, bytes)) and type(found) is type(have) and found and _cut_copy(found, have):
             continue
         return False
     return True
+
+
+# A carved cell's last bytes are often overwritten (the next freeblock's
+# header): a text equal to a live one but for its last TAIL characters is
+# the same value, when every other value of the record is equal too.
+TAIL = 4
+
+
+def _cut_copy(found: Any, have: Any) -> bool:
+    if have.startswith(found) or have.endswith(found):
+        return True
+    if len(found) < PREFIX:
+        return False
+    common = len(os.path.commonprefix([found, have]))
+    return common >= len(found) - TAIL
 
 
 def candidates(run: RecoveryRun, table: str, schema: Sequence[ColumnInfo], wanted: Sequence[str],
@@ -301,3 +317,47 @@ def candidates(run: RecoveryRun, table: str, schema: Sequence[ColumnInfo], wante
         yield RecoveredRow(table=table, columns=tuple(wanted), values=tuple(values),
                            rowid=rowid if isinstance(rowid, int) else None,
                            origin=describe(record), truncated=bool(record.get("truncated")))
+
+
+def recover_table(db: Any, table: str, columns: Sequence[str], bounds: RecoveryBounds) -> Iterator[RecoveredRow]:
+    """``Database.recovered_rows``: the search, the schema checks and the
+    live-row comparison for one table of ``db`` (a sqlite_access.Database)."""
+    wanted = [column.lower() for column in columns]
+    name = next((found for found in db.names("table") if found.lower() == table.lower()), None)
+    if db.path is None or name is None or db.is_virtual(name):
+        return
+    schema = record_columns(db, name)
+    if schema is None:
+        return
+    missing = [column for column in wanted if column not in {info.name for info in schema}]
+    if missing:
+        db.warn_table(name, f"no deleted records searched: no column {', '.join(missing)}")
+        return
+    run = run_worker(db.path, name, bounds)
+    if run.problem:
+        db.warn_table(name, run.problem)
+    if not run.records:
+        return
+    alias = {info.name for info in schema if info.rowid_alias}
+    selected = ", ".join(quote_name(column) for column in wanted if column not in alias) or "NULL"
+    live = LiveRows(tuple(row) for row in db.rows(f"SELECT {selected} FROM {quote_name(name)}", table=name))
+    yield from candidates(run, name, schema, wanted, live)
+
+
+def quote_name(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def record_columns(db: Any, table: str) -> list[ColumnInfo] | None:
+    """Columns of a table in record order with their declared types; None
+    when they cannot be read (then ``db.rows`` warned)."""
+    info = [tuple(row) for row in db.rows(f"PRAGMA table_xinfo({quote_name(table)})", table=table)]
+    if not info:
+        return None
+    # The INTEGER PRIMARY KEY column is the rowid: a record stores NULL for it.
+    keys = [row for row in info if row[5]]
+    without_rowid = "WITHOUT ROWID" in re.sub(r"\s+", " ", db.sql(table).upper())
+    alias = keys[0][1] if len(keys) == 1 and str(keys[0][2]).upper() == "INTEGER" and not without_rowid else None
+    # Hidden and virtual generated columns are not in the record (stored ones are).
+    return [ColumnInfo(str(row[1]).lower(), str(row[2] or "").upper(), row[1] == alias)
+            for row in info if len(row) < 7 or row[6] in (0, 3)]
