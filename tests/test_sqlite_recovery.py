@@ -415,3 +415,46 @@ def test_each_mapped_table_reports_what_sqlite_dissect_recovers(tmp_path, name):
     assert all(f.recovered_from for f in recovered)
     if case.party_ref:
         assert {f.party_ref for f in recovered} == {case.party_ref}
+
+
+# -- bounds: over a bound, one warning; the live rows still come ----------------------------------
+
+@pytest.fixture(scope="module")
+def rollback_db(tmp_path_factory) -> Path:
+    return build_rollback(tmp_path_factory.mktemp("bounds") / "evidence")
+
+
+def _with_bounds(monkeypatch, **limits):
+    from traffick_triage import sqlite_recovery
+
+    real = sqlite_recovery.run_worker
+    monkeypatch.setattr(sqlite_recovery, "run_worker",
+                        lambda path, table, _bounds: real(path, table, sqlite_recovery.RecoveryBounds(**limits)))
+
+
+@pytest.mark.parametrize("limits,said", [
+    ({"max_bytes": 4096}, "over the recovery budget"),
+    ({"seconds": 0.001}, "stopped after"),
+    ({"max_memory": 16 << 20}, "deleted records not searched"),
+])
+def test_a_bound_is_one_warning_and_live_rows_still_come(rollback_db, monkeypatch, limits, said):
+    _with_bounds(monkeypatch, **limits)
+    run = run_untouched(AndroidMmsSmsPlugin(), rollback_db)
+    assert len(run.warnings) == 1 and said in run.warnings[0], run.warnings
+    assert "table sms" in run.warnings[0] and not re.search(r"\w+(Error|Exception)\b|Traceback", run.warnings[0])
+    assert sum(not f.recovered for f in run.findings) == 20
+
+
+def test_candidate_cap_keeps_the_first(rollback_db, monkeypatch):
+    _with_bounds(monkeypatch, max_records=5)
+    run = run_untouched(AndroidMmsSmsPlugin(), rollback_db)
+    assert len(run.warnings) == 1 and "more than 5" in run.warnings[0]
+    assert sum(not f.recovered for f in run.findings) == 20
+    assert sum(f.recovered for f in run.findings) <= 5
+
+
+def test_without_sqlite_dissect_one_warning(rollback_db, monkeypatch):
+    monkeypatch.setitem(sys.modules, "sqlite_dissect", None)      # import fails
+    run = run_untouched(AndroidMmsSmsPlugin(), rollback_db)
+    assert len(run.warnings) == 1 and "sqlite-dissect is not installed" in run.warnings[0]
+    assert [f.recovered for f in run.findings] == [False] * 20

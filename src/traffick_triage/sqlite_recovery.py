@@ -28,7 +28,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import resource
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -45,10 +44,11 @@ class RecoveryBounds:
     ``max_bytes`` is the deterministic bound (database plus WAL); the time
     limit is a safety net against a pathological file, generous enough that
     it never trips on an honest phone database (a 250 KB store takes well
-    under a second)."""
+    under a second) and short enough that two tables fit in the engine's
+    60 s per plugin and file."""
 
     max_bytes: int = 256 << 20
-    seconds: float = 30.0
+    seconds: float = 20.0
     max_records: int = 200_000
     max_memory: int = 3 << 30
 
@@ -170,14 +170,11 @@ def run_worker(path: Path, table: str, bounds: RecoveryBounds) -> RecoveryRun:
     env["PYTHONPATH"] = os.pathsep.join([package_root] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
     env["PYTHONHASHSEED"] = "0"
 
-    def limit_memory() -> None:    # in the child, before exec
-        resource.setrlimit(resource.RLIMIT_AS, (bounds.max_memory, bounds.max_memory))
-
     try:
         done = subprocess.run(
-            [sys.executable, "-m", WORKER, str(path), table, str(bounds.max_records)],
+            [sys.executable, "-m", WORKER, str(path), table, str(bounds.max_records), str(bounds.max_memory)],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            timeout=bounds.seconds, env=env, preexec_fn=limit_memory, check=False)
+            timeout=bounds.seconds, env=env, check=False)
     except subprocess.TimeoutExpired:
         return RecoveryRun((), f"deleted-record search stopped after {bounds.seconds:g} s; none reported")
     except OSError as error:
@@ -195,7 +192,7 @@ def run_worker(path: Path, table: str, bounds: RecoveryBounds) -> RecoveryRun:
     if done.returncode != 0:
         lines = [line for line in done.stderr.decode("utf-8", "replace").splitlines() if line.strip()]
         reason = lines[-1].strip()[:300] if lines else f"exit status {done.returncode}"
-        problem = f"sqlite_dissect could not search for deleted records: {reason}"
+        problem = f"deleted records not searched: {reason}"
         if records:
             problem += f" ({len(records)} found before it stopped are kept)"
     return RecoveryRun(tuple(records), problem)

@@ -3,7 +3,7 @@ sqlite_dissect over one scratch copy, one table; one JSON line per deleted
 record on standard output.
 
 Run as ``python -m traffick_triage.sqlite_recovery_worker PATH TABLE
-MAX_RECORDS``. It lives in its own process so that the parent can bound its
+MAX_RECORDS MAX_MEMORY``. It lives in its own process so that the parent can bound its
 time and memory (sqlite_dissect is pure Python and parses hostile bytes)
 and so that a crash in it never takes the plugin's live records along.
 
@@ -26,6 +26,7 @@ import json
 import logging
 import math
 import os
+import resource
 import sys
 import warnings
 from typing import Any
@@ -65,7 +66,24 @@ def _where(cell: Any, page_size: int) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> int:
-    path, table, max_records = argv[0], argv[1], int(argv[2])
+    """Exit 0 with the records; 3 with one line on standard error naming the
+    problem in words (no exception class, no traceback: it becomes a warning)."""
+    path, table, max_records, max_memory = argv[0], argv[1], int(argv[2]), int(argv[3])
+    # Set here, not by the parent (preexec_fn is unsafe in a threaded parent).
+    resource.setrlimit(resource.RLIMIT_AS, (max_memory, max_memory))
+    try:
+        return search(path, table, max_records)
+    except MemoryError:
+        sys.stderr.write(f"sqlite_dissect needed more than {max_memory} bytes of memory\n")
+    except RecursionError:
+        sys.stderr.write("sqlite_dissect recursed too deep (a page loop?)\n")
+    except Exception as error:  # noqa: BLE001 - any failure of the library on hostile bytes
+        text = " ".join(str(error).split())[:300] or "no reason given"
+        sys.stderr.write(f"sqlite_dissect cannot parse the file: {text}\n")
+    return 3
+
+
+def search(path: str, table: str, max_records: int) -> int:
     logging.disable(logging.CRITICAL)
     warnings.simplefilter("ignore")
     from sqlite_dissect.file.database.database import Database
