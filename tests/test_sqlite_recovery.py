@@ -434,7 +434,7 @@ def _with_bounds(monkeypatch, **limits):
 
 @pytest.mark.parametrize("limits,said", [
     ({"max_bytes": 4096}, "over the recovery budget"),
-    ({"seconds": 0.001}, "stopped after"),
+    ({"wall_seconds": 0.001}, "stopped after"),
     ({"max_memory": 16 << 20}, "deleted records not searched"),
 ])
 def test_a_bound_is_one_warning_and_live_rows_still_come(rollback_db, monkeypatch, limits, said):

@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -41,14 +42,15 @@ WORKER = "traffick_triage.sqlite_recovery_worker"
 class RecoveryBounds:
     """Limits of one recovery run (one table of one database).
 
-    ``max_bytes`` is the deterministic bound (database plus WAL); the time
-    limit is a safety net against a pathological file, generous enough that
-    it never trips on an honest phone database (a 250 KB store takes well
-    under a second) and short enough that two tables fit in the engine's
-    60 s per plugin and file."""
+    ``max_bytes`` (database plus WAL) is the deterministic bound. Work is
+    bounded in CPU seconds of the child (``cpu_seconds``, RLIMIT_CPU), which
+    a loaded machine does not shrink: a 250 KB phone store needs well under
+    one. ``wall_seconds`` is a backstop for a child that would wait on
+    something; the engine's per-plugin time-out still bounds the plugin."""
 
     max_bytes: int = 256 << 20
-    seconds: float = 20.0
+    cpu_seconds: int = 20
+    wall_seconds: float = 120.0
     max_records: int = 200_000
     max_memory: int = 3 << 30
 
@@ -172,11 +174,12 @@ def run_worker(path: Path, table: str, bounds: RecoveryBounds) -> RecoveryRun:
 
     try:
         done = subprocess.run(
-            [sys.executable, "-m", WORKER, str(path), table, str(bounds.max_records), str(bounds.max_memory)],
+            [sys.executable, "-m", WORKER, str(path), table, str(bounds.max_records), str(bounds.max_memory),
+             str(max(1, int(bounds.cpu_seconds)))],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            timeout=bounds.seconds, env=env, check=False)
+            timeout=bounds.wall_seconds, env=env, check=False)
     except subprocess.TimeoutExpired:
-        return RecoveryRun((), f"deleted-record search stopped after {bounds.seconds:g} s; none reported")
+        return RecoveryRun((), f"deleted-record search stopped after {bounds.wall_seconds:g} s; none reported")
     except OSError as error:
         return RecoveryRun((), f"deleted-record search could not start: {error}")
     records, problem = [], None
@@ -189,6 +192,9 @@ def run_worker(path: Path, table: str, bounds: RecoveryBounds) -> RecoveryRun:
             problem = f"more than {bounds.max_records} deleted-record candidates; rest not read"
             continue
         records.append(record)
+    if done.returncode in (-signal.SIGXCPU, -signal.SIGKILL):
+        return RecoveryRun((), f"deleted-record search stopped after {bounds.cpu_seconds} CPU seconds; "
+                               "none reported")
     if done.returncode != 0:
         lines = [line for line in done.stderr.decode("utf-8", "replace").splitlines() if line.strip()]
         reason = lines[-1].strip()[:300] if lines else f"exit status {done.returncode}"

@@ -3,7 +3,7 @@ sqlite_dissect over one scratch copy, one table; one JSON line per deleted
 record on standard output.
 
 Run as ``python -m traffick_triage.sqlite_recovery_worker PATH TABLE
-MAX_RECORDS MAX_MEMORY``. It lives in its own process so that the parent can bound its
+MAX_RECORDS MAX_MEMORY CPU_SECONDS``. It lives in its own process so that the parent can bound its
 time and memory (sqlite_dissect is pure Python and parses hostile bytes)
 and so that a crash in it never takes the plugin's live records along.
 
@@ -68,9 +68,11 @@ def _where(cell: Any, page_size: int) -> dict[str, Any]:
 def main(argv: list[str]) -> int:
     """Exit 0 with the records; 3 with one line on standard error naming the
     problem in words (no exception class, no traceback: it becomes a warning)."""
-    path, table, max_records, max_memory = argv[0], argv[1], int(argv[2]), int(argv[3])
+    path, table, max_records, max_memory, cpu = argv[0], argv[1], int(argv[2]), int(argv[3]), int(argv[4])
     # Set here, not by the parent (preexec_fn is unsafe in a threaded parent).
+    # Past the CPU limit the kernel sends SIGXCPU, which ends the process.
     resource.setrlimit(resource.RLIMIT_AS, (max_memory, max_memory))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     try:
         return search(path, table, max_records)
     except MemoryError:
