@@ -255,6 +255,7 @@ def test_scan_marks_recovered_records(tmp_path_factory):
     page = (tmp / "case" / "report.html").read_text(encoding="utf-8")
     assert page.count('class="badge recovered"') >= min(len(recovered), 100)
     assert recovered[0]["recovered_from"] in page
+    assert f'<span class="n">{len(recovered)}</span><span class="l">Recovered deleted records</span>' in page
     events = [json.loads(line) for line in (tmp / "case" / "timeline.jsonl").read_text().splitlines()]
     marked = [e for e in events if "recovered deleted record" in e["timestamp_desc"]]
     assert len(marked) == len(recovered)
