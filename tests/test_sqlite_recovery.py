@@ -218,6 +218,11 @@ def test_origin_names_the_place(case):
         assert {f.source_record_id for f in deleted} == {f"sms:{n}" for n in range(1, 61) if n % 3}
 
 
+def test_same_file_same_findings_in_the_same_order(case):
+    again = run_untouched(AndroidMmsSmsPlugin(), case["path"])
+    assert [f.to_dict() for f in again.findings] == [f.to_dict() for f in case["run"].findings]
+
+
 def test_recovered_events_say_so(case):
     message = next(f for f in case["run"].findings if f.recovered)
     events = message.timeline_events()
