@@ -66,7 +66,7 @@ class AndroidCallLogPlugin(Plugin):
     """Calls from Android's calllog.db (Android 7 and later)."""
 
     NAME = "android_calllog"
-    VERSION = "1.0"
+    VERSION = "1.1"   # 1.1: deleted records recovered from free space (recovered, recovered_from)
     DESCRIPTION = "Android call log (calllog.db, calls table)"
     SELECTOR = Selector(globs=(
         "**/com.android.providers.contacts/databases/calllog.db", "calllog.db"))

@@ -49,7 +49,7 @@ class AndroidContacts2Plugin(Plugin):
     """Contacts (and the pre-Android-7 call log) from contacts2.db."""
 
     NAME = "android_contacts2"
-    VERSION = "1.0"
+    VERSION = "1.1"   # 1.1: deleted records recovered from free space (recovered, recovered_from)
     DESCRIPTION = "Android contacts and legacy call log (contacts2.db)"
     SELECTOR = Selector(globs=(
         "**/com.android.providers.contacts/databases/contacts2.db", "contacts2.db"))

@@ -80,7 +80,7 @@ class AndroidMmsSmsPlugin(Plugin):
     """SMS and MMS from mmssms.db."""
 
     NAME = "android_mmssms"
-    VERSION = "1.0"
+    VERSION = "1.1"   # 1.1: deleted records recovered from free space (recovered, recovered_from)
     DESCRIPTION = "Android SMS/MMS (mmssms.db: sms, pdu, addr, part)"
     SELECTOR = Selector(globs=(
         "**/com.android.providers.telephony/databases/mmssms.db", "mmssms.db"))

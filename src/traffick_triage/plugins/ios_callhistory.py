@@ -30,7 +30,7 @@ class IosCallHistoryPlugin(Plugin):
     """Calls from the iOS CallHistory.storedata."""
 
     NAME = "ios_callhistory"
-    VERSION = "1.0"
+    VERSION = "1.1"   # 1.1: deleted records recovered from free space (recovered, recovered_from)
     DESCRIPTION = "iOS call history (CallHistory.storedata, ZCALLRECORD)"
     SELECTOR = Selector(globs=("**/CallHistoryDB/CallHistory.storedata", "CallHistory.storedata"))
     SCHEMAS = {"ZCALLRECORD": "iOS 8-17 CallHistory.storedata"}

@@ -70,7 +70,7 @@ class IosSmsPlugin(Plugin):
     """iMessage, SMS and MMS from sms.db (iOS) / chat.db (macOS Messages)."""
 
     NAME = "ios_sms"
-    VERSION = "1.0"
+    VERSION = "1.1"   # 1.1: deleted records recovered from free space (recovered, recovered_from)
     DESCRIPTION = "iOS sms.db / macOS chat.db messages (message, handle, chat, chat_message_join)"
     SELECTOR = Selector(globs=(
         "**/Library/SMS/sms.db", "sms.db", "**/Library/Messages/chat.db", "chat.db"))

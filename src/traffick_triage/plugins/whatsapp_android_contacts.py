@@ -26,7 +26,7 @@ class WhatsAppAndroidContactsPlugin(Plugin):
     """Contacts from WhatsApp for Android's wa.db."""
 
     NAME = "whatsapp_android_contacts"
-    VERSION = "1.0"
+    VERSION = "1.1"   # 1.1: deleted records recovered from free space (recovered, recovered_from)
     DESCRIPTION = "WhatsApp Android contacts (wa.db, wa_contacts)"
     SELECTOR = Selector(globs=(
         "**/com.whatsapp/databases/wa.db", "**/com.whatsapp.w4b/databases/wa.db", "wa.db"))

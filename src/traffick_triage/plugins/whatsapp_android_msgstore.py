@@ -135,7 +135,7 @@ class WhatsAppAndroidMsgstorePlugin(Plugin):
     """Messages from WhatsApp for Android's msgstore.db."""
 
     NAME = "whatsapp_android_msgstore"
-    VERSION = "1.0"
+    VERSION = "1.1"   # 1.1: deleted records recovered from free space (recovered, recovered_from)
     DESCRIPTION = "WhatsApp Android messages (msgstore.db, message/jid/chat and legacy messages)"
     SELECTOR = Selector(globs=(
         "**/com.whatsapp/databases/msgstore.db", "**/com.whatsapp.w4b/databases/msgstore.db",

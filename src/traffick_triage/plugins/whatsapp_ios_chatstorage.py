@@ -39,7 +39,7 @@ class WhatsAppIosChatStoragePlugin(Plugin):
     """Messages from WhatsApp for iOS's ChatStorage.sqlite."""
 
     NAME = "whatsapp_ios_chatstorage"
-    VERSION = "1.0"
+    VERSION = "1.1"   # 1.1: deleted records recovered from free space (recovered, recovered_from)
     DESCRIPTION = "WhatsApp iOS messages (ChatStorage.sqlite: ZWAMESSAGE, ZWACHATSESSION)"
     SELECTOR = Selector(globs=("**/ChatStorage.sqlite", "ChatStorage.sqlite"))
     SCHEMAS = {"ZWAMESSAGE+ZWACHATSESSION": "WhatsApp iOS 2.12-2.24"}
