@@ -25,6 +25,7 @@ this module holds what that method needs:
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -163,9 +164,7 @@ def run_worker(path: Path, table: str, bounds: RecoveryBounds) -> RecoveryRun:
     if size > bounds.max_bytes:
         return RecoveryRun((), f"database and WAL are {size} bytes, over the recovery budget of "
                                f"{bounds.max_bytes}; deleted records not searched")
-    try:
-        import sqlite_dissect  # noqa: F401  (present? the child needs it)
-    except ImportError:
+    if importlib.util.find_spec("sqlite_dissect") is None:     # the child imports it, not us
         return RecoveryRun((), "sqlite-dissect is not installed; deleted records not searched")
     package_root = str(Path(__file__).resolve().parents[1])
     env = dict(os.environ)
