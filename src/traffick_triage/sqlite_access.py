@@ -43,6 +43,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
+from .sqlite_recovery import RecoveredRow, RecoveryBounds, recover_table
+
 SQLITE_MAGIC = b"SQLite format 3\x00"
 COMPANIONS = ("-wal", "-shm", "-journal")
 # What reading a damaged database can raise. The sqlite3 module decodes
@@ -113,8 +115,9 @@ class Database:
     """A read-only view of one SQLite copy, for one plugin and one file."""
 
     def __init__(self, connection: sqlite3.Connection, label: str,
-                 warn: Callable[[str], None], bounds: SqliteBounds) -> None:
+                 warn: Callable[[str], None], bounds: SqliteBounds, path: Path | None = None) -> None:
         self.connection = connection
+        self.path = path                     # the scratch copy (deleted-record recovery reads it)
         self.label = label                   # "<plugin>: <locator>" in every warning
         self._warn = warn
         self.bounds = bounds
@@ -214,6 +217,15 @@ class Database:
         return f'NULL AS "{label}"'
 
     # --- reading ---------------------------------------------------------------------
+
+    def recovered_rows(self, table: str, columns: Sequence[str],
+                       bounds: RecoveryBounds = RecoveryBounds()) -> Iterator[RecoveredRow]:
+        """Deleted records of ``table`` still in the file (free-list pages,
+        freeblocks, unallocated space, old WAL frames), as typed candidates
+        with the values of ``columns`` and where they were found; never one
+        equal to a live row. See :mod:`traffick_triage.sqlite_recovery`. A
+        failure or a bound is one warning; the live rows are not affected."""
+        return recover_table(self, table, columns, bounds)
 
     def rows(self, sql: str, params: Sequence[Any] = (), *, table: str) -> Iterator[sqlite3.Row]:
         """Rows of one query; an error (damage, a value over the length limit,
@@ -360,7 +372,7 @@ def connect(path: Path, label: str, warn: Callable[[str], None],
         connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
         connection.execute("PRAGMA query_only = 1")
         _register_fallbacks(connection)
-        database = Database(connection, label, warn, bounds)
+        database = Database(connection, label, warn, bounds, path)
         yield database
     finally:
         connection.close()

@@ -9,8 +9,9 @@ find the value as found in the source record.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from typing import ClassVar, Sequence
+from typing import Any, ClassVar, Sequence
 
 from ..plugin_api import Finding, TimelineEvent
 
@@ -46,6 +47,8 @@ class Contact(Finding):
     modified: str | None = None            # UTC ISO 8601
     deleted: bool | None = None            # the store's own "deleted" flag
     account: str | None = None             # owner account the entry syncs with, as found
+    recovered: bool = False                # a deleted record found in free space, not a live row
+    recovered_from: str | None = None      # where: "freelist page 12, offset 45100", "WAL frame 3 ..."
 
     def timeline_events(self) -> Sequence[TimelineEvent]:
         label = self.name or ", ".join(self.phone_numbers + self.emails + self.identifiers) or "?"
@@ -57,7 +60,7 @@ class Contact(Finding):
         if self.modified:
             events.append(TimelineEvent(self.modified, "Contact Modified",
                                         f"{self.source_app} contact modified: {label}", extra=extra))
-        return tuple(events)
+        return recovered_events(self, events)
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,9 @@ class Call(Finding):
     call_type: str | None = None           # e.g. "phone", "facetime_video", provider id
     source_app: str = ""
     source_record_id: str | None = None
+    party_ref: str | None = None           # unresolved reference to the other party (recovered records)
+    recovered: bool = False
+    recovered_from: str | None = None
 
     def timeline_events(self) -> Sequence[TimelineEvent]:
         if not self.start_time:
@@ -81,10 +87,10 @@ class Call(Finding):
         who = self.number or "unknown number"
         if self.contact_name:
             who += f" ({self.contact_name})"
-        return (TimelineEvent(
+        return recovered_events(self, [TimelineEvent(
             self.start_time, "Call Started",
             f"{self.direction} call {who}, {self.duration_s if self.duration_s is not None else '?'} s",
-            extra={"source_app": self.source_app, "source_record_id": self.source_record_id}),)
+            extra={"source_app": self.source_app, "source_record_id": self.source_record_id})])
 
 
 @dataclass(frozen=True)
@@ -109,6 +115,11 @@ class Message(Finding):
     account: str | None = None             # owner account the message went through, as found
     service: str | None = None             # e.g. "iMessage", "SMS"
     source_record_id: str | None = None
+    # A recovered record has no joins: the store's own reference to the other
+    # party or chat, as found ("handle_id 3", "chat_row_id 12"), for lookup by hand.
+    party_ref: str | None = None
+    recovered: bool = False
+    recovered_from: str | None = None
 
     def timeline_events(self) -> Sequence[TimelineEvent]:
         extra = {"app": self.app, "thread_id": self.thread_id,
@@ -127,7 +138,7 @@ class Message(Finding):
         if self.read_time:
             events.append(TimelineEvent(self.read_time, "Message Read",
                                         f"{self.app} message read", extra=extra))
-        return tuple(events)
+        return recovered_events(self, events)
 
 
 @dataclass(frozen=True)
@@ -146,14 +157,16 @@ class ChatEvent(Finding):
     event_type: str                        # store-specific code, e.g. "status 6, action 19"
     time: str | None                       # UTC ISO 8601
     source_record_id: str | None = None
+    recovered: bool = False
+    recovered_from: str | None = None
 
     def timeline_events(self) -> Sequence[TimelineEvent]:
         if not self.time:
             return ()
-        return (TimelineEvent(
+        return recovered_events(self, [TimelineEvent(
             self.time, "Chat Event", f"{self.app} chat event ({self.event_type}) in {self.thread_id or '?'}",
             extra={"app": self.app, "thread_id": self.thread_id,
-                   "source_record_id": self.source_record_id}),)
+                   "source_record_id": self.source_record_id})])
 
 
 @dataclass(frozen=True)
@@ -167,3 +180,15 @@ class AppMessage(Message):
 
     attachment_names: tuple[str, ...] = ()
     sender_name: str | None = None         # the name the app shows for the sender, as found
+
+
+def recovered_events(finding: Any, events: Sequence[TimelineEvent]) -> tuple[TimelineEvent, ...]:
+    """The events of a finding, each saying so when the finding is a
+    recovered deleted record (description, message and a field)."""
+    if not getattr(finding, "recovered", False):
+        return tuple(events)
+    where = finding.recovered_from or "free space"
+    return tuple(dataclasses.replace(
+        event, timestamp_desc=f"{event.timestamp_desc} (recovered deleted record)",
+        message=f"[recovered deleted record, {where}] {event.message}",
+        extra={**event.extra, "recovered": True, "recovered_from": where}) for event in events)

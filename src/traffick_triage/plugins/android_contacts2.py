@@ -8,6 +8,9 @@ Schemas understood (ContactsProvider2, Android 2.x to 14):
   ``contacts.contact_last_updated_timestamp`` (Unix ms, Android 4.3+) when present.
   One finding per raw contact (one account's copy of a person), because
   that is the unit the store keeps and deletes.
+* deleted raw contacts still in the file (free-list pages, freeblocks, old
+  WAL frames): contacts marked ``recovered`` with the name on the row; their
+  numbers are in ``data`` rows that a loose cell cannot be joined to.
 * call log: the ``calls`` table, present in this database up to Android 6
   (later it moved to calllog.db); read with the calllog plugin's reader.
 
@@ -26,6 +29,7 @@ from typing import Iterator
 
 from ..plugin_api import Context, FileView, Finding, Plugin, Selector
 from ..sqlite_access import Database, open_database
+from . import _comms
 from ._comms import Contact, clean, unique, unix_ms_iso
 from .android_calllog import CALLS_EXPECTED, read_calls
 
@@ -45,7 +49,7 @@ class AndroidContacts2Plugin(Plugin):
     """Contacts (and the pre-Android-7 call log) from contacts2.db."""
 
     NAME = "android_contacts2"
-    VERSION = "1.0"
+    VERSION = "1.1"   # 1.1: deleted records recovered from free space (recovered, recovered_from)
     DESCRIPTION = "Android contacts and legacy call log (contacts2.db)"
     SELECTOR = Selector(globs=(
         "**/com.android.providers.contacts/databases/contacts2.db", "contacts2.db"))
@@ -110,3 +114,14 @@ class AndroidContacts2Plugin(Plugin):
                 deleted=None if row["deleted"] is None else bool(row["deleted"]),
                 account=clean(row["account"]),
             )
+        # Deleted raw contacts still in the file: the name and flags on the row
+        # (numbers and e-mails are in `data` rows, which cannot be joined).
+        yield from _comms.recovered(db, "raw_contacts", ("_id", "display_name", "deleted", "account_name"),
+                                    _recovered_contact, _comms.contact_accept)
+
+
+def _recovered_contact(row) -> Contact:
+    return Contact(name=clean(row["display_name"]), source_app="Android Contacts",
+                   source_record_id=None if row["_id"] is None else str(row["_id"]),
+                   deleted=None if row["deleted"] is None else bool(row["deleted"]),
+                   account=clean(row["account_name"]))

@@ -12,6 +12,13 @@ Schemas understood (TelephonyProvider, database versions ~40-70, Android
   137 = from, 151 = to, 130 = cc, 129 = bcc; ``part(mid, ct, text)`` where
   text/plain parts make the body and every part other than text/plain and
   application/smil counts as an attachment. ``msg_box`` uses the SMS values.
+
+Deleted SMS rows still in the file (free-list pages, freeblocks, old WAL
+frames) are reported too, as messages marked ``recovered`` with where they
+were found (``sqlite_access.Database.recovered_rows``); a recovered row needs
+a date in a plausible range and an address or a body. Deleted MMS are not
+searched: an MMS is spread over three tables and cannot be put together from
+loose cells.
 """
 
 from __future__ import annotations
@@ -44,11 +51,36 @@ def _box(value: int | None) -> tuple[str, str | None]:
     return BOXES.get(value, (_comms.UNKNOWN, None if value is None else f"type {value}"))
 
 
+SMS_COLUMNS = ("_id", "thread_id", "address", "date", "read", "type", "body", "date_sent", "subject")
+
+
+def sms_message(row) -> Message:
+    """One row of ``sms`` (live, or recovered: then ``_id`` may be None)."""
+    direction, status = _box(row["type"])
+    address = clean(row["address"])
+    incoming = direction == _comms.INCOMING
+    return Message(
+        app="Android SMS",
+        thread_id=None if row["thread_id"] is None else str(row["thread_id"]),
+        sender=address if incoming else None,
+        recipients=() if incoming or address is None else (address,),
+        direction=direction,
+        body=as_text(row["body"]),
+        time=unix_ms_iso(row["date"]),
+        read=None if row["read"] is None else bool(row["read"]),
+        subject=clean(row["subject"]),
+        status=status,
+        sent_time=unix_ms_iso(row["date_sent"]),
+        service="SMS",
+        source_record_id=None if row["_id"] is None else f"sms:{row['_id']}",
+    )
+
+
 class AndroidMmsSmsPlugin(Plugin):
     """SMS and MMS from mmssms.db."""
 
     NAME = "android_mmssms"
-    VERSION = "1.0"
+    VERSION = "1.1"   # 1.1: deleted records recovered from free space (recovered, recovered_from)
     DESCRIPTION = "Android SMS/MMS (mmssms.db: sms, pdu, addr, part)"
     SELECTOR = Selector(globs=(
         "**/com.android.providers.telephony/databases/mmssms.db", "mmssms.db"))
@@ -71,24 +103,9 @@ class AndroidMmsSmsPlugin(Plugin):
                  f"sms.body, {db.column('sms', 'date_sent')}, {db.column('sms', 'subject')} "
                  "FROM sms ORDER BY sms._id")
         for row in db.rows(query, table="sms"):
-            direction, status = _box(row["type"])
-            address = clean(row["address"])
-            incoming = direction == _comms.INCOMING
-            yield Message(
-                app="Android SMS",
-                thread_id=None if row["thread_id"] is None else str(row["thread_id"]),
-                sender=address if incoming else None,
-                recipients=() if incoming or address is None else (address,),
-                direction=direction,
-                body=as_text(row["body"]),
-                time=unix_ms_iso(row["date"]),
-                read=None if row["read"] is None else bool(row["read"]),
-                subject=clean(row["subject"]),
-                status=status,
-                sent_time=unix_ms_iso(row["date_sent"]),
-                service="SMS",
-                source_record_id=f"sms:{row['_id']}",
-            )
+            yield sms_message(row)
+        # Deleted SMS still in free pages, freeblocks or old WAL frames.
+        yield from _comms.recovered(db, "sms", SMS_COLUMNS, sms_message, _comms.message_accept)
 
     def _mms(self, db: Database) -> Iterator[Message]:
         senders: dict[int, list[str]] = defaultdict(list)

@@ -12,6 +12,12 @@ nanoseconds since; timeutil.from_cocoa tells them apart by size. A 0 date
 means "not set". Since macOS 13/iOS 16 many bodies are only in
 ``attributedBody`` (an NSArchiver "typedstream"); the plain string is taken
 from it when ``text`` is NULL.
+
+Deleted messages still in the file (free-list pages, freeblocks, old WAL
+frames) are reported as messages marked ``recovered``: a loose cell cannot be
+joined, so they carry no thread, sender or recipients but the store's
+``handle_id`` as ``party_ref`` ("handle_id 3"; look it up in ``handle``);
+one needs a plausible date and a body or handle.
 """
 
 from __future__ import annotations
@@ -64,7 +70,7 @@ class IosSmsPlugin(Plugin):
     """iMessage, SMS and MMS from sms.db (iOS) / chat.db (macOS Messages)."""
 
     NAME = "ios_sms"
-    VERSION = "1.0"
+    VERSION = "1.1"   # 1.1: deleted records recovered from free space (recovered, recovered_from)
     DESCRIPTION = "iOS sms.db / macOS chat.db messages (message, handle, chat, chat_message_join)"
     SELECTOR = Selector(globs=(
         "**/Library/SMS/sms.db", "sms.db", "**/Library/Messages/chat.db", "chat.db"))
@@ -105,28 +111,47 @@ class IosSmsPlugin(Plugin):
         for row in db.rows(query, table="message"):
             chat_rowid = first_chat.get(row["rowid"])
             handle = clean(row["handle"])
-            body = as_text(row["text"])
-            if body is None:
-                body = text_from_attributed_body(row["attributedBody"])
-            from_me = bool(row["is_from_me"])
-            if from_me:
+            if row["is_from_me"]:
                 sender = None
                 recipients = _comms.unique(participants.get(chat_rowid, ())) or _comms.unique([handle])
             else:
                 sender, recipients = handle, ()
-            yield Message(
-                app="iOS Messages",
-                thread_id=chats.get(chat_rowid),
-                sender=sender,
-                recipients=recipients,
-                direction=_comms.OUTGOING if from_me else _comms.INCOMING,
-                body=body,
-                time=cocoa_iso(row["date"]),
-                read=None if row["is_read"] is None else bool(row["is_read"]),
-                attachments=attachments.get(row["rowid"], 0),
-                subject=clean(row["subject"]),
-                read_time=cocoa_iso(row["date_read"]),
-                account=clean(row["account"]),
-                service=clean(row["service"]),
-                source_record_id=str(row["rowid"]),
-            )
+            yield message_from_row(row, thread_id=chats.get(chat_rowid), sender=sender, recipients=recipients,
+                                   attachments=attachments.get(row["rowid"], 0))
+        # Deleted messages: no joins (handle, chat, attachments) for loose
+        # cells; the handle is kept as the store's reference (party_ref).
+        yield from _comms.recovered(db, "message", RECOVERED_COLUMNS, _recovered_message,
+                                    _comms.message_accept)
+
+
+RECOVERED_COLUMNS = ("ROWID", "text", "handle_id", "date", "is_from_me") + OPTIONAL
+
+
+def message_from_row(row, *, thread_id: str | None, sender: str | None, recipients: tuple[str, ...],
+                     attachments: int, party_ref: str | None = None) -> Message:
+    body = as_text(row["text"])
+    if body is None:
+        body = text_from_attributed_body(row["attributedBody"])
+    return Message(
+        app="iOS Messages",
+        thread_id=thread_id,
+        sender=sender,
+        recipients=recipients,
+        direction=_comms.OUTGOING if row["is_from_me"] else _comms.INCOMING,
+        body=body,
+        time=cocoa_iso(row["date"]),
+        read=None if row["is_read"] is None else bool(row["is_read"]),
+        attachments=attachments,
+        subject=clean(row["subject"]),
+        read_time=cocoa_iso(row["date_read"]),
+        account=clean(row["account"]),
+        service=clean(row["service"]),
+        source_record_id=None if row["rowid"] is None else str(row["rowid"]),
+        party_ref=party_ref,
+    )
+
+
+def _recovered_message(row) -> Message:
+    handle_id = row["handle_id"]
+    return message_from_row(row, thread_id=None, sender=None, recipients=(), attachments=0,
+                            party_ref=None if handle_id is None else f"handle_id {handle_id}")

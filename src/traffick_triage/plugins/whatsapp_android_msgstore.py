@@ -28,12 +28,17 @@ timestamp, video_call, duration)`` and legacy call rows (``status = 6``, ``media
 ``comms.call``: from_me outgoing, else incoming, or missed when 0 s.
 Timestamps are Unix ms. WhatsApp keeps no per-message read flag for
 incoming messages, so ``read`` is None.
+Deleted rows still in the file (free-list pages, freeblocks, old WAL frames)
+are reported too, marked ``recovered``: a legacy ``messages`` row maps whole
+(the chat JID is on the row); a current ``message`` or ``call_log`` row cannot
+be joined to its chat or JID, whose row id is kept as ``party_ref``.
 Telegram (cache4.db) is not covered: its messages are TL-serialised blobs
 whose layout changes with every API layer, so no stable schema can be stated.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Iterator
 
 from ..plugin_api import Context, FileView, Finding, Plugin, Selector
@@ -77,6 +82,39 @@ def _is_group(jid: str | None) -> bool:
     return bool(jid) and jid.endswith("@g.us")
 
 
+LEGACY_COLUMNS = ("_id", "key_remote_jid", "key_from_me", "data", "timestamp", "remote_resource", "status",
+                  "media_size", "media_duration", "media_wa_type", "media_caption")
+CURRENT_RECOVERED = ("_id", "chat_row_id", "from_me", "timestamp", "text_data", "message_type")
+
+
+def _record_id(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _recovered_current(row) -> Finding | None:
+    """A deleted row of the current ``message`` table: its chat is a row id
+    (``chat_row_id``) that cannot be joined, kept as ``party_ref``."""
+    chat = row["chat_row_id"]
+    if not isinstance(chat, int) or chat < 0:
+        return None                         # the placeholder row, or no chat at all
+    ref, time = f"chat_row_id {chat}", unix_ms_iso(row["timestamp"])
+    if _as_int(row["message_type"]) == CURRENT_SYSTEM_TYPE:
+        return ChatEvent(app=APP, thread_id=None, actor=None, event_type="message_type 7", time=time,
+                         source_record_id=_record_id(row["_id"]))
+    message = whatsapp_message(record_id=_record_id(row["_id"]), chat_jid=None, from_me=bool(row["from_me"]),
+                               member_jid=None, body=as_text(row["text_data"]), time=time, attachments=0)
+    return dataclasses.replace(message, party_ref=ref)
+
+
+def _recovered_call(row) -> Call:
+    duration = _as_int(row["duration"])
+    direction = _comms.OUTGOING if row["from_me"] else (_comms.INCOMING if duration else _comms.MISSED)
+    return Call(number=None, direction=direction, start_time=unix_ms_iso(row["timestamp"]), duration_s=duration,
+                call_type="whatsapp_video" if row["video_call"] else "whatsapp_audio", source_app=APP,
+                source_record_id=None if row["_id"] is None else f"call_log:{row['_id']}",
+                party_ref=None if row["jid_row_id"] is None else f"jid_row_id {row['jid_row_id']}")
+
+
 def whatsapp_message(*, record_id: str, chat_jid: str | None, from_me: bool,
                      member_jid: str | None, body: str | None, time: str | None,
                      attachments: int) -> Message:
@@ -97,7 +135,7 @@ class WhatsAppAndroidMsgstorePlugin(Plugin):
     """Messages from WhatsApp for Android's msgstore.db."""
 
     NAME = "whatsapp_android_msgstore"
-    VERSION = "1.0"
+    VERSION = "1.1"   # 1.1: deleted records recovered from free space (recovered, recovered_from)
     DESCRIPTION = "WhatsApp Android messages (msgstore.db, message/jid/chat and legacy messages)"
     SELECTOR = Selector(globs=(
         "**/com.whatsapp/databases/msgstore.db", "**/com.whatsapp.w4b/databases/msgstore.db",
@@ -175,6 +213,7 @@ class WhatsAppAndroidMsgstorePlugin(Plugin):
                 from_me=bool(row["from_me"]), member_jid=clean(row["member_jid"]),
                 body=as_text(row["text_data"] if row["text_data"] is not None else row["caption"]),
                 time=unix_ms_iso(row["timestamp"]), attachments=1 if row["has_media"] else 0)
+        yield from _comms.recovered(db, "message", CURRENT_RECOVERED, _recovered_current, _comms.record_accept)
 
     def _legacy(self, db: Database) -> Iterator[Finding]:
         query = (
@@ -186,23 +225,30 @@ class WhatsAppAndroidMsgstorePlugin(Plugin):
             f"{db.column('messages', 'media_caption')} FROM messages "
             "WHERE messages.key_remote_jid != '-1' ORDER BY messages._id")
         for row in db.rows(query, table="messages"):
-            chat_jid, from_me = clean(row["key_remote_jid"]), bool(row["key_from_me"])
-            wa_type = _as_int(row["media_wa_type"])
-            if _as_int(row["status"]) == LEGACY_SYSTEM_STATUS:
-                if wa_type == LEGACY_CALL_TYPE:
-                    yield self._legacy_call(row, chat_jid, from_me)
-                else:
-                    yield ChatEvent(
-                        app=APP, thread_id=chat_jid, actor=clean(row["remote_resource"]),
-                        event_type=f"status 6, action {row['media_size']}",
-                        time=unix_ms_iso(row["timestamp"]), source_record_id=str(row["_id"]))
-                continue
-            yield whatsapp_message(
-                record_id=str(row["_id"]), chat_jid=chat_jid,
-                from_me=from_me, member_jid=clean(row["remote_resource"]),
-                body=as_text(row["data"] if row["data"] is not None else row["media_caption"]),
-                time=unix_ms_iso(row["timestamp"]),
-                attachments=1 if wa_type in MEDIA_TYPES else 0)
+            finding = self._legacy_row(row)
+            if finding is not None:
+                yield finding
+        # The legacy table keeps the chat JID on the row: a deleted row maps whole.
+        yield from _comms.recovered(db, "messages", LEGACY_COLUMNS, self._legacy_row, _comms.record_accept)
+
+    def _legacy_row(self, row) -> Finding | None:
+        chat_jid, from_me = clean(row["key_remote_jid"]), bool(row["key_from_me"])
+        if chat_jid == "-1":
+            return None                     # WhatsApp's placeholder row
+        wa_type = _as_int(row["media_wa_type"])
+        if _as_int(row["status"]) == LEGACY_SYSTEM_STATUS:
+            if wa_type == LEGACY_CALL_TYPE:
+                return self._legacy_call(row, chat_jid, from_me)
+            return ChatEvent(
+                app=APP, thread_id=chat_jid, actor=clean(row["remote_resource"]),
+                event_type=f"status 6, action {row['media_size']}",
+                time=unix_ms_iso(row["timestamp"]), source_record_id=_record_id(row["_id"]))
+        return whatsapp_message(
+            record_id=_record_id(row["_id"]), chat_jid=chat_jid,
+            from_me=from_me, member_jid=clean(row["remote_resource"]),
+            body=as_text(row["data"] if row["data"] is not None else row["media_caption"]),
+            time=unix_ms_iso(row["timestamp"]),
+            attachments=1 if wa_type in MEDIA_TYPES else 0)
 
     def _call_log(self, db: Database) -> Iterator[Call]:
         """The current schema's call list. ``call_result`` is not decoded (its
@@ -221,6 +267,7 @@ class WhatsAppAndroidMsgstorePlugin(Plugin):
             yield Call(number=clean(row["peer"]), direction=direction, start_time=unix_ms_iso(row["timestamp"]),
                        duration_s=duration, call_type="whatsapp_video" if row["video_call"] else "whatsapp_audio",
                        source_app=APP, source_record_id=f"call_log:{row['_id']}")
+        yield from _comms.recovered(db, "call_log", CALL_LOG["call_log"], _recovered_call, _comms.call_accept)
 
     @staticmethod
     def _legacy_call(row, chat_jid: str | None, from_me: bool) -> Call:
@@ -232,4 +279,4 @@ class WhatsAppAndroidMsgstorePlugin(Plugin):
         kind = clean(row["media_caption"])    # "audio" or "video", as found
         return Call(number=chat_jid, direction=direction, start_time=unix_ms_iso(row["timestamp"]),
                     duration_s=duration, call_type=f"whatsapp_{kind}" if kind else "whatsapp",
-                    source_app=APP, source_record_id=str(row["_id"]))
+                    source_app=APP, source_record_id=_record_id(row["_id"]))

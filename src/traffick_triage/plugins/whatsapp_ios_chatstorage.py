@@ -13,7 +13,9 @@ is None.
 end-to-end encrypted", security-code change) are not messages anyone wrote:
 they become ``comms.chat_event`` findings with both codes, instead of
 incoming messages from the group. Databases without ZMESSAGETYPE are read as
-messages only. Calls of WhatsApp iOS are in its own CallHistory.sqlite, not here.
+messages only. Deleted rows still in the file (free-list pages, freeblocks,
+old WAL frames) are reported marked ``recovered``, without the chat's JID
+(``ZCHATSESSION`` kept as ``party_ref``). Calls of WhatsApp iOS are in its own CallHistory.sqlite, not here.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ class WhatsAppIosChatStoragePlugin(Plugin):
     """Messages from WhatsApp for iOS's ChatStorage.sqlite."""
 
     NAME = "whatsapp_ios_chatstorage"
-    VERSION = "1.0"
+    VERSION = "1.1"   # 1.1: deleted records recovered from free space (recovered, recovered_from)
     DESCRIPTION = "WhatsApp iOS messages (ChatStorage.sqlite: ZWAMESSAGE, ZWACHATSESSION)"
     SELECTOR = Selector(globs=("**/ChatStorage.sqlite", "ChatStorage.sqlite"))
     SCHEMAS = {"ZWAMESSAGE+ZWACHATSESSION": "WhatsApp iOS 2.12-2.24"}
@@ -60,31 +62,46 @@ class WhatsAppIosChatStoragePlugin(Plugin):
                 "LEFT JOIN ZWACHATSESSION ON ZWACHATSESSION.Z_PK = ZWAMESSAGE.ZCHATSESSION "
                 f"{member_join} ORDER BY ZWAMESSAGE.Z_PK")
             for row in db.rows(query, table="ZWAMESSAGE"):
-                chat_jid = clean(row["chat_jid"])
-                if row["ZMESSAGETYPE"] in EVENT_TYPES:
-                    yield ChatEvent(
-                        app=APP, thread_id=chat_jid,
-                        actor=clean(row["member_jid"]) or clean(row["ZFROMJID"]),
-                        event_type=f"ZMESSAGETYPE {row['ZMESSAGETYPE']}, "
-                                   f"ZGROUPEVENTTYPE {row['ZGROUPEVENTTYPE']}",
-                        time=cocoa_iso(row["ZMESSAGEDATE"]), source_record_id=str(row["Z_PK"]))
-                    continue
-                from_me = bool(row["ZISFROMME"])
-                if from_me:
-                    sender = None
-                    recipients = _comms.unique([row["ZTOJID"]]) or _comms.unique([chat_jid])
-                else:
-                    # In a group ZFROMJID is the group; the member row names the person.
-                    sender = clean(row["member_jid"]) or clean(row["ZFROMJID"]) or chat_jid
-                    recipients = ()
-                yield Message(
-                    app=APP,
-                    thread_id=chat_jid,
-                    sender=sender,
-                    recipients=recipients,
-                    direction=_comms.OUTGOING if from_me else _comms.INCOMING,
-                    body=as_text(row["ZTEXT"]),
-                    time=cocoa_iso(row["ZMESSAGEDATE"]),
-                    attachments=0 if row["ZMEDIAITEM"] is None else 1,
-                    source_record_id=str(row["Z_PK"]),
-                )
+                yield message_from_row(row, clean(row["chat_jid"]), clean(row["member_jid"]))
+            # Deleted messages: the chat session and group member cannot be
+            # joined; ZFROMJID/ZTOJID are on the row, ZCHATSESSION is kept as party_ref.
+            yield from _comms.recovered(db, "ZWAMESSAGE", RECOVERED_COLUMNS, _recovered_message,
+                                        _comms.record_accept)
+
+
+RECOVERED_COLUMNS = EXPECTED["ZWAMESSAGE"] + ("ZMEDIAITEM", "ZMESSAGETYPE", "ZGROUPEVENTTYPE")
+
+
+def message_from_row(row, chat_jid: str | None, member_jid: str | None,
+                     party_ref: str | None = None) -> Finding:
+    record_id = None if row["Z_PK"] is None else str(row["Z_PK"])
+    if row["ZMESSAGETYPE"] in EVENT_TYPES:
+        return ChatEvent(
+            app=APP, thread_id=chat_jid, actor=member_jid or clean(row["ZFROMJID"]),
+            event_type=f"ZMESSAGETYPE {row['ZMESSAGETYPE']}, ZGROUPEVENTTYPE {row['ZGROUPEVENTTYPE']}",
+            time=cocoa_iso(row["ZMESSAGEDATE"]), source_record_id=record_id)
+    from_me = bool(row["ZISFROMME"])
+    if from_me:
+        sender = None
+        recipients = _comms.unique([row["ZTOJID"]]) or _comms.unique([chat_jid])
+    else:
+        # In a group ZFROMJID is the group; the member row names the person.
+        sender = member_jid or clean(row["ZFROMJID"]) or chat_jid
+        recipients = ()
+    return Message(
+        app=APP,
+        thread_id=chat_jid,
+        sender=sender,
+        recipients=recipients,
+        direction=_comms.OUTGOING if from_me else _comms.INCOMING,
+        body=as_text(row["ZTEXT"]),
+        time=cocoa_iso(row["ZMESSAGEDATE"]),
+        attachments=0 if row["ZMEDIAITEM"] is None else 1,
+        source_record_id=record_id,
+        party_ref=party_ref,
+    )
+
+
+def _recovered_message(row) -> Finding:
+    session = row["ZCHATSESSION"]
+    return message_from_row(row, None, None, None if session is None else f"ZCHATSESSION {session}")

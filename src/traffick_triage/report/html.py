@@ -453,6 +453,7 @@ def build_model(store: CaseStore, case_dir: Path, redactor: Redactor, thumbnails
         "identifiers": len(identifiers["rows"]), "identifier_shared": identifiers["shared"],
         "keywords": len(keywords), "mismatches": counts["mismatch"], "warnings": len(warnings),
         "verification_mismatches": len(mismatched),
+        "recovered": _recovered_records(store),
     }
 
     plugins = sorted(store.get_meta("plugins", []) or [], key=lambda p: (p.get("name", ""), p.get("version", "")))
@@ -538,6 +539,15 @@ def _timeline(store: CaseStore, R: Redactor) -> tuple[list[dict[str, Any]], int,
         shown = [_event_view(event, event["message"], event["locator"])
                  for event in heapq.nsmallest(ROW_LIMIT, counted(unsorted_events(store)), key=event_order)]
     return shown, total, sorted(sources)
+
+
+def _recovered_records(store: CaseStore) -> int:
+    """Contacts, calls, messages and chat events recovered from deleted
+    database records (shown apart on the summary, marked in each table)."""
+    row = store.db.execute(
+        "SELECT COUNT(*) FROM findings WHERE kind IN ('comms.contact', 'comms.call', 'comms.message', "
+        "'comms.chat_event') AND json_extract(data, '$.recovered') = 1").fetchone()
+    return int(row[0]) if row else 0
 
 
 def _event_view(event: dict[str, Any], message: str, locator: str) -> dict[str, Any]:

@@ -178,6 +178,14 @@ def _camera_and_time(store: CaseStore, locator: str) -> tuple[str, str | None]:
     return camera, moment
 
 
+def _recovered_from(data: dict[str, Any]) -> str | None:
+    """Where a recovered deleted record was found (page, offset, WAL frame);
+    None for a live row. The page shows it beside the record."""
+    if not data.get("recovered"):
+        return None
+    return str(data.get("recovered_from") or "free space")
+
+
 def contacts(store: CaseStore, R: Any, keep: Keep) -> SpilledRows:
     rows = keep(SpilledRows(0))
     for finding in store.findings(["comms.contact"]):
@@ -188,6 +196,7 @@ def contacts(store: CaseStore, R: Any, keep: Keep) -> SpilledRows:
                       "handles": [R.address(v) for v in data.get("identifiers") or []],
                       "organisation": R.text(data.get("organisation")) or "",
                       "app": data.get("source_app") or "", "deleted": data.get("deleted"),
+                      "recovered_from": _recovered_from(data),
                       "evidence_id": finding["evidence_id"], "locator": R.text(finding["locator"])})
     return rows
 
@@ -199,7 +208,7 @@ def calls(store: CaseStore, R: Any, keep: Keep) -> SpilledRows:
         row = {"time": data.get("start_time") or "", "direction": data.get("direction") or "",
                "number": R.phone(data.get("number")) or "", "name": R.name(data.get("contact_name")) or "",
                "duration": data.get("duration_s"), "type": data.get("call_type") or "",
-               "app": data.get("source_app") or "",
+               "app": data.get("source_app") or "", "recovered_from": _recovered_from(data),
                "evidence_id": finding["evidence_id"], "locator": R.text(finding["locator"])}
         rows.add((row["time"], row["evidence_id"], row["locator"], row["number"]), row)
     return rows
@@ -215,7 +224,7 @@ def messages(store: CaseStore, R: Any, keep: Keep) -> SpilledRows:
                "sender": R.address(data.get("sender")) or "",
                "recipients": [R.address(v) for v in data.get("recipients") or []],
                "subject": R.text(data.get("subject")) or "", "body": R.text(data.get("body")) or "",
-               "attachments": data.get("attachments") or 0,
+               "attachments": data.get("attachments") or 0, "recovered_from": _recovered_from(data),
                "evidence_id": finding["evidence_id"], "locator": R.text(finding["locator"])}
         rows.add((row["time"], row["evidence_id"], row["locator"], row["thread"], row["body"]), row)
     return rows

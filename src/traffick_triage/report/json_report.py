@@ -17,7 +17,7 @@ from ..store import CaseStore
 from .identifier_index import identifier_index
 from .match_counts import hashset_match_counts, hashsets_with_match_counts
 
-REPORT_SCHEMA_VERSION = "1.3.0"   # 1.3.0: every file's route; files per route, per evidence item and in all
+REPORT_SCHEMA_VERSION = "1.3.0"   # 1.3.0: every file's route, files per route; recovered, recovered_from, party_ref on comms findings
 FILES_INLINE_LIMIT = 100_000     # larger inventories go to files.jsonl beside the report
 
 _FILE_FIELDS = ("evidence_id", "locator", "path", "name", "kind", "size", "allocated", "inode",
