@@ -71,6 +71,7 @@ def scan(
     plugin_dir: Optional[List[Path]] = typer.Option(None, "--plugin-dir", help="Also load one-file plugins from this folder."),
     plugin_timeout: float = typer.Option(60.0, "--plugin-timeout", help="Seconds one plugin may spend on one file."),
     hashset: Optional[List[str]] = typer.Option(None, "--hashset", help="Known-file hash set or compiled store to match against (repeatable; any supported format). Prefix TYPE: to declare its type instead of detecting it: pdq:, phash:, md5:, sha1:, sha256:, hashdeep:, md5deep:, vics:, icse:, nsrl:, store: (a list of bare 64-hex values is otherwise guessed SHA-256, and a warning says so)."),
+    no_shadow_copies: bool = typer.Option(False, "--no-shadow-copies", help="Do not read the Volume Shadow Copies of NTFS volumes (by default, files of older snapshots that differ from the live volume are listed)."),
     max_member_bytes: int = typer.Option(64 << 30, "--max-member-bytes", help="Largest archive member read (bomb guard)."),
     max_ratio: float = typer.Option(1000.0, "--max-ratio", min=1.0, help="Largest compression ratio of an archive member over 100 MiB; an archive may expand to this many times its size (at least 1 GiB) in all (bomb guard)."),
     pdq_threshold: int = typer.Option(31, "--pdq-threshold", min=0, max=31, help="PDQ match distance (of 256 bits)."),
@@ -118,7 +119,8 @@ def scan(
         plugin_options["keywords_language"] = keywords_language
     config = ScanConfig(evidence=specs, case_dir=str(output),
                         case={"case_number": case_number, "examiner": examiner, "agency": agency},
-                        plugin_options=plugin_options, source_options={"max_member_bytes": max_member_bytes, "max_ratio": max_ratio},
+                        plugin_options=plugin_options, source_options={"max_member_bytes": max_member_bytes, "max_ratio": max_ratio,
+                                                                        "shadow_copies": not no_shadow_copies},
                         plugin_timeout=plugin_timeout, hashset_paths=list(hashset or []),
                         workers=workers if workers > 0 else (os.cpu_count() or 1),
                         perceptual=PerceptualSettings(pdq_threshold, phash_threshold, pdq_threshold),
