@@ -259,3 +259,24 @@ def test_companion_of_a_snapshot_file_comes_from_the_same_snapshot(corpus, disk,
         source.close()
     assert ours == listings["vss1"]["/$LogFile"][1] != listings["live"]["/$LogFile"][1]
     assert sibling.segments[-2] == entry.segments[-2] and sibling.route == "shadow copy"
+
+
+def test_store_and_file_bounds_are_warnings(disk, expected, monkeypatch):
+    """Past MAX_STORES stores or MAX_FILES_PER_STORE files in a store, the
+    rest is not read, with one warning each; what was read is still listed."""
+    from traffick_triage.sources import shadow_copies
+    from traffick_triage.sources.detect import open_source
+
+    monkeypatch.setattr(shadow_copies, "MAX_STORES", 1)
+    monkeypatch.setattr(shadow_copies, "MAX_FILES_PER_STORE", 5)
+    source = open_source(str(disk["raw"]))
+    try:
+        listed = [e for e in source.entries() if e.route]
+        warnings = [w.message for w in source.take_warnings()]
+    finally:
+        source.close()
+    assert warnings == ["2 shadow copy stores declared; only the first 1 are read",
+                        "more than 5 files in this snapshot: the rest are not compared with the live volume "
+                        "nor listed"]
+    assert listed and all(e.segments[0].startswith("vss1 ") for e in listed)
+    assert {("vss1", e.path) for e in listed} <= set(expected)

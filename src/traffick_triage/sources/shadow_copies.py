@@ -9,7 +9,9 @@ file as on the live volume with the same content:
 - the same file: the live volume's MFT entry of the same number is allocated
   and has the same sequence number (NTFS bumps it whenever the entry is
   reused), and holds the same data stream (default or named);
-- the same content: the same size and the same SHA-256 of the bytes.
+- the same content: the same size and the same SHA-256 of the bytes (a
+  stream with no cluster allocated on either side, $BadClus:$Bad as large
+  as the volume, reads as zeros on both and is not read).
 
 So a file deleted since the snapshot, replaced (a new MFT entry or sequence)
 or rewritten is listed with the snapshot's bytes and times; a file only
@@ -300,6 +302,10 @@ class _StoreVolume(DiskImageSource):
             live_stream, live_size = (match[1], match[2]), int(match[3])
         if live_size != int(address["size"]):
             return False
+        if live_stream is not None and _reads_as_zeros(live, live_stream) and _reads_as_zeros(
+                self.volumes[0]["fs"].open_meta(inode=int(address["inode"])),
+                (address["attr_type"], address["attr_id"])):
+            return True      # $BadClus:$Bad, as large as the volume, holds no cluster on either side
         return _sha256(self.open_address(address)) == _sha256(_live_stream(live, live_stream, live_size))
 
     def open_address(self, address: dict[str, Any]) -> IO[bytes]:
@@ -309,6 +315,22 @@ class _StoreVolume(DiskImageSource):
             raise OSError(f"The Sleuth Kit cannot open inode {address.get('inode')} in shadow copy "
                           f"{self._info.label}: {_tsk_reason(error)}") from error
         return self._open_tsk_file(tsk_file, address)
+
+
+def _reads_as_zeros(tsk_file: Any, stream: tuple[int, int]) -> bool:
+    """Whether an NTFS stream is non-resident with no cluster allocated to it
+    (every run sparse, or none): The Sleuth Kit reads it as zeros, whatever
+    its size, so two such streams of one size are the same bytes unread."""
+    _sparse = pytsk3.TSK_FS_ATTR_RUN_FLAG_SPARSE | pytsk3.TSK_FS_ATTR_RUN_FLAG_FILLER
+    try:
+        for attribute in tsk_file:
+            info = attribute.info
+            if (int(info.type), int(info.id)) == (int(stream[0]), int(stream[1])):
+                return bool(info.flags & pytsk3.TSK_FS_ATTR_NONRES) and all(
+                    run.flags & _sparse for run in attribute)
+    except (OSError, IOError, RuntimeError):
+        return False
+    return False
 
 
 def _live_stream(tsk_file: Any, stream: tuple[int, int] | None, size: int) -> IO[bytes]:
