@@ -280,3 +280,21 @@ def test_store_and_file_bounds_are_warnings(disk, expected, monkeypatch):
                         "nor listed"]
     assert listed and all(e.segments[0].startswith("vss1 ") for e in listed)
     assert {("vss1", e.path) for e in listed} <= set(expected)
+
+
+def test_dfxml_puts_snapshot_files_at_top_level(cases, expected):
+    """inventory.dfxml: a snapshot's files are top-level fileobjects whose id
+    names the snapshot, never inside the live volume beside the live file;
+    the file keeps the DFXML schema's order and types."""
+    import xml.etree.ElementTree as ET
+
+    from test_exchange_formats import DF, dfxml_structural_problems
+
+    path = cases["a"] / "inventory.dfxml"
+    assert dfxml_structural_problems(path) == []
+    root = ET.parse(path).getroot()
+    in_volumes = {f.findtext(DF + "id") for v in root.findall(DF + "volume") for f in v.iter(DF + "fileobject")}
+    top = {f.findtext(DF + "id") for f in root.findall(DF + "fileobject")}
+    assert not any(" > vss" in locator for locator in in_volumes)
+    shadow = {locator for locator in top if " > vss" in locator}
+    assert len(shadow) == 2 * len(expected)          # both evidence items (routes)
