@@ -15,7 +15,8 @@ children with ``xs:sequence``:
                         (offset = byte offset in the image, partition_offset,
                         ftype_str), holding that volume's fileobjects
       fileobject*       files of evidence without volumes (archives, folders,
-                        backups), at top level as the schema requires
+                        backups) and files of NTFS shadow-copy snapshots, at
+                        top level as the schema requires
 
 and each fileobject is, in schema order: filename (path inside the volume or
 archive), partition (1-based, disk images only), id (our locator, which is
