@@ -21,6 +21,7 @@ declare -A NEEDED=(
   [faketime]=faketime        # freezes the clock so the demo E01 is byte-identical for a seed
   [ewfverify]=ewf-tools      # the workshop's E01 exercise
   [mkntfs]=ntfs-3g           # NTFS fixtures (hostile-evidence tests, the container matrix)
+  [vshadowinfo]=libvshadow-utils   # the shadow-copy tests' oracle: stores and their creation times
   [strace]=strace            # the confinement tests' oracle: every file the scan and its workers open
   [pdfimages]=poppler-utils  # oracle for the images the PDF expander finds (pdfimages -list / -all)
   [gcc]=gcc                  # builds pyewf against zlib (scripts/install-pyewf-zlib.sh)

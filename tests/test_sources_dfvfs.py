@@ -59,7 +59,8 @@ ALL = [APFS] + [c[0] for c in CONTAINERS]
 @pytest.fixture(scope="module")
 def dfvfs_case(corpus, tmp_path_factory):
     case = tmp_path_factory.mktemp("case")
-    scan([corpus / relative for relative in ALL], case, "--no-plugins")
+    # Shadow copies are compared with vshadowinfo and fls/icat in test_shadow_copies.py.
+    scan([corpus / relative for relative in ALL], case, "--no-plugins", "--no-shadow-copies")
     return load_report(case)
 
 
@@ -126,8 +127,10 @@ def test_container_descriptions(dfvfs_case):
     assert (vmdk["format"], vmdk["media_size"], vmdk["volumes"][0]["file_system"]) == ("VMDK", 4194304, "ext2")
     vss = _evidence(dfvfs_case, "plaso/vsstest.qcow2")
     assert vss["description"]["volumes"][0]["file_system"] == "NTFS"
-    assert any("volume shadow copies present (2 store(s))" in w["message"] for w in dfvfs_case["warnings"]
-               if w["evidence_id"] == vss["id"])
+    # Two stores (vshadowinfo, test_shadow_copies.py), described but not read with --no-shadow-copies.
+    stores = vss["description"]["volumes"][0]["shadow_copies"]
+    assert [(s["store"], s["summary"]) for s in stores] == [("vss1", "not read (--no-shadow-copies)"),
+                                                            ("vss2", "not read (--no-shadow-copies)")]
     # NTFS alternate data streams come as path:stream.
     paths = {f["path"] for f in regular_files(dfvfs_case, vss["id"])}
     assert "/$Extend/$RmMetadata/$Repair:$Config" in paths

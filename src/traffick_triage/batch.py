@@ -38,7 +38,7 @@ from .engine import EvidenceSpec, ScanConfig, ScanRefused
 
 _ITEM_OPTIONS = {"region", "dihedral"}
 _TOP_KEYS = {"case_number", "examiner", "agency", "output", "region", "hashsets", "plugins", "workers", "media_hash",
-             "expand", "evidence", "plugin_timeout", "max_member_bytes", "max_ratio",
+             "expand", "shadow_copies", "evidence", "plugin_timeout", "max_member_bytes", "max_ratio",
              "keywords", "keywords_language"}
 
 
@@ -157,7 +157,8 @@ def load_case_file(path: str | Path, output: str | None = None, scheduler: str |
               "agency": str(data.get("agency", ""))},
         plugin_options=plugin_options,
         source_options={"max_member_bytes": int(data.get("max_member_bytes", 64 << 30)),
-                         "max_ratio": float(max_ratio), "expand": _flag(case_file, data, "expand", True)},
+                         "max_ratio": float(max_ratio), "expand": _flag(case_file, data, "expand", True),
+                         "shadow_copies": _flag(case_file, data, "shadow_copies", True)},
         plugin_timeout=float(data.get("plugin_timeout", 60.0)),
         hashset_paths=_hashset_specs(case_file, base, data.get("hashsets")),
         workers=workers, scheduler=scheduler, media_hash=_flag(case_file, data, "media_hash", True),

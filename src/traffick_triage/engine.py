@@ -174,15 +174,22 @@ class Scanner:
             self.store.add_warning(spec.evidence_id, name, "evidence", f"cannot open evidence: {message}")
             return
         try:
-            record.update(kind=source.kind, description=source.describe())
+            complete = self.store.evidence_complete(spec.evidence_id)
+            # A finished item keeps its description: what the walk added to it (describe_after_walk) stays.
+            stored = next((item["description"] for item in self.store.evidence_items()
+                           if item["id"] == spec.evidence_id), None) if complete else None
+            record.update(kind=source.kind, description=stored if stored else source.describe())
             self.store.upsert_evidence(record)
             self._flush_source_warnings(source, spec.evidence_id)
-            if self.store.evidence_complete(spec.evidence_id):
+            if complete:
                 self.outcome.resumed_files += self.store.count("files", "evidence_id = ?", (spec.evidence_id,))
                 return
             self.progress.on_evidence(name, source.content_bytes_estimate())
             with self._hash_evidence_item(source, spec.evidence_id):
                 self._walk(source, spec.evidence_id)
+            later = source.describe_after_walk()
+            if later is not None:
+                self.store.update_evidence(spec.evidence_id, description=later)
             self.store.update_evidence(spec.evidence_id, complete=1)
         finally:
             source.close()

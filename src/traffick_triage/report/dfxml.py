@@ -15,7 +15,8 @@ children with ``xs:sequence``:
                         (offset = byte offset in the image, partition_offset,
                         ftype_str), holding that volume's fileobjects
       fileobject*       files of evidence without volumes (archives, folders,
-                        backups), at top level as the schema requires
+                        backups) and files of NTFS shadow-copy snapshots, at
+                        top level as the schema requires
 
 and each fileobject is, in schema order: filename (path inside the volume or
 archive), partition (1-based, disk images only), id (our locator, which is
@@ -90,7 +91,13 @@ def _comment(text: str) -> str:
 
 
 def _volume_key(row: dict[str, Any]) -> int | None:
-    offset = (row.get("address") or {}).get("volume_offset")
+    address = row.get("address") or {}
+    if "shadow_store" in address:
+        # A file of a Volume Shadow Copy snapshot: DFXML has no element for a
+        # snapshot, and in the live volume's it would stand beside the live
+        # file of the same name; at top level, its id (locator) names the snapshot.
+        return None
+    offset = address.get("volume_offset")
     return offset if isinstance(offset, int) and offset >= 0 else None
 
 

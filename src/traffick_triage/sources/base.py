@@ -100,6 +100,11 @@ class EvidenceSource(abc.ABC):
         """What `triage info` shows: format, partitions, file systems..."""
         return {"format": self.kind}
 
+    def describe_after_walk(self) -> dict[str, Any] | None:
+        """The description again once entries() has run, when the walk added
+        to it (counts of shadow-copy files compared); None when it did not."""
+        return None
+
     # Whether evidence_streams() and host_files() may be read in a thread while
     # entries() walks: true where every opener opens handles of its own.
     hash_beside_walk: bool = False

@@ -27,7 +27,7 @@ from dfvfs.resolver import resolver
 
 from ..timeutil import from_unix_seconds, iso_or_none
 from .base import DIRECTORY, FILE, OTHER, SYMLINK, Entry, EvidenceError, EvidenceSource, RandomAccessReader
-from . import tree_walk
+from . import shadow_copies, tree_walk
 from .confine import ConfinementError, confined_file, open_confined
 from . import volume_checks as checks
 from .disk import _TskImage, _tsk_reason, _vs_name
@@ -131,6 +131,7 @@ class DfvfsSource(EvidenceSource):
         # The partition table's entries (label, offset, length), for volume_checks.partition_table.
         self._partitions: list[dict[str, Any]] = []
         self._tsk_volumes: dict[str, TskVolume | None] = {}
+        self._shadow_copies: dict[str, Any] = {}      # volume key -> shadow_copies.ShadowCopies or None
         # (locator, message) of the links, loops and cut-offs dfVFS's walk warned about.
         self._tree_warnings: set[tuple[str, str]] = set()
         try:
@@ -333,11 +334,8 @@ class DfvfsSource(EvidenceSource):
         volume = {"segments": segments, "key": "/".join(segments), "offset": offset, "length": length,
                   "description": description, "fs_name": None, "fs_type": None, "fs_parent": None,
                   "local_times": False}
+        # Shadow copies (VSHADOW among the indicators) are read by shadow_copies.py over the NTFS volume.
         indicators = self._volume_system_indicators(spec)
-        if _I.TYPE_INDICATOR_VSHADOW in indicators:
-            stores = self._count_children(_new_spec(_I.TYPE_INDICATOR_VSHADOW, location="/", parent=spec))
-            self.warn(f"volume shadow copies present ({stores} store(s)): only the current volume is read",
-                      *segments)
         for container, prefix, kind_name in ((_I.TYPE_INDICATOR_APFS_CONTAINER, "apfs", "APFS container"),
                                              (_I.TYPE_INDICATOR_LVM, "lvm", "LVM volume group")):
             if container in indicators and depth < 4:
@@ -393,13 +391,6 @@ class DfvfsSource(EvidenceSource):
         else:
             volume.update(fs_name="APFS", fs_type=_I.TYPE_INDICATOR_APFS, fs_parent=spec)
         self.volumes.append(volume)
-
-    def _count_children(self, spec: Any) -> int | str:
-        entry = self._open_entry(spec)
-        try:
-            return entry.number_of_sub_file_entries if entry is not None else "?"
-        except DFVFS_ERRORS:
-            return "?"
 
     def _open_file_system(self, volume: dict[str, Any], spec: Any, where: str | None) -> None:
         """TSK first (it lists HFS+ system files and reads exFAT where libyal
@@ -494,6 +485,19 @@ class DfvfsSource(EvidenceSource):
                 listed.add(identity(entry.address["spec"].get("inode"), entry.address["data_stream"]))
                 yield entry
             yield from self._entries_only_tsk_lists(volume, listed)
+            copies = self._shadows(volume) if shadow_copies.enabled(self.options) else None
+            if copies is not None:
+                yield from copies.entries()
+                self.warnings.extend(copies.take_warnings())
+
+    def _shadows(self, volume: dict[str, Any]) -> Any:
+        """The shadow copies of an NTFS volume TSK reads (shadow_copies.py), opened once; None otherwise."""
+        if volume["key"] not in self._shadow_copies:
+            tsk = self._tsk_volume(volume) if volume["fs_type"] == _I.TYPE_INDICATOR_TSK else None
+            self._shadow_copies[volume["key"]] = None if tsk is None else shadow_copies.open_for_volume(
+                tsk.reader.read, tsk.reader.size, tsk.volumes[0]["fs"], self.display_name, volume["segments"],
+                {"volume": volume["key"], "volume_offset": volume["offset"]}, volume["local_times"], self.warn)
+        return self._shadow_copies[volume["key"]]
 
     def _walk_volume(self, volume: dict[str, Any]) -> Iterator[Entry]:
         spec = _new_spec(volume["fs_type"], location="/", parent=volume["fs_parent"])
@@ -633,6 +637,11 @@ class DfvfsSource(EvidenceSource):
         volume = self._volume(address.get("volume"))
         if volume is None:
             raise OSError(f"no readable volume {address.get('volume')!r} in this image")
+        if shadow_copies.ADDRESS_KEY in address:
+            copies = self._shadows(volume)
+            if copies is None:
+                raise OSError("no shadow copies readable on this volume")
+            return copies.open_address(address)
         if address.get("reader") == TSK_READER:
             tsk = self._tsk_volume(volume)
             if tsk is None:
@@ -648,6 +657,9 @@ class DfvfsSource(EvidenceSource):
 
     def find_sibling(self, entry: Entry, name: str) -> Entry | None:
         volume = self._volume(entry.address.get("volume"))
+        if volume is not None and shadow_copies.ADDRESS_KEY in entry.address:
+            copies = self._shadows(volume)
+            return copies.find_sibling(entry, name) if copies is not None else None
         if volume is None or not name or "/" in name or entry.address.get("data_stream"):
             return None
         if entry.address.get("reader") == TSK_READER:
@@ -711,7 +723,13 @@ class DfvfsSource(EvidenceSource):
                 "description": volume["description"], "file_system": volume["fs_name"],
                 "back_end": volume["fs_type"],
             })
+            copies = self._shadows(volume) if volume["fs_type"] else None
+            if copies is not None:
+                info["volumes"][-1]["shadow_copies"] = copies.describe(shadow_copies.enabled(self.options))
         return info
+
+    def describe_after_walk(self) -> dict[str, Any] | None:
+        return self.describe() if any(self._shadow_copies.values()) else None
 
     def close(self) -> None:
         try:

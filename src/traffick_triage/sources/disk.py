@@ -299,6 +299,8 @@ class DiskImageSource(EvidenceSource):
                  options: dict[str, Any] | None = None) -> None:
         super().__init__(path, display_name)
         self.kind = container
+        self.options = options or {}
+        self._shadow_copies: dict[int, Any] = {}     # volume offset -> shadow_copies.ShadowCopies or None
         refused: list[str] = []
         if container == "ewf":
             self.segments = _confined_ewf_segments(ewf_segments(path), path, refused)
@@ -381,6 +383,20 @@ class DiskImageSource(EvidenceSource):
                 self.warn(f"cannot open the root directory: {error}", *prefix)
                 continue
             yield from self._walk(fs, volume, root, prefix)
+            copies = self._shadows(volume) if shadow_copies.enabled(self.options) else None
+            if copies is not None:
+                yield from copies.entries()
+                self.warnings.extend(copies.take_warnings())
+
+    def _shadows(self, volume: dict[str, Any]) -> Any:
+        """The volume's shadow copies (NTFS with a VSS header), opened once; None otherwise."""
+        offset = int(volume["offset"])
+        if offset not in self._shadow_copies:
+            self._shadow_copies[offset] = shadow_copies.open_for_volume(
+                lambda at, size: self.reader.read(offset + at, size), int(volume["length"] or 0), volume["fs"],
+                self.display_name, self._volume_prefix(volume), {"volume_offset": volume["offset"]},
+                volume.get("local_times", False), self.warn)
+        return self._shadow_copies[offset]
 
     def _walk(self, fs: Any, volume: dict[str, Any], root: Any, prefix: tuple[str, ...]) -> Iterator[Entry]:
         """The volume's tree from ``root``, iteratively, each directory inode
@@ -506,6 +522,11 @@ class DiskImageSource(EvidenceSource):
 
     def open_address(self, address: dict[str, Any]) -> IO[bytes]:
         volume = next(v for v in self.volumes if v["offset"] == address["volume_offset"])
+        if shadow_copies.ADDRESS_KEY in address:
+            copies = self._shadows(volume)
+            if copies is None:
+                raise OSError("no shadow copies readable on this volume")
+            return copies.open_address(address)
         tsk_file = volume["fs"].open_meta(inode=address["inode"])
         return self._open_tsk_file(tsk_file, address)
 
@@ -516,6 +537,9 @@ class DiskImageSource(EvidenceSource):
         to another one. Any failure (names TSK cannot take, damaged
         directories) means no companion, never an error of the plugin."""
         volume = next((v for v in self.volumes if v["offset"] == entry.address.get("volume_offset")), None)
+        if volume is not None and shadow_copies.ADDRESS_KEY in entry.address:
+            copies = self._shadows(volume)
+            return copies.find_sibling(entry, name) if copies is not None else None
         if (volume is None or volume["fs"] is None or not entry.allocated or not name or "/" in name
                 or "\x00" in name or ":" in entry.path.rsplit("/", 1)[-1]):
             return None
@@ -580,7 +604,13 @@ class DiskImageSource(EvidenceSource):
                 "description": volume["description"],
                 "file_system": _TSK_FS_TYPES.get(fs.info.ftype, str(fs.info.ftype)) if fs else None,
             })
+            copies = self._shadows(volume) if fs is not None else None
+            if copies is not None:
+                info["volumes"][-1]["shadow_copies"] = copies.describe(shadow_copies.enabled(self.options))
         return info
+
+    def describe_after_walk(self) -> dict[str, Any] | None:
+        return self.describe() if any(self._shadow_copies.values()) else None
 
     def close(self) -> None:
         self.reader.close()
@@ -732,3 +762,7 @@ def find_ewf_first_segment(path: str) -> str:
         if first:
             return first[0]
     return path
+
+
+# At the end: shadow_copies builds its snapshot walk on DiskImageSource (a circular import otherwise).
+from . import shadow_copies  # noqa: E402
