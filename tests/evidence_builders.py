@@ -187,3 +187,13 @@ def load_report(case_dir: Path) -> dict:
 
 def regular_files(report: dict, evidence_id: str | None = None) -> list[dict]:
     return [f for f in report["files"] if f["kind"] == "file" and (evidence_id is None or f["evidence_id"] == evidence_id)]
+
+
+# The routes of a file system's own entries, what fls lists; items found inside
+# files, carved or in shadow copies have routes of their own (expansion.api).
+FILE_SYSTEM_ROUTES = ("live", "deleted entry")
+
+
+def file_system_files(report: dict, evidence_id: str | None = None) -> list[dict]:
+    """The regular files of the file systems themselves, as fls would list them."""
+    return [f for f in regular_files(report, evidence_id) if f.get("route", "live") in FILE_SYSTEM_ROUTES]

@@ -36,7 +36,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from evidence_builders import (load_report, make_ext4, make_fat32, make_partitioned_disk, md5, regular_files, run,
+from evidence_builders import (load_report, make_ext4, make_fat32, make_partitioned_disk, md5, file_system_files, regular_files, run,
                                scan)
 from traffick_triage.cli import app
 from tsk_oracle import tsk_inventory
@@ -72,7 +72,7 @@ def _ours(report: dict, relative: str, prefix: str) -> Counter:
     """(path, size, md5, deleted) of each regular file under the prefix."""
     item = _evidence(report, relative)
     start = f"{item['name']} > {prefix}"
-    return Counter((f["path"], f["size"], f["md5"], not f["allocated"]) for f in regular_files(report, item["id"])
+    return Counter((f["path"], f["size"], f["md5"], not f["allocated"]) for f in file_system_files(report, item["id"])
                    if f["locator"].startswith(start))
 
 
@@ -399,7 +399,7 @@ def test_corpus_deleted_entries_inside_a_container_equal_fls_icat(wrapped_case, 
     item = report["evidence"][index]
     oracle = tsk_inventory(str(raws[index]))
     assert any(f.deleted for f in oracle), f"fls lists nothing deleted in {WRAPPED[index][0]}"
-    ours = Counter((f["path"], f["size"], f["md5"], not f["allocated"]) for f in regular_files(report, item["id"]))
+    ours = Counter((f["path"], f["size"], f["md5"], not f["allocated"]) for f in file_system_files(report, item["id"]))
     _assert_equals_oracle(ours, oracle)
 
 

@@ -393,6 +393,9 @@ class ExpandingSource(EvidenceSource):
     def describe(self) -> dict[str, Any]:
         return self.base.describe()
 
+    def describe_after_walk(self) -> dict[str, Any] | None:
+        return self.base.describe_after_walk()
+
     def evidence_streams(self):
         return self.base.evidence_streams()
 
