@@ -14,11 +14,18 @@ end-to-end encrypted", security-code change) are not messages anyone wrote:
 they become ``comms.chat_event`` findings with both codes, instead of
 incoming messages from the group. Databases without ZMESSAGETYPE are read as
 messages only. Calls of WhatsApp iOS are in its own CallHistory.sqlite, not here.
+
+The owner's own account: ZTOJID of a row the device received (ZISFROMME 0)
+is the JID it was delivered to, the device owner's; real stores fill it on
+system notices and group events. Each such user JID (not a group's) is one
+``app.own_account`` finding (``owner`` true, how many rows name it), which
+the report's "Identifiers per provider" marks as the owner's.
 """
 
 from __future__ import annotations
 
-from typing import Iterator
+from dataclasses import dataclass
+from typing import ClassVar, Iterator
 
 from ..plugin_api import Context, FileView, Finding, Plugin, Selector
 from ..sqlite_access import open_database
@@ -31,6 +38,21 @@ EXPECTED = {
 }
 APP = "WhatsApp"
 EVENT_TYPES = {6, 10}   # ZMESSAGETYPE of group events and system notices
+OWN_JID_SQL = ("SELECT ZTOJID, COUNT(*) FROM ZWAMESSAGE WHERE ZISFROMME = 0 AND ZTOJID LIKE '%@s.whatsapp.net' "
+               "GROUP BY ZTOJID ORDER BY ZTOJID")
+
+
+@dataclass(frozen=True)
+class OwnAccount(Finding):
+    """The device owner's own account in an app, where the app's store says so."""
+
+    KIND: ClassVar[str] = "app.own_account"
+
+    source_app: str
+    jid: str
+    basis: str                             # where the store says so
+    records: int                           # rows naming it
+    owner: bool = True
 
 
 class WhatsAppIosChatStoragePlugin(Plugin):
@@ -88,3 +110,8 @@ class WhatsAppIosChatStoragePlugin(Plugin):
                     attachments=0 if row["ZMEDIAITEM"] is None else 1,
                     source_record_id=str(row["Z_PK"]),
                 )
+            for row in db.rows(OWN_JID_SQL, table="ZWAMESSAGE"):
+                jid = clean(row[0])
+                if jid:
+                    yield OwnAccount(source_app=APP, jid=jid, records=int(row[1]),
+                                     basis="ZWAMESSAGE.ZTOJID of received rows (ZISFROMME 0)")
