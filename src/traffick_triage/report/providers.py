@@ -49,7 +49,8 @@ from ..timeutil import iso_utc
 TABLE_PATH = Path(__file__).resolve().parents[1] / "data" / "providers.json"
 MAX_VALUE = 256              # characters kept of an identifier (longer ones are cut, marked with "…")
 MAX_PROVIDER = 100           # characters kept of a provider name written by a plugin
-MAX_PER_FINDING = 1000       # identifiers taken from one finding (a message to 100k recipients)
+MAX_PER_FIELD = 1000         # values taken from one list field (a message to 100k recipients)
+MAX_PER_FINDING = 5000       # identifiers taken from one finding
 MAX_SOURCES = 50             # sources listed per identifier; sources_total counts them all
 UNATTRIBUTED = "Unattributed"
 WHATSAPP_DOMAINS = {"s.whatsapp.net": "jid", "c.us": "jid", "lid": "jid", "g.us": "group_id"}
@@ -134,6 +135,8 @@ class Mention:
 
 
 def _bounded(text: str, limit: int) -> str:
+    """At most ``limit`` characters, without NUL (the sort key's separator)."""
+    text = text.replace("\x00", "\ufffd")
     return text if len(text) <= limit else text[:limit - 1] + "\u2026"
 
 
@@ -183,13 +186,14 @@ def _values(value: Any) -> Iterator[str]:
     if isinstance(value, str):
         yield value
     elif isinstance(value, (list, tuple)):
-        yield from (item for item in value[:MAX_PER_FINDING] if isinstance(item, str))
+        yield from (item for item in value[:MAX_PER_FIELD] if isinstance(item, str))
 
 
 def _raw_identifiers(data: dict[str, Any]) -> Iterator[tuple[str, str, bool]]:
     """(default type, value as found, owner field) of every identifier field."""
     if isinstance(data.get("identifier_type"), str) and isinstance(data.get("value"), str):
-        yield DEVICE_TYPES.get(data["identifier_type"].casefold(), data["identifier_type"].casefold()), data["value"], True
+        kind = _bounded(data["identifier_type"].casefold(), 40)
+        yield DEVICE_TYPES.get(kind, kind), data["value"], True
     elif data.get("kind") in SCANNER_TYPES and isinstance(data.get("value"), str):
         yield data["kind"], data["value"], False
     for key in sorted(data):
@@ -265,8 +269,9 @@ def finding_mentions(finding: dict[str, Any], region: str | None,
             if key in seen:
                 continue
             seen.add(key)
-            yield Mention(provider_name, id_type, _bounded(value, MAX_VALUE), role, str(finding["evidence_id"]),
-                          str(finding["locator"]), str(finding["plugin"]), first, last)
+            yield Mention(_bounded(provider_name, MAX_PROVIDER + 20), id_type, _bounded(value, MAX_VALUE), role,
+                          _bounded(str(finding["evidence_id"]), 1000), _bounded(str(finding["locator"]), 100_000),
+                          _bounded(str(finding["plugin"]), 1000), first, last)
 
 
 def _regions(store: CaseStore) -> tuple[dict[str, Any], str | None]:
@@ -276,12 +281,12 @@ def _regions(store: CaseStore) -> tuple[dict[str, Any], str | None]:
              for item in options.get("evidence", []) if isinstance(item, dict) and "id" in item}, default)
 
 
-def _b(text: str) -> bytes:
-    return text.encode("utf-8", "surrogatepass")
-
-
-def _t(data: bytes) -> str:
-    return data.decode("utf-8", "surrogatepass")
+def _sort_text(parts: tuple[str, ...]) -> str:
+    """One text that SQLite orders as Python orders ``parts`` (as UTF-8
+    bytes): each part's UTF-8 bytes as Latin-1 characters (no surrogate, and
+    code-point order is byte order), joined by NUL, which sorts first and
+    which no part holds (finding_mentions replaces it)."""
+    return "\x00".join(part.encode("utf-8", "surrogatepass").decode("latin-1") for part in parts)
 
 
 def provider_rows(store: CaseStore) -> Iterator[dict[str, Any]]:
@@ -291,29 +296,32 @@ def provider_rows(store: CaseStore) -> Iterator[dict[str, Any]]:
     (evidence, locator, plugin, records) in order, at most MAX_SOURCES."""
     regions, default_region = _regions(store)
     table = provider_table()
-    with ExternalSort(key_width=6, payload_width=9) as mentions:
+    with ExternalSort(key_width=1, payload_width=1) as mentions:
         for finding in store.findings():
             region = regions.get(finding["evidence_id"], default_region)
             for m in finding_mentions(finding, region, table):
                 key = (m.provider, m.id_type, m.value, m.evidence_id, m.locator, m.plugin)
-                mentions.add(key, (*(_b(part) for part in key), ROLES.index(m.role), m.first_seen, m.last_seen))
-        for (provider, id_type, value), rows in groupby(mentions, key=lambda row: row[:3]):
-            yield _row(_t(provider), _t(id_type), _t(value), rows)
+                # ASCII JSON: lone surrogates survive as escapes.
+                mentions.add_text_key(_sort_text(key), (json.dumps((*key, ROLES.index(m.role), m.first_seen,
+                                                                    m.last_seen)),))
+        decoded = (json.loads(payload) for (payload,) in mentions)
+        for (provider, id_type, value), rows in groupby(decoded, key=lambda row: (row[0], row[1], row[2])):
+            yield _row(provider, id_type, value, rows)
 
 
-def _row(provider: str, id_type: str, value: str, mentions: Iterable[tuple[Any, ...]]) -> dict[str, Any]:
+def _row(provider: str, id_type: str, value: str, mentions: Iterable[list[Any]]) -> dict[str, Any]:
     role, records, first, last = len(ROLES) - 1, 0, None, None
     sources: list[dict[str, Any]] = []
     total, current = 0, None
-    for *_key, evidence_id, locator, plugin, rank, seen_first, seen_last in mentions:
+    for _provider, _type, _value, evidence_id, locator, plugin, rank, seen_first, seen_last in mentions:
         role, records = min(role, rank), records + 1
         first = seen_first if seen_first and (first is None or seen_first < first) else first
         last = seen_last if seen_last and (last is None or seen_last > last) else last
-        source = (_t(evidence_id), _t(locator), _t(plugin))
+        source = (evidence_id, locator, plugin)
         if source != current:                      # mentions come sorted by source
             current, total = source, total + 1
             if total <= MAX_SOURCES:
-                sources.append({"evidence_id": source[0], "locator": source[1], "plugin": source[2], "records": 0})
+                sources.append({"evidence_id": evidence_id, "locator": locator, "plugin": plugin, "records": 0})
         if total <= MAX_SOURCES:
             sources[-1]["records"] += 1
     return {"provider": provider, "type": id_type, "value": value, "role": ROLES[role], "records": records,
