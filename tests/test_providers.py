@@ -256,3 +256,35 @@ def test_hostile_values_bounded_and_escaped(hostile):
     assert f"{100 * 1000 + 1 - ROWS_PER_PROVIDER} more in report.json" in section
     assert f"{211 - PROVIDER_LIMIT} more providers in report.json" in section
     assert section.count("<tr") <= PROVIDER_LIMIT * (ROWS_PER_PROVIDER + 1)
+
+
+def _mentions(kind: str, data: dict, locator: str = "E1 > x.db") -> set[tuple[str, str, str, str]]:
+    from traffick_triage.report.providers import finding_mentions
+
+    finding = {"evidence_id": "E1", "locator": locator, "plugin": "p", "kind": kind, "data": data}
+    return {(m.provider, m.id_type, m.value, m.role) for m in finding_mentions(finding, None)}
+
+
+def test_fields_decide_provider_type_and_role():
+    # iMessage through the owner's Apple ID: the account is the owner's, under Apple and its domain's provider.
+    assert _mentions("comms.message", {"app": "iOS Messages", "service": "iMessage", "sender": "+1 919 555 0100",
+                                       "recipients": [], "account": "E:Me@iCloud.com"}) == {
+        ("Apple", "phone", "+19195550100", "correspondent"), ("Apple", "email", "me@icloud.com", "owner")}
+    # SMS: phone numbers are the mobile network's; an address-book sync account is the owner's.
+    assert _mentions("comms.contact", {"source_app": "Android Contacts", "phone_numbers": ["+965 5123 4567"],
+                                       "emails": ["x@gmail.com"], "account": "owner@gmail.com"}) == {
+        ("Mobile network (phone numbers)", "phone", "+96551234567", "correspondent"),
+        ("Google", "email", "x@gmail.com", "correspondent"), ("Google", "email", "owner@gmail.com", "owner")}
+    # An app's numeric user id (Discord: 18 digits) is no phone number; an accounts-database row is the owner's.
+    assert _mentions("comms.message", {"app": "Discord", "sender": "123456789012345678", "recipients": []}) == {
+        ("Discord", "handle", "123456789012345678", "correspondent")}
+    assert _mentions("device.account", {"source_app": "iOS Accounts", "account_type": "Gmail",
+                                        "provider": "com.google", "username": "a.b@gmail.com",
+                                        "identifier": "UUID-1"}) == {
+        ("Google", "email", "a.b@gmail.com", "owner"), ("Google", "user_id", "UUID-1", "owner")}
+    # No app named: the path table decides; nothing known: unattributed, never dropped.
+    assert _mentions("x.y", {"jid": "1@S.WhatsApp.net"}) == {("WhatsApp (Meta)", "jid", "1@s.whatsapp.net",
+                                                                "correspondent")}
+    assert _mentions("x.y", {"user_id": "u1"}, "E1 > data/data/com.viber.voip/files/x") == {
+        ("Viber", "user_id", "u1", "correspondent")}
+    assert _mentions("x.y", {"user_id": "u1"}) == {("Unattributed", "user_id", "u1", "correspondent")}

@@ -140,9 +140,12 @@ def _bounded(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "\u2026"
 
 
-def classify(text: str, default: str) -> str | None:
+def classify(text: str, default: str, telephony: bool = True) -> str | None:
     """The type of an identifier from its content, else ``default``; None
-    for values that are no account (WhatsApp's status@broadcast)."""
+    for values that are no account (WhatsApp's status@broadcast). Bare
+    digits are a phone number only in a field meant for one or in the
+    phone's own apps (``telephony``), and at most 15 of them (E.164): an
+    app's numeric user id (a Discord id has 18) is not a number to call."""
     low = text.casefold()
     if "@" in low:
         local, _, domain = low.rpartition("@")
@@ -152,7 +155,8 @@ def classify(text: str, default: str) -> str | None:
             return None
         if _EMAIL.match(text):
             return "email"
-    if default != "wallet" and _PHONE.match(text) and sum(ch.isdigit() for ch in text) >= 6:
+    if default != "wallet" and _PHONE.match(text) and 6 <= sum(ch.isdigit() for ch in text) <= 15 and (
+            default == "phone" or telephony or text.startswith("+")):
         return "phone"
     return default
 
@@ -249,6 +253,7 @@ def finding_mentions(finding: dict[str, Any], region: str | None,
     whole_owner = (any(data.get(key) is True for key in ("owner", "is_owner", "own_account"))
                    or "account_type" in data or "identifier_type" in data)
     scanned = data.get("kind") in SCANNER_TYPES and "context" in data
+    telephony = provider is None or provider == table.telephony_provider
     first, last = _times(data)
     seen: set[tuple[str, str, str]] = set()
     for default, raw, owned in _raw_identifiers(data):
@@ -257,7 +262,7 @@ def finding_mentions(finding: dict[str, Any], region: str | None,
         text = _ACCOUNT_PREFIX.sub("", " ".join(raw.split())) if owned else " ".join(raw.split())
         if not text:
             continue
-        id_type = classify(text, default)
+        id_type = classify(text, default, telephony)
         if id_type is None:
             continue
         id_type, value, wallet_type = normalise(id_type, text, region)
