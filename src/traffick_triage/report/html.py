@@ -83,7 +83,7 @@ from ..external_sort import ExternalSort
 from . import html_findings as sections
 from .finding_kinds import generic_sections
 from .html_map import build_map
-from .html_providers import provider_sections
+from .html_providers import ROWS_PER_PROVIDER, provider_sections
 from .match_counts import hashsets_with_match_counts
 from .json_pieces import json_pieces
 
@@ -441,7 +441,7 @@ def build_model(store: CaseStore, case_dir: Path, redactor: Redactor, thumbnails
 
     thumbs = _thumbnails(store, case_dir, R, matched) if thumbnails else []
     # Identifiers per provider: masked after every other section, so their tokens stay as they were.
-    providers = provider_sections(store, R)
+    providers = provider_sections(store, R, keep, min(ROW_LIMIT, ROWS_PER_PROVIDER))
 
     summary = {
         "evidence_items": len(evidence),
