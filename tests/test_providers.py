@@ -288,3 +288,11 @@ def test_fields_decide_provider_type_and_role():
     assert _mentions("x.y", {"user_id": "u1"}, "E1 > data/data/com.viber.voip/files/x") == {
         ("Viber", "user_id", "u1", "correspondent")}
     assert _mentions("x.y", {"user_id": "u1"}) == {("Unattributed", "user_id", "u1", "correspondent")}
+
+
+def test_short_codes_and_file_names():
+    # An SMS short code is the mobile network's; "icon@2x.png" in an app's files is a file name, not an address.
+    assert _mentions("comms.message", {"app": "iOS Messages", "service": "SMS", "sender": "40404",
+                                       "recipients": []}) == {
+        ("Mobile network (phone numbers)", "handle", "40404", "correspondent")}
+    assert _mentions("identifier", {"kind": "email", "value": "nearby_scan@2x.png", "context": "x"}) == set()

@@ -87,6 +87,7 @@ class ProviderTable:
     telephony_provider: str
     email_domains: dict[str, str]
     wallet_networks: dict[str, str]
+    file_extensions: frozenset[str]
 
     def lookup(self, text: str) -> str | None:
         """The provider of an app or service name or id, else None."""
@@ -116,7 +117,7 @@ def provider_table() -> ProviderTable:
         ids += [(pattern.casefold(), provider) for pattern in service["ids"]]
         paths += [(pattern.casefold(), provider) for pattern in service["paths"]]
     return ProviderTable(names, tuple(ids), tuple(paths), frozenset(raw["telephony"]), raw["telephony_provider"],
-                         raw["email_domains"], raw["wallet_networks"])
+                         raw["email_domains"], raw["wallet_networks"], frozenset(raw["file_extensions"]))
 
 
 @dataclass(frozen=True)
@@ -226,14 +227,14 @@ def _providers_for(id_type: str, value: str, provider: str | None, wallet_type: 
     if id_type == "wallet":
         return [table.wallet_networks.get(wallet_type or "", "Cryptocurrency (network not known)")]
     found: list[str] = []
-    generic = provider is None or provider == table.telephony_provider
-    if id_type in ("imei", "imsi", "iccid") or (id_type == "phone" and generic):
+    telephony = provider == table.telephony_provider
+    if id_type in ("imei", "imsi", "iccid") or (id_type == "phone" and provider is None):
         found.append(table.telephony_provider)
-    elif id_type in ("jid", "group_id") and generic:
+    elif id_type in ("jid", "group_id") and (provider is None or telephony):
         found.append(table.names["whatsapp"])
-    elif not generic:
-        found.append(provider)                              # type: ignore[arg-type]
-    elif id_type != "email":
+    elif provider is not None and not (telephony and id_type == "email"):
+        found.append(provider)                  # the phone's own apps: numbers and short codes are the network's
+    elif provider is None and id_type != "email":
         found.append(UNATTRIBUTED)
     if id_type == "email" and "@" in value:
         domain_provider = table.email_provider(value)
@@ -266,6 +267,8 @@ def finding_mentions(finding: dict[str, Any], region: str | None,
         if id_type is None:
             continue
         id_type, value, wallet_type = normalise(id_type, text, region)
+        if id_type == "email" and value.rpartition(".")[2] in table.file_extensions:
+            continue                            # icon@2x.png: a file name
         if id_type == "wallet" and wallet_type is None and not (scanned or default == "wallet"):
             continue
         role = "owner" if whole_owner or owned else "mentioned" if scanned else "correspondent"
