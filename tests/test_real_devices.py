@@ -70,6 +70,10 @@ def _legacy_wa_message(row):
             "direction": "incoming", "body": row["data"], "time": unix_ms(row["timestamp"]), "attachments": 0}
 
 
+# The owner's JID: what a received row (ZISFROMME 0) was delivered to.
+OWN_WHATSAPP_JIDS = ("SELECT COUNT(DISTINCT CAST(ZTOJID AS TEXT)) FROM ZWAMESSAGE "
+                     "WHERE ZISFROMME = 0 AND CAST(ZTOJID AS TEXT) LIKE '%@s.whatsapp.net'")
+
 ORACLES: dict[tuple[str, str, str], Oracle] = {
     ("android_fs_legacy", "data/data/com.android.providers.contacts/databases/calllog.db", "android_calllog"): Oracle(
         {"comms.call": "SELECT COUNT(*) FROM calls"}, "comms.call",
@@ -119,7 +123,8 @@ ORACLES: dict[tuple[str, str, str], Oracle] = {
     ("ios_fs_josh15", f"{JOSH_WA}/ChatStorage.sqlite", "whatsapp_ios_chatstorage"): Oracle(
         # ZMESSAGETYPE 6 = group event, 10 = system notice: events, not messages.
         {"comms.message": "SELECT COUNT(*) FROM ZWAMESSAGE WHERE ZMESSAGETYPE NOT IN (6, 10)",
-         "comms.chat_event": "SELECT COUNT(*) FROM ZWAMESSAGE WHERE ZMESSAGETYPE IN (6, 10)"}, "comms.message",
+         "comms.chat_event": "SELECT COUNT(*) FROM ZWAMESSAGE WHERE ZMESSAGETYPE IN (6, 10)",
+         "app.own_account": OWN_WHATSAPP_JIDS}, "comms.message",
         "SELECT * FROM ZWAMESSAGE WHERE ZISFROMME = 0 AND ZTEXT IS NOT NULL ORDER BY Z_PK LIMIT 1",
         lambda r: str(r["Z_PK"]),
         lambda r: {"sender": r["ZFROMJID"], "thread_id": r["ZFROMJID"], "direction": "incoming",
@@ -180,7 +185,8 @@ ORACLES: dict[tuple[str, str, str], Oracle] = {
                    "time": cocoa_s(r["date"] / 1e9)}),
     (BACKUP_DEVICE, "AppDomainGroup-group.net.whatsapp.WhatsApp.shared/ChatStorage.sqlite",
      "whatsapp_ios_chatstorage"): Oracle(
-        {"comms.message": "SELECT COUNT(*) FROM ZWAMESSAGE WHERE ZMESSAGETYPE NOT IN (6, 10)"}, "comms.message",
+        {"comms.message": "SELECT COUNT(*) FROM ZWAMESSAGE WHERE ZMESSAGETYPE NOT IN (6, 10)",
+         "app.own_account": OWN_WHATSAPP_JIDS}, "comms.message",
         # An incoming message in a group (no ZWAGROUPMEMBER table: ZFROMJID is the sender).
         "SELECT ZWAMESSAGE.Z_PK, ZFROMJID AS sender, ZTEXT AS body, ZMESSAGEDATE, "
         "ZWACHATSESSION.ZCONTACTJID AS chat FROM ZWAMESSAGE JOIN ZWACHATSESSION "
@@ -306,5 +312,5 @@ def test_scan_of_real_device_names_no_exception(corpus, tmp_path, device, contai
         if app.device == device:
             expected += cache_expected(corpus / "devices", app, tmp_path / name)
     found = Counter(f["kind"] for f in report["findings"]
-                    if f["kind"].startswith("comms.") and not f["data"]["recovered"])
+                    if (f["kind"].startswith("comms.") or f["kind"] in expected) and not f["data"].get("recovered"))
     assert found == +expected

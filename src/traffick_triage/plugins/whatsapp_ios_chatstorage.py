@@ -16,11 +16,18 @@ incoming messages from the group. Databases without ZMESSAGETYPE are read as
 messages only. Deleted rows still in the file (free-list pages, freeblocks,
 old WAL frames) are reported marked ``recovered``, without the chat's JID
 (``ZCHATSESSION`` kept as ``party_ref``). Calls of WhatsApp iOS are in its own CallHistory.sqlite, not here.
+
+The owner's own account: ZTOJID of a row the device received (ZISFROMME 0)
+is the JID it was delivered to, the device owner's; real stores fill it on
+system notices and group events. Each such user JID (not a group's) is one
+``app.own_account`` finding (``owner`` true, how many rows name it), which
+the report's "Identifiers per provider" marks as the owner's.
 """
 
 from __future__ import annotations
 
-from typing import Iterator
+from dataclasses import dataclass
+from typing import ClassVar, Iterator
 
 from ..plugin_api import Context, FileView, Finding, Plugin, Selector
 from ..sqlite_access import open_database
@@ -33,6 +40,21 @@ EXPECTED = {
 }
 APP = "WhatsApp"
 EVENT_TYPES = {6, 10}   # ZMESSAGETYPE of group events and system notices
+OWN_JID_SQL = ("SELECT ZTOJID, COUNT(*) FROM ZWAMESSAGE WHERE ZISFROMME = 0 AND ZTOJID LIKE '%@s.whatsapp.net' "
+               "GROUP BY ZTOJID ORDER BY ZTOJID")
+
+
+@dataclass(frozen=True)
+class OwnAccount(Finding):
+    """The device owner's own account in an app, where the app's store says so."""
+
+    KIND: ClassVar[str] = "app.own_account"
+
+    source_app: str
+    jid: str
+    basis: str                             # where the store says so
+    records: int                           # rows naming it
+    owner: bool = True
 
 
 class WhatsAppIosChatStoragePlugin(Plugin):
@@ -63,6 +85,11 @@ class WhatsAppIosChatStoragePlugin(Plugin):
                 f"{member_join} ORDER BY ZWAMESSAGE.Z_PK")
             for row in db.rows(query, table="ZWAMESSAGE"):
                 yield message_from_row(row, clean(row["chat_jid"]), clean(row["member_jid"]))
+            for row in db.rows(OWN_JID_SQL, table="ZWAMESSAGE"):
+                jid = clean(row[0])
+                if jid:
+                    yield OwnAccount(source_app=APP, jid=jid, records=int(row[1]),
+                                     basis="ZWAMESSAGE.ZTOJID of received rows (ZISFROMME 0)")
             # Deleted messages: the chat session and group member cannot be
             # joined; ZFROMJID/ZTOJID are on the row, ZCHATSESSION is kept as party_ref.
             yield from _comms.recovered(db, "ZWAMESSAGE", RECOVERED_COLUMNS, _recovered_message,

@@ -8,7 +8,9 @@ when empty) and one file per finding kind present in the case:
 ``exif_metadata.csv``, ``media.csv``; any other kind ``<kind>.csv`` with
 non-alphanumerics turned into "_". A finding table has the columns
 evidence_id, locator, plugin, plugin_version, then every key of the findings'
-data in sorted order. CSV files left in csv/ by an earlier render that this
+data in sorted order. ``providers.csv`` holds report.json's "providers" rows
+(identifiers per provider), its sources as "evidence_id: locator (plugin,
+records)" joined with "; ". CSV files left in csv/ by an earlier render that this
 render does not write are removed, so the folder always matches the store.
 
 Encoding: UTF-8 with a byte-order mark (Excel otherwise opens UTF-8 as the
@@ -41,6 +43,7 @@ from typing import Any, Iterable, Iterator
 
 from ..atomic import atomic_writer
 from ..store import CaseStore, dumps
+from .providers import provider_rows
 
 CSV_DIR = "csv"
 BOM = "\ufeff"
@@ -67,6 +70,9 @@ FILE_COLUMNS = ["evidence_id", "locator", "path", "name", "kind", "size", "alloc
 EVIDENCE_COLUMNS = ["id", "ordinal", "name", "kind", "path", "md5", "sha1", "sha256", "size",
                     "stored_md5", "stored_sha1", "verification", "complete", "host_files", "description"]
 WARNING_COLUMNS = ["evidence_id", "locator", "source", "message"]
+PROVIDER_COLUMNS = ["provider", "type", "value", "role", "records", "first_seen", "last_seen", "sources_total",
+                    "sources"]
+PROVIDERS_FILE = "providers.csv"
 # The store's columns behind FILE_COLUMNS (the others come from "times").
 _FILE_STORE_COLUMNS = ("evidence_id", "locator", "path", "name", "kind", "size", "allocated", "inode", "md5", "sha1",
                        "sha256", "mime", "extension_mismatch", "suspicious_name", "link_target", "notes", "times",
@@ -216,8 +222,17 @@ def write_csv_tables(store: CaseStore, case_dir: str | Path) -> list[Path]:
 
         written.append(_write(out_dir / name, header, finding_rows()))
 
+    if PROVIDERS_FILE not in {p.name for p in written}:      # a kind named "providers" keeps its own file
+        written.append(_write(out_dir / PROVIDERS_FILE, PROVIDER_COLUMNS, _provider_lines(store)))
+
     keep = {p.name for p in written}
     for stale in out_dir.glob("*.csv"):
         if stale.name not in keep:
             stale.unlink()
     return sorted(written)
+
+
+def _provider_lines(store: CaseStore) -> Iterator[list[Any]]:
+    for row in provider_rows(store):
+        sources = [f"{s['evidence_id']}: {s['locator']} ({s['plugin']}, {s['records']})" for s in row["sources"]]
+        yield [row[c] for c in PROVIDER_COLUMNS[:-1]] + [sources]

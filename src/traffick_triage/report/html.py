@@ -83,6 +83,7 @@ from ..external_sort import ExternalSort
 from . import html_findings as sections
 from .finding_kinds import generic_sections
 from .html_map import build_map
+from .html_providers import ROWS_PER_PROVIDER, provider_sections
 from .match_counts import hashsets_with_match_counts
 from .json_pieces import json_pieces
 from .json_report import route_counts
@@ -442,6 +443,8 @@ def build_model(store: CaseStore, case_dir: Path, redactor: Redactor, thumbnails
     mismatched = [e["id"] for e in evidence if e["verification"] == "MISMATCH"]
 
     thumbs = _thumbnails(store, case_dir, R, matched) if thumbnails else []
+    # Identifiers per provider: masked after every other section, so their tokens stay as they were.
+    providers = provider_sections(store, R, keep, min(ROW_LIMIT, ROWS_PER_PROVIDER))
 
     summary = {
         "evidence_items": len(evidence),
@@ -477,6 +480,7 @@ def build_model(store: CaseStore, case_dir: Path, redactor: Redactor, thumbnails
         "deleted": deleted, "deleted_total": counts["deleted"],
         "mismatches": mismatches, "mismatches_total": counts["mismatch"],
         "warnings": warnings, "other_findings": other_findings, "thumbs": thumbs, "row_limit": ROW_LIMIT,
+        "providers": providers,
     }
 
 

@@ -16,8 +16,9 @@ from ..atomic import atomic_writer
 from ..store import CaseStore
 from .identifier_index import identifier_index
 from .match_counts import hashset_match_counts, hashsets_with_match_counts
+from .providers import provider_rows
 
-REPORT_SCHEMA_VERSION = "1.3.0"   # 1.3.0: every file's route, files per route; recovered, recovered_from, party_ref on comms findings
+REPORT_SCHEMA_VERSION = "1.3.0"   # 1.3.0: every file's route, files per route; recovered, recovered_from, party_ref on comms findings; providers
 FILES_INLINE_LIMIT = 100_000     # larger inventories go to files.jsonl beside the report
 
 _FILE_FIELDS = ("evidence_id", "locator", "path", "name", "kind", "size", "allocated", "inode",
@@ -84,7 +85,7 @@ def summarise(store: CaseStore) -> dict[str, Any]:
 
 def report_parts(store: CaseStore, case_dir: Path, inline_limit: int = FILES_INLINE_LIMIT) -> dict[str, Any]:
     """The top-level values of report.json; the inventory, the findings, the
-    identifier index and the warnings are iterators over the store, so they
+    identifier index, the identifiers per provider and the warnings are iterators over the store, so they
     are written without ever being held."""
     identity = store.get_meta("identity", {})
     report: dict[str, Any] = {
@@ -106,6 +107,7 @@ def report_parts(store: CaseStore, case_dir: Path, inline_limit: int = FILES_INL
         report["files_jsonl"] = _write_files_jsonl(store, case_dir / "files.jsonl")
     report["findings"] = (finding_record(row) for row in store.findings())
     report["identifier_index"] = identifier_index(store)
+    report["providers"] = provider_rows(store)
     report["warnings"] = store.warnings()
     return report
 
