@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 from . import __version__
+from .carved_duplicates import record_carving
 from .entry_processing import EntryResult, EntryTask, Processing, process_entry
 from .evidence_hashing import ItemHashes, ItemHashing
 from .executors import DaskPool, LocalPool
@@ -183,6 +184,7 @@ class Scanner:
             self.progress.on_evidence(name, source.content_bytes_estimate())
             with self._hash_evidence_item(source, spec.evidence_id):
                 self._walk(source, spec.evidence_id)
+            record_carving(self.store, spec.evidence_id, source.describe())
             self.store.update_evidence(spec.evidence_id, complete=1)
         finally:
             source.close()

@@ -9,6 +9,7 @@ from typing import Any
 
 from .archive import TarSource, ZipSource
 from .base import EvidenceError, EvidenceSource
+from .carving import with_carving
 from .directory import DirectorySource, open_readonly
 from .disk import DiskImageSource, find_ewf_first_segment, split_segments
 from .itunes_backup import ItunesBackupSource, NotAnItunesBackup, looks_like_itunes_backup
@@ -74,6 +75,12 @@ def open_source(path: str, options: dict[str, Any] | None = None,
                 display_name: str | None = None) -> EvidenceSource:
     """Open ``path`` as the right kind of evidence source."""
     options = options or {}
+    source = _open_by_kind(path, options, display_name)
+    # Disk images: PhotoRec carves their unallocated space after the walk (--no-carve: not).
+    return with_carving(source, options)
+
+
+def _open_by_kind(path: str, options: dict[str, Any], display_name: str | None) -> EvidenceSource:
     kind = sniff_evidence(path)
     name = display_name or os.path.basename(os.path.normpath(path))
     if kind == "directory":
