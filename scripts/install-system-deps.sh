@@ -22,6 +22,8 @@ declare -A NEEDED=(
   [ewfverify]=ewf-tools      # the workshop's E01 exercise
   [mkntfs]=ntfs-3g           # NTFS fixtures (hostile-evidence tests, the container matrix)
   [strace]=strace            # the confinement tests' oracle: every file the scan and its workers open
+  [photorec]=testdisk        # carves disk images' unallocated space (sources/carving.py); an oracle in tests/test_carving.py
+  [foremost]=foremost        # the second carver, an oracle in tests/test_carving.py
   [gcc]=gcc                  # builds pyewf against zlib (scripts/install-pyewf-zlib.sh)
 )
 

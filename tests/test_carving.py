@@ -298,6 +298,7 @@ def test_report_xml_runs_are_checked_and_cut_to_the_size(tmp_path):
 
 @pytest.mark.parametrize("text", [
     "<?xml version='1.0'?><!DOCTYPE d [<!ENTITY a 'aaaa'><!ENTITY b '&a;&a;&a;'>]><dfxml>&b;</dfxml>",
+    "<?xml version='1.0'?><!--" + "x" * 8192 + "--><!DOCTYPE d [<!ENTITY a 'a'>]><dfxml>&a;</dfxml>",
     "<dfxml><fileobject><filename>f.jpg</filename>",
     "not xml at all",
 ])

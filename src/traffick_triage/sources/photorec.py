@@ -203,10 +203,7 @@ def _checked(name: str, declared: str, runs: list[tuple[str, str, str]],
 
 def _file_objects(path: str) -> Iterator[tuple[str, str, list[tuple[str, str, str]]]]:
     """(filename, filesize, [(offset, img_offset, len)]) of each <fileobject>, streamed."""
-    with open(path, "rb") as stream:
-        head = stream.read(4096)
-    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
-        raise CarveError("report.xml declares a DTD or entities (PhotoRec writes none): not read")
+    _refuse_dtd(path)
     for element in _iterparse(path):
         if _local(element.tag) != "fileobject":
             continue
@@ -222,6 +219,23 @@ def _file_objects(path: str) -> Iterator[tuple[str, str, list[tuple[str, str, st
                 runs.append((child.get("offset", "0"), child.get("img_offset", ""), child.get("len", "")))
         element.clear()
         yield name, size, runs
+
+
+def _refuse_dtd(path: str) -> None:
+    """A first pass by expat that stops at a document type declaration (PhotoRec
+    writes none; one would bring entities and their expansion), wherever it is."""
+    import xml.parsers.expat
+
+    def refuse(*_: object) -> None:
+        raise CarveError("report.xml declares a DTD or entities (PhotoRec writes none): not read")
+
+    parser = xml.parsers.expat.ParserCreate()
+    parser.StartDoctypeDeclHandler = refuse
+    parser.EntityDeclHandler = refuse
+    with open(path, "rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            parser.Parse(chunk, False)
+    parser.Parse(b"", True)
 
 
 def _iterparse(path: str) -> Iterator[object]:
