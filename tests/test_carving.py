@@ -51,6 +51,7 @@ def sha256(data: bytes) -> str:
 
 KEEP = _jpeg(1)
 DELETED = {f"del{n}.jpg": _jpeg(10 + n) for n in range(3)}
+UNPARTITIONED = _jpeg(20)
 NEW = {f"new{n}.txt": f"new file {n}\n".encode() for n in range(4)}
 
 
@@ -74,7 +75,11 @@ def _fat32_e01(root: Path) -> tuple[Path, Path]:
     for name in NEW:
         run("mcopy", "-i", str(volume), str(staging / name), "::/" + name, env=env)
     disk = root / "fat-disk.raw"
-    make_partitioned_disk(disk, [volume])
+    starts = make_partitioned_disk(disk, [volume])
+    # A picture in no partition (after the last one): carved as unpartitioned space.
+    with open(disk, "r+b") as stream:
+        stream.seek(starts[0] * 512 + volume.stat().st_size + (64 << 10))
+        stream.write(UNPARTITIONED)
     return make_e01(disk, root / "fat-disk"), disk
 
 
@@ -171,7 +176,7 @@ def scanned(images, tmp_path_factory):
     """One default scan per image, with the deleted JPEGs in a plain SHA-256 list."""
     root = tmp_path_factory.mktemp("carving-cases")
     listed = root / "known.txt"
-    listed.write_text("".join(sha256(data) + "\n" for data in [KEEP, *DELETED.values()]))
+    listed.write_text("".join(sha256(data) + "\n" for data in [KEEP, UNPARTITIONED, *DELETED.values()]))
     cases = {}
     for name, (evidence, _, _) in images.items():
         case = root / name
@@ -193,7 +198,7 @@ def test_every_deleted_jpeg_is_carved_with_its_hash_and_flagged(name, images, sc
     assert carved and all(f["allocated"] is False for f in carved)
     assert all(f.get("route", "carved") == "carved" for f in carved)
     found = {f["sha256"] for f in carved}
-    planted = {sha256(data) for data in DELETED.values()}
+    planted = {sha256(data) for data in DELETED.values()} | ({sha256(UNPARTITIONED)} if name == "fat32" else set())
     assert planted <= found
     matched = {f["locator"] for f in report["findings"] if f["kind"] == "hashset.match"}
     for item in carved:
@@ -221,8 +226,9 @@ def test_carved_duplicate_of_a_live_file_is_marked_and_counted(scanned):
     carving = evidence["description"]["carving"]
     assert carving["carved_duplicates"] == 1
     assert carving["carved"] == len(_carved(report))
-    assert [v["status"] for v in carving["volumes"]] == ["done"]
-    assert carving["volumes"][0]["space"] == "free space"
+    assert [(v["volume"], v["space"], v["status"]) for v in carving["volumes"]] == [
+        ("p1", "free space", "done"), ("unpartitioned 0-1048576", "whole volume", "done"),
+        (f"unpartitioned {(2048 << 9) + (34 << 20)}-{evidence['description']['media_size']}", "whole volume", "done")]
 
 
 def test_cat_of_a_carved_locator_reads_the_planted_bytes_from_the_image(scanned):

@@ -62,6 +62,27 @@ class CarvableVolume:
     file_system: str | None
 
 
+MIN_UNPARTITIONED_BYTES = 4096
+
+
+def with_unpartitioned_space(volumes: list[CarvableVolume], media_size: int) -> list[CarvableVolume]:
+    """``volumes`` (partitions) and, after them, each range of the disk that
+    no partition covers (before the first, between two, after the last: a
+    deleted partition, a gap left by a resize), named by its byte range, so
+    that a carver searches the whole disk as PhotoRec or foremost would."""
+    if not volumes or not any(v.segments for v in volumes):
+        return volumes
+    gaps, position = [], 0
+    for volume in sorted(volumes, key=lambda v: (v.offset, v.length)):
+        if volume.offset - position >= MIN_UNPARTITIONED_BYTES:
+            gaps.append((position, volume.offset))
+        position = max(position, volume.offset + volume.length)
+    if media_size - position >= MIN_UNPARTITIONED_BYTES:
+        gaps.append((position, media_size))
+    return volumes + [CarvableVolume((f"unpartitioned {start}-{end}",), start, end - start, None)
+                      for start, end in gaps]
+
+
 @dataclass
 class SourceWarning:
     locator: str

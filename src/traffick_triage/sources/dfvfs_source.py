@@ -27,7 +27,7 @@ from dfvfs.resolver import resolver
 
 from ..timeutil import from_unix_seconds, iso_or_none
 from .base import (DIRECTORY, FILE, OTHER, SYMLINK, CarvableVolume, Entry, EvidenceError, EvidenceSource,
-                   RandomAccessReader)
+                   RandomAccessReader, with_unpartitioned_space)
 from . import tree_walk
 from .confine import ConfinementError, confined_file, open_confined
 from . import volume_checks as checks
@@ -689,7 +689,7 @@ class DfvfsSource(EvidenceSource):
             length = min(int(volume["length"] or self.media_size - offset), self.media_size - offset)
             if length > 0 and not any((v.offset, v.length) == (offset, length) for v in found):
                 found.append(CarvableVolume(tuple(volume["segments"]), offset, length, volume["fs_name"]))
-        return found
+        return with_unpartitioned_space(found, self.media_size)
 
     def read_media(self, offset: int, length: int) -> bytes:
         return self._media.read(offset, length)

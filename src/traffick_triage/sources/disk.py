@@ -17,7 +17,7 @@ import pytsk3
 from .. import locator as loc
 from ..timeutil import from_unix_seconds, iso_or_none
 from .base import (DIRECTORY, FILE, OTHER, SYMLINK, CarvableVolume, Entry, EvidenceError, EvidenceSource,
-                   RandomAccessReader)
+                   RandomAccessReader, with_unpartitioned_space)
 from . import fat_chains, tree_walk
 from . import volume_checks as checks
 from .confine import ConfinementError, confined_file, open_confined
@@ -547,7 +547,7 @@ class DiskImageSource(EvidenceSource):
             if length > 0:
                 found.append(CarvableVolume(self._volume_prefix(volume), int(volume["offset"]), length,
                                             _TSK_FS_TYPES.get(fs.info.ftype) if fs else None))
-        return found
+        return with_unpartitioned_space(found, self.reader.size)
 
     def read_media(self, offset: int, length: int) -> bytes:
         return self.reader.read(offset, length)
