@@ -321,3 +321,26 @@ def test_command_selects_the_families_and_the_space():
     for family in ("jpg", "png", "gif", "bmp", "mov", "sqlite", "pdf", "zip"):
         assert f",{family},enable," in photorec.command_line(True)
     assert json.dumps(photorec.FILE_FAMILIES)
+
+
+def test_dfxml_gives_each_carved_file_its_place_in_the_image(images, scanned):
+    """inventory.dfxml's byte runs of a carved file, read from the raw disk
+    (the E01's media), are the planted bytes."""
+    import xml.etree.ElementTree as ET
+
+    case, _ = scanned["fat32"]
+    disk = images["fat32"][1].read_bytes()
+    wanted = {sha256(data): data for data in [*DELETED.values(), UNPARTITIONED]}
+    found = 0
+    for element in ET.parse(case / "inventory.dfxml").getroot().iter():
+        if not element.tag.endswith("fileobject"):
+            continue
+        digest = next((h.text for h in element.iter() if h.tag.endswith("hashdigest") and h.get("type") == "sha256"),
+                      None)
+        runs = [r for r in element.iter() if r.tag.endswith("byte_run")]
+        if digest not in wanted or not runs:
+            continue
+        data = b"".join(disk[int(r.get("img_offset")):int(r.get("img_offset")) + int(r.get("len"))] for r in runs)
+        assert data == wanted[digest]
+        found += 1
+    assert found == len(wanted)
