@@ -108,8 +108,7 @@ class CarvingSource(EvidenceSource):
                 return
             except OSError as error:
                 record["status"] = f"failed: {error}"
-                self.warn(f"carving ({space}) stopped: the volume could not be copied for PhotoRec: {error}",
-                          *volume.segments)
+                self.warn(f"carving ({space}) stopped: {error}", *volume.segments)
                 return
         finally:
             shutil.rmtree(work, ignore_errors=True)

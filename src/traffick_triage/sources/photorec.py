@@ -16,6 +16,7 @@ entities, bounded size and count); of a name only a checked extension is kept.""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -110,7 +111,8 @@ def run_photorec(volume_file: str, work_folder: str, free_space_only: bool, time
     try:
         returncode = process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):     # it ended in between
+            os.killpg(process.pid, signal.SIGKILL)
         process.wait()
         raise CarveError(f"PhotoRec did not finish within {timeout:.0f} seconds and was stopped "
                          "(--carve-timeout sets a longer limit); nothing it carved is listed") from None
