@@ -344,3 +344,14 @@ def test_dfxml_gives_each_carved_file_its_place_in_the_image(images, scanned):
         assert data == wanted[digest]
         found += 1
     assert found == len(wanted)
+
+
+def test_volumes_over_the_cap_are_not_carved_and_said(images, tmp_path, monkeypatch):
+    from traffick_triage.sources import carving
+
+    monkeypatch.setattr(carving, "MAX_CARVED_VOLUMES", 1)
+    scan([images["fat32"][0]], tmp_path / "case", "--no-plugins", expect_exit=1)
+    report = load_report(tmp_path / "case")
+    assert any("3 volumes and unpartitioned ranges: only the first 1 are carved" in w["message"]
+               for w in report["warnings"])
+    assert {f["locator"].split(CARVED)[0] for f in _carved(report)} == {"fat-disk.E01 > p1"}

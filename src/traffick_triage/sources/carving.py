@@ -32,6 +32,7 @@ from .base import FILE, CarvableVolume, Entry, EvidenceSource, RandomAccessReade
 CARVED_SEGMENT = "carved"
 ADDRESS_KEY = "carved_runs"          # marks a carved entry's address
 EXPORT_CHUNK = 4 << 20
+MAX_CARVED_VOLUMES = 64              # a table of 1,000 partitions is not carved 1,000 times
 
 
 def with_carving(source: EvidenceSource, options: dict[str, Any]) -> EvidenceSource:
@@ -78,7 +79,16 @@ class CarvingSource(EvidenceSource):
                       "unallocated space are not recovered (--no-carve silences this)")
             self._summary.append({"volume": "(all)", "status": "skipped: photorec not installed"})
             return
-        for volume in self._volumes:
+        distinct: list[CarvableVolume] = []
+        extents: set[tuple[int, int]] = set()
+        for volume in self._volumes:      # partitions listed twice over one extent: carved once
+            if (volume.offset, volume.length) not in extents:
+                extents.add((volume.offset, volume.length))
+                distinct.append(volume)
+        if len(distinct) > MAX_CARVED_VOLUMES:
+            self.warn(f"{len(distinct)} volumes and unpartitioned ranges: only the first {MAX_CARVED_VOLUMES} "
+                      "are carved")
+        for volume in distinct[:MAX_CARVED_VOLUMES]:
             yield from self._carve(volume)
 
     def _carve(self, volume: CarvableVolume) -> Iterator[Entry]:
