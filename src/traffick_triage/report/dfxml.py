@@ -118,18 +118,18 @@ def _fileobject(row: dict[str, Any], partition: int | None, indent: str) -> str:
         out.append(_element("link_target", row["link_target"], inner))
     if row.get("mime"):
         out.append(_element("libmagic", row["mime"], inner))
+    out.append(_carved_byte_runs(row.get("address") or {}, inner))     # before the digests, as the schema orders
     for kind in ("md5", "sha1", "sha256"):
         if row.get(kind):
             out.append(f'{inner}<hashdigest type="{kind}">{xml_text(row[kind])}</hashdigest>\n')
-    out.append(_carved_byte_runs(row.get("address") or {}, inner))
     out.append(f"{indent}</fileobject>\n")
     return "".join(out)
 
 
 def _carved_byte_runs(address: dict[str, Any], indent: str) -> str:
     """A carved file's places in the image (sources/carving.py's address: runs
-    within its volume), as PhotoRec's own DFXML gives them: file offset,
-    image offset, length."""
+    within its volume) as DFXML byte runs: offset in the file, offset in
+    the image (the disk's bytes: an E01's media), length."""
     runs, base = address.get(CARVED_RUNS), address.get("volume_offset")
     if not isinstance(runs, list) or not runs or not isinstance(base, int):
         return ""
@@ -137,7 +137,7 @@ def _carved_byte_runs(address: dict[str, Any], indent: str) -> str:
     for run in runs:
         if not (isinstance(run, list) and len(run) == 2 and all(isinstance(v, int) for v in run)):
             return ""
-        out.append(f"{indent}  <byte_run offset='{position}' img_offset='{base + run[0]}' len='{run[1]}'/>\n")
+        out.append(f"{indent}  <byte_run file_offset='{position}' img_offset='{base + run[0]}' len='{run[1]}'/>\n")
         position += run[1]
     out.append(f"{indent}</byte_runs>\n")
     return "".join(out)
