@@ -241,6 +241,15 @@ def test_cat_of_a_carved_locator_reads_the_planted_bytes_from_the_image(scanned)
             assert result.stdout_bytes == wanted[item["sha256"]]
 
 
+def test_a_relative_case_folder_carves_the_same(images, scanned, tmp_path, monkeypatch):
+    """PhotoRec runs in its work folder: a case folder given relative to the
+    current folder (as `triage demo run` gives it) must not lose its way."""
+    monkeypatch.chdir(tmp_path)
+    scan([images["ext4"][0]], Path("relative-case"), "--no-plugins", expect_exit=0)
+    relative = {f["sha256"] for f in _carved(load_report(tmp_path / "relative-case"))}
+    assert relative == {f["sha256"] for f in _carved(scanned["ext4"][1])} != set()
+
+
 def test_no_carve_recovers_nothing_and_is_recorded(images, tmp_path):
     evidence = images["ext4"][0]
     scan([evidence], tmp_path / "case", "--no-plugins", "--no-carve")

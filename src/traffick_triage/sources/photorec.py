@@ -101,6 +101,9 @@ def run_photorec(volume_file: str, work_folder: str, free_space_only: bool, time
     executable = photorec_path()
     if executable is None:
         raise CarveError("photorec is not installed (Debian package testdisk)")
+    # Absolute paths: PhotoRec runs in the work folder (its log goes there), and
+    # a case folder given as a relative path gives a relative work folder.
+    work_folder, volume_file = os.path.abspath(work_folder), os.path.abspath(volume_file)
     recup = os.path.join(work_folder, "recup")
     command = [executable, "/log", "/d", recup, "/cmd", volume_file, command_line(free_space_only)]
     # Its own session, so a timeout kills PhotoRec and anything it started;
