@@ -328,7 +328,8 @@ def info(evidence: Path = typer.Argument(..., help="One evidence item.")) -> Non
     if not evidence.exists():
         fail(f"evidence not found: {evidence}")
     try:
-        source = open_source(str(evidence))
+        # What the file systems list; carving (a PhotoRec run per volume) is the scan's alone.
+        source = open_source(str(evidence), {"carve": False})
     except (EvidenceError, OSError) as error:
         fail(f"{evidence}: {error}")
     try:
@@ -564,7 +565,8 @@ def demo_run(
     options = scan_options(directory)
     specs = list(iter_evidence_specs([str(p) for p in items.values()], options["evidence_ids"]))
     config = ScanConfig(evidence=specs, case_dir=str(case_dir), case=options["case"],
-                        plugin_options=options["plugin_options"], hashset_paths=options["hashsets"])
+                        plugin_options=options["plugin_options"], source_options=options["source_options"],
+                        hashset_paths=options["hashsets"])
     try:
         result = run_scan(config, argv=sys.argv)
     except HashSetLoadError as error:

@@ -37,8 +37,11 @@ MAX_CARVED_VOLUMES = 64              # a table of 1,000 partitions is not carved
 
 def with_carving(source: EvidenceSource, options: dict[str, Any]) -> EvidenceSource:
     """``source`` wrapped to carve after its walk when it is a disk image;
-    itself otherwise. Carving runs only in entries(): a source opened by a
-    worker or by `triage cat` only reads carved addresses back."""
+    itself otherwise, and with ``carve: False`` (--no-carve, `triage info`).
+    Carving runs only in entries(): a source opened by a worker or by
+    `triage cat` only reads carved addresses back."""
+    if options.get("carve", True) is False:
+        return source
     try:
         volumes = source.carvable_volumes()
     except (OSError, RuntimeError):
@@ -57,7 +60,6 @@ class CarvingSource(EvidenceSource):
         self.kind = inner.kind
         self.hash_beside_walk = inner.hash_beside_walk
         self._volumes = volumes
-        self._enabled = options.get("carve", True) is not False
         self._timeout = float(options.get("carve_timeout") or 0)
         self._summary: list[dict[str, Any]] = []
 
@@ -71,8 +73,6 @@ class CarvingSource(EvidenceSource):
 
     def entries(self) -> Iterator[Entry]:
         yield from self.inner.entries()
-        if not self._enabled:
-            return
         self._summary = []
         if photorec.photorec_path() is None:
             self.warn("carving skipped: photorec is not installed (Debian package testdisk); files in "
@@ -171,11 +171,8 @@ class CarvingSource(EvidenceSource):
 
     def describe(self) -> dict[str, Any]:
         info = dict(self.inner.describe())
-        if not self._enabled:
-            info["carving"] = {"enabled": False}
-        else:
-            info["carving"] = {"enabled": True, "tool": photorec.photorec_version() or "photorec (not installed)",
-                               "families": list(photorec.FILE_FAMILIES), "volumes": list(self._summary)}
+        info["carving"] = {"enabled": True, "tool": photorec.photorec_version() or "photorec (not installed)",
+                           "families": list(photorec.FILE_FAMILIES), "volumes": list(self._summary)}
         return info
 
     def content_bytes_estimate(self) -> int | None:
