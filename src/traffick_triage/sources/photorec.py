@@ -120,22 +120,13 @@ def run_photorec(volume_file: str, work_folder: str, free_space_only: bool, time
         raise CarveError(f"PhotoRec did not finish within {timeout:.0f} seconds and was stopped "
                          "(--carve-timeout sets a longer limit); nothing it carved is listed") from None
     report = os.path.join(f"{recup}.1", "report.xml")
+    # No line of photorec.log in the message: it holds times and elapsed
+    # seconds, and the warning goes into a report that must be reproducible.
     if returncode != 0:
-        raise CarveError(f"PhotoRec failed (exit status {returncode}){_log_tail(work_folder)}")
+        raise CarveError(f"PhotoRec failed (exit status {returncode})")
     if not os.path.isfile(report):
-        raise CarveError(f"PhotoRec wrote no report.xml{_log_tail(work_folder)}")
+        raise CarveError("PhotoRec wrote no report.xml")
     return report
-
-
-def _log_tail(work_folder: str) -> str:
-    try:
-        with open(os.path.join(work_folder, "photorec.log"), "rb") as stream:
-            stream.seek(0, os.SEEK_END)
-            stream.seek(max(0, stream.tell() - 2048))
-            lines = stream.read().decode("utf-8", "replace").strip().splitlines()
-    except OSError:
-        return ""
-    return f": {lines[-1][:200]}" if lines else ""
 
 
 _EXTENSION = re.compile(r"\.([A-Za-z0-9]{1,8})$")
