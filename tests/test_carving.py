@@ -364,3 +364,16 @@ def test_volumes_over_the_cap_are_not_carved_and_said(images, tmp_path, monkeypa
     assert any("3 volumes and unpartitioned ranges: only the first 1 are carved" in w["message"]
                for w in report["warnings"])
     assert {f["locator"].split(CARVED)[0] for f in _carved(report)} == {"fat-disk.E01 > p1"}
+
+
+def test_a_vmdk_is_carved_through_dfvfs(images, tmp_path):
+    """The ext4 image inside a VMDK (qemu-img): the same planted pictures, read through dfVFS."""
+    pytest.importorskip("dfvfs")
+    if not shutil.which("qemu-img"):
+        pytest.skip("qemu-img (qemu-utils) not installed")
+    vmdk = tmp_path / "ext4.vmdk"
+    run("qemu-img", "convert", "-f", "raw", "-O", "vmdk", str(images["ext4"][1]), str(vmdk))
+    scan([vmdk], tmp_path / "case", "--no-plugins")
+    report = load_report(tmp_path / "case")
+    assert {sha256(data) for data in DELETED.values()} <= {f["sha256"] for f in _carved(report)}
+    assert report["evidence"][0]["kind"] == "vmdk"
