@@ -377,3 +377,11 @@ def test_a_vmdk_is_carved_through_dfvfs(images, tmp_path):
     report = load_report(tmp_path / "case")
     assert {sha256(data) for data in DELETED.values()} <= {f["sha256"] for f in _carved(report)}
     assert report["evidence"][0]["kind"] == "vmdk"
+
+
+def test_carved_pictures_are_pdq_hashed_like_any_file(images, tmp_path):
+    scan([images["ext4"][0]], tmp_path / "case", "--only", "perceptual")
+    report = load_report(tmp_path / "case")
+    carved = {f["locator"] for f in _carved(report) if f["sha256"] in {sha256(d) for d in DELETED.values()}}
+    hashed = {f["locator"] for f in report["findings"] if f["kind"] == "perceptual.hash"}
+    assert carved and carved <= hashed
