@@ -24,6 +24,8 @@ declare -A NEEDED=(
   [vshadowinfo]=libvshadow-utils   # the shadow-copy tests' oracle: stores and their creation times
   [strace]=strace            # the confinement tests' oracle: every file the scan and its workers open
   [pdfimages]=poppler-utils  # oracle for the images the PDF expander finds (pdfimages -list / -all)
+  [photorec]=testdisk        # carves disk images' unallocated space (sources/carving.py); an oracle in tests/test_carving.py
+  [foremost]=foremost        # the second carver, an oracle in tests/test_carving.py
   [gcc]=gcc                  # builds pyewf against zlib (scripts/install-pyewf-zlib.sh)
 )
 

@@ -38,7 +38,7 @@ from .engine import EvidenceSpec, ScanConfig, ScanRefused
 
 _ITEM_OPTIONS = {"region", "dihedral"}
 _TOP_KEYS = {"case_number", "examiner", "agency", "output", "region", "hashsets", "plugins", "workers", "media_hash",
-             "expand", "shadow_copies", "evidence", "plugin_timeout", "max_member_bytes", "max_ratio",
+             "expand", "shadow_copies", "carve", "evidence", "plugin_timeout", "max_member_bytes", "max_ratio",
              "keywords", "keywords_language"}
 
 
@@ -151,14 +151,17 @@ def load_case_file(path: str | Path, output: str | None = None, scheduler: str |
     max_ratio = data.get("max_ratio", 1000.0)
     if isinstance(max_ratio, bool) or not isinstance(max_ratio, (int, float)) or max_ratio < 1:
         raise CaseFileError(f"{case_file}: 'max_ratio' must be a number of at least 1 (got {max_ratio!r})")
+    source_options: dict[str, Any] = {"max_member_bytes": int(data.get("max_member_bytes", 64 << 30)),
+                                      "max_ratio": float(max_ratio), "expand": _flag(case_file, data, "expand", True),
+                                      "shadow_copies": _flag(case_file, data, "shadow_copies", True)}
+    if not _flag(case_file, data, "carve", True):
+        source_options["carve"] = False          # as --no-carve, recorded only when asked
     config = ScanConfig(
         evidence=specs, case_dir=_resolve(base, target),
         case={"case_number": str(data.get("case_number", "")), "examiner": str(data.get("examiner", "")),
               "agency": str(data.get("agency", ""))},
         plugin_options=plugin_options,
-        source_options={"max_member_bytes": int(data.get("max_member_bytes", 64 << 30)),
-                         "max_ratio": float(max_ratio), "expand": _flag(case_file, data, "expand", True),
-                         "shadow_copies": _flag(case_file, data, "shadow_copies", True)},
+        source_options=source_options,
         plugin_timeout=float(data.get("plugin_timeout", 60.0)),
         hashset_paths=_hashset_specs(case_file, base, data.get("hashsets")),
         workers=workers, scheduler=scheduler, media_hash=_flag(case_file, data, "media_hash", True),

@@ -84,6 +84,14 @@ def scan(
         help="Do not read an image (E01, VMDK...) to its end for its own hash: an E01 is then 'not checked' "
              "against its stored acquisition hashes instead of verified. For an image verified when it was "
              "acquired; its segment files are still hashed, a raw image's hash is still taken."),
+    no_carve: bool = typer.Option(
+        False, "--no-carve",
+        help="Do not carve disk images' unallocated space with PhotoRec (on by default for raw, split raw, E01, "
+             "VMDK and other disk images; never for folders, ZIP or TAR)."),
+    carve_timeout: float = typer.Option(
+        0.0, "--carve-timeout", min=0.0,
+        help="Seconds PhotoRec may spend on one volume (0: 120 s plus 1 s per 8 MiB of the volume); "
+             "a volume over the limit is not carved and a warning says so."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler (tcp://HOST:PORT): process on that cluster; evidence must be at the same paths on every worker."),
     sign: Optional[Path] = typer.Option(None, "--sign", help="Ed25519 private key (PEM, from `triage keygen`): write a detached signature of the manifest."),
     export_matches: bool = typer.Option(False, "--export-matches", help="Copy files that match known-bad sets into CASE_DIR/EXPORTED-MATCHES-handle-with-care (never done without this option)."),
@@ -118,10 +126,16 @@ def scan(
         if not keywords:
             fail("--keywords-language applies to plain keyword lists given with --keywords; none was given")
         plugin_options["keywords_language"] = keywords_language
+    source_options: dict[str, Any] = {"max_member_bytes": max_member_bytes, "max_ratio": max_ratio,
+                                      "expand": not no_expand, "shadow_copies": not no_shadow_copies}
+    # Recorded only when asked, so the options of a default scan read as before carving existed.
+    if no_carve:
+        source_options["carve"] = False
+    if carve_timeout:
+        source_options["carve_timeout"] = carve_timeout
     config = ScanConfig(evidence=specs, case_dir=str(output),
                         case={"case_number": case_number, "examiner": examiner, "agency": agency},
-                        plugin_options=plugin_options, source_options={"max_member_bytes": max_member_bytes, "max_ratio": max_ratio,
-                                        "expand": not no_expand, "shadow_copies": not no_shadow_copies},
+                        plugin_options=plugin_options, source_options=source_options,
                         plugin_timeout=plugin_timeout, hashset_paths=list(hashset or []),
                         workers=workers if workers > 0 else (os.cpu_count() or 1),
                         perceptual=PerceptualSettings(pdq_threshold, phash_threshold, pdq_threshold),
@@ -168,6 +182,14 @@ def _run_and_exit(config: Any, plugins: Any, quiet: bool, json_summary: bool, si
 def batch(
     case_file: Path = typer.Argument(..., help="A YAML case file listing the evidence items (see docs/batch.md)."),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="Case folder (overrides 'output' in the file)."),
+    no_carve: bool = typer.Option(
+        False, "--no-carve",
+        help="Do not carve disk images' unallocated space with PhotoRec (on by default for raw, split raw, E01, "
+             "VMDK and other disk images; never for folders, ZIP or TAR)."),
+    carve_timeout: float = typer.Option(
+        0.0, "--carve-timeout", min=0.0,
+        help="Seconds PhotoRec may spend on one volume (0: 120 s plus 1 s per 8 MiB of the volume); "
+             "a volume over the limit is not carved and a warning says so."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler (tcp://HOST:PORT); default: local worker processes."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
     json_summary: bool = typer.Option(False, "--json", help="Print a JSON summary on standard output."),
@@ -309,8 +331,9 @@ def info(evidence: Path = typer.Argument(..., help="One evidence item.")) -> Non
     if not evidence.exists():
         fail(f"evidence not found: {evidence}")
     try:
-        # The item's own files: what archives inside it hold is counted by a scan.
-        source = open_source(str(evidence), {"expand": False})
+        # The item's own files: what archives inside it hold is counted by a scan, and
+        # carving (a PhotoRec run per volume) is the scan's alone.
+        source = open_source(str(evidence), {"expand": False, "carve": False})
     except (EvidenceError, OSError) as error:
         fail(f"{evidence}: {error}")
     try:
@@ -553,7 +576,8 @@ def demo_run(
     options = scan_options(directory)
     specs = list(iter_evidence_specs([str(p) for p in items.values()], options["evidence_ids"]))
     config = ScanConfig(evidence=specs, case_dir=str(case_dir), case=options["case"],
-                        plugin_options=options["plugin_options"], hashset_paths=options["hashsets"])
+                        plugin_options=options["plugin_options"], source_options=options["source_options"],
+                        hashset_paths=options["hashsets"])
     try:
         result = run_scan(config, argv=sys.argv)
     except HashSetLoadError as error:

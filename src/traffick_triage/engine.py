@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 from . import __version__
+from .carved_duplicates import record_carving
 from .entry_processing import EntryResult, EntryTask, Processing, process_entry
 from .evidence_hashing import ItemHashes, ItemHashing
 from .executors import DaskPool, LocalPool
@@ -190,6 +191,7 @@ class Scanner:
             later = source.describe_after_walk()
             if later is not None:
                 self.store.update_evidence(spec.evidence_id, description=later)
+                record_carving(self.store, spec.evidence_id, later)
             self.store.update_evidence(spec.evidence_id, complete=1)
         finally:
             source.close()

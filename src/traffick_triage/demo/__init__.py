@@ -39,6 +39,10 @@ def scan_options(directory: str | Path) -> dict:
     return {"evidence_ids": list(EVIDENCE_IDS),
             "case": {"case_number": CASE_NUMBER, "examiner": EXAMINER, "agency": AGENCY},
             "plugin_options": {"region": REGION, "training": True},
+            # Not carved (as --no-carve): the answer key and the workshop's
+            # answers list what the walk finds; PhotoRec would add a carved copy
+            # of the deleted IMG_0042.jpg (noted "same content as" it).
+            "source_options": {"carve": False},
             "hashsets": [str(p) for p in hashset_paths(Path(directory))]}
 
 

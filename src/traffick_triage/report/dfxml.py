@@ -48,6 +48,7 @@ from typing import IO, Any, Iterator
 
 from ..atomic import atomic_writer
 from ..store import CaseStore
+from ..sources.carving import ADDRESS_KEY as CARVED_RUNS
 
 DFXML_NAME = "inventory.dfxml"
 DFXML_NS = "http://www.forensicswiki.org/wiki/Category:Digital_Forensics_XML"
@@ -124,10 +125,28 @@ def _fileobject(row: dict[str, Any], partition: int | None, indent: str) -> str:
         out.append(_element("link_target", row["link_target"], inner))
     if row.get("mime"):
         out.append(_element("libmagic", row["mime"], inner))
+    out.append(_carved_byte_runs(row.get("address") or {}, inner))     # before the digests, as the schema orders
     for kind in ("md5", "sha1", "sha256"):
         if row.get(kind):
             out.append(f'{inner}<hashdigest type="{kind}">{xml_text(row[kind])}</hashdigest>\n')
     out.append(f"{indent}</fileobject>\n")
+    return "".join(out)
+
+
+def _carved_byte_runs(address: dict[str, Any], indent: str) -> str:
+    """A carved file's places in the image (sources/carving.py's address: runs
+    within its volume) as DFXML byte runs: offset in the file, offset in
+    the image (the disk's bytes: an E01's media), length."""
+    runs, base = address.get(CARVED_RUNS), address.get("volume_offset")
+    if not isinstance(runs, list) or not runs or not isinstance(base, int):
+        return ""
+    out, position = [f"{indent}<byte_runs>\n"], 0
+    for run in runs:
+        if not (isinstance(run, list) and len(run) == 2 and all(isinstance(v, int) for v in run)):
+            return ""
+        out.append(f"{indent}  <byte_run file_offset='{position}' img_offset='{base + run[0]}' len='{run[1]}'/>\n")
+        position += run[1]
+    out.append(f"{indent}</byte_runs>\n")
     return "".join(out)
 
 

@@ -52,6 +52,41 @@ class Entry:
         return self.path.rstrip("/").rsplit("/", 1)[-1]
 
 
+@dataclass(frozen=True)
+class CarvableVolume:
+    """A volume of a disk whose unallocated space a carver may search:
+    ``segments`` name it below the evidence item (("p1",), or () for an
+    unpartitioned image), ``offset`` and ``length`` place it in the bytes
+    ``EvidenceSource.read_media`` gives, ``file_system`` is the name the
+    source gives its file system ("FAT32", "NTFS", "ext4"...) or None."""
+
+    segments: tuple[str, ...]
+    offset: int
+    length: int
+    file_system: str | None
+
+
+MIN_UNPARTITIONED_BYTES = 4096
+
+
+def with_unpartitioned_space(volumes: list[CarvableVolume], media_size: int) -> list[CarvableVolume]:
+    """``volumes`` (partitions) and, after them, each range of the disk that
+    no partition covers (before the first, between two, after the last: a
+    deleted partition, a gap left by a resize), named by its byte range, so
+    that a carver searches the whole disk as PhotoRec or foremost would."""
+    if not volumes or not any(v.segments for v in volumes):
+        return volumes
+    gaps, position = [], 0
+    for volume in sorted(volumes, key=lambda v: (v.offset, v.length)):
+        if volume.offset - position >= MIN_UNPARTITIONED_BYTES:
+            gaps.append((position, volume.offset))
+        position = max(position, volume.offset + volume.length)
+    if media_size - position >= MIN_UNPARTITIONED_BYTES:
+        gaps.append((position, media_size))
+    return volumes + [CarvableVolume((f"unpartitioned {start}-{end}",), start, end - start, None)
+                      for start, end in gaps]
+
+
 @dataclass
 class SourceWarning:
     locator: str
@@ -95,6 +130,16 @@ class EvidenceSource(abc.ABC):
         """Another entry in the same directory as ``entry`` (SQLite -wal/-shm
         companions); None when absent or the source cannot look it up."""
         return None
+
+    def carvable_volumes(self) -> list[CarvableVolume]:
+        """The disk volumes a carver may search (sources/carving.py); empty
+        for anything that is not a disk image (folders, ZIP, TAR)."""
+        return []
+
+    def read_media(self, offset: int, length: int) -> bytes:
+        """The disk's bytes at ``offset`` (short at its end), for the volumes
+        carvable_volumes() gives."""
+        raise OSError("this evidence has no disk media")
 
     def describe(self) -> dict[str, Any]:
         """What `triage info` shows: format, partitions, file systems..."""

@@ -9,6 +9,7 @@ from typing import Any
 
 from .archive import TarSource, ZipSource
 from .base import EvidenceError, EvidenceSource
+from .carving import with_carving
 from .directory import DirectorySource, open_readonly
 from .disk import DiskImageSource, find_ewf_first_segment, split_segments
 from .itunes_backup import ItunesBackupSource, NotAnItunesBackup, looks_like_itunes_backup
@@ -77,8 +78,10 @@ def open_source(path: str, options: dict[str, Any] | None = None,
     options = options or {}
     source = _open_item(path, options, display_name)
     # -- wrappers over every source -------------------------------------------------------------
+    # Disk images: PhotoRec carves their unallocated space after the walk (--no-carve: not).
+    source = with_carving(source, options)
     # Files inside files (issue 17): archives, documents, mail and caches found
-    # in the evidence are expanded unless source_options["expand"] is False.
+    # in the evidence, carved ones too, are expanded unless source_options["expand"] is False.
     if options.get("expand", True):
         from ..expansion.walk import ExpandingSource
 

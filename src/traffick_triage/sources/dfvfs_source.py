@@ -26,7 +26,8 @@ from dfvfs.resolver import context as resolver_context
 from dfvfs.resolver import resolver
 
 from ..timeutil import from_unix_seconds, iso_or_none
-from .base import DIRECTORY, FILE, OTHER, SYMLINK, Entry, EvidenceError, EvidenceSource, RandomAccessReader
+from .base import (DIRECTORY, FILE, OTHER, SYMLINK, CarvableVolume, Entry, EvidenceError, EvidenceSource,
+                   RandomAccessReader, with_unpartitioned_space)
 from . import shadow_copies, tree_walk
 from .confine import ConfinementError, confined_file, open_confined
 from . import volume_checks as checks
@@ -686,6 +687,24 @@ class DfvfsSource(EvidenceSource):
                      opener=lambda: self._open_data(sibling, "", volume["fs_type"]))
 
     # -- whole-item facts -------------------------------------------------------------------
+
+    def carvable_volumes(self) -> list[CarvableVolume]:
+        """Volumes that lie on the virtual disk itself (a partition, or the
+        whole disk); not those inside an APFS container or LVM group, whose
+        extents are not one range of the disk. Each range once: the volumes
+        of an unpartitioned APFS container share the container's."""
+        found: list[CarvableVolume] = []
+        for volume in self.volumes:
+            if len(volume["segments"]) > 1 or volume["offset"] is None:
+                continue
+            offset = int(volume["offset"])
+            length = min(int(volume["length"] or self.media_size - offset), self.media_size - offset)
+            if length > 0 and not any((v.offset, v.length) == (offset, length) for v in found):
+                found.append(CarvableVolume(tuple(volume["segments"]), offset, length, volume["fs_name"]))
+        return with_unpartitioned_space(found, self.media_size)
+
+    def read_media(self, offset: int, length: int) -> bytes:
+        return self._media.read(offset, length)
 
     def evidence_streams(self) -> list[tuple[str, Callable[[], IO[bytes]]]]:
         def opener() -> IO[bytes]:

@@ -16,8 +16,8 @@ import pytsk3
 
 from .. import locator as loc
 from ..timeutil import from_unix_seconds, iso_or_none
-from .base import (DIRECTORY, FILE, OTHER, SYMLINK, Entry, EvidenceError, EvidenceSource,
-                   RandomAccessReader)
+from .base import (DIRECTORY, FILE, OTHER, SYMLINK, CarvableVolume, Entry, EvidenceError, EvidenceSource,
+                   RandomAccessReader, with_unpartitioned_space)
 from . import fat_chains, tree_walk
 from . import volume_checks as checks
 from .confine import ConfinementError, confined_file, open_confined
@@ -562,6 +562,19 @@ class DiskImageSource(EvidenceSource):
         return (volume["label"],) if volume.get("label") else ()
 
     # -- whole-item facts ----------------------------------------------------------
+
+    def carvable_volumes(self) -> list[CarvableVolume]:
+        found = []
+        for volume in self.volumes:
+            fs = volume["fs"]
+            length = min(int(volume["length"]), max(0, self.reader.size - int(volume["offset"])))
+            if length > 0:
+                found.append(CarvableVolume(self._volume_prefix(volume), int(volume["offset"]), length,
+                                            _TSK_FS_TYPES.get(fs.info.ftype) if fs else None))
+        return with_unpartitioned_space(found, self.reader.size)
+
+    def read_media(self, offset: int, length: int) -> bytes:
+        return self.reader.read(offset, length)
 
     hash_beside_walk = True
 
