@@ -120,10 +120,10 @@ def run_tree(spec: B.TreeSpec, repeat: int, plugins: tuple[str, ...]) -> str:
         images = spec.photos
         extra = best["only perceptual"]["whole"] - inv["whole"]
         extra_cpu = best["only perceptual"]["whole_cpu"] - inv["whole_cpu"]
-        if extra > 0 and extra_cpu > 0:
+        if extra_cpu > 0:
+            wall_rate = f"{images / extra / cores:,.0f} wall, " if extra > 0 else "(wall: the route took no longer), "
             ratios.append(["perceptual images/s per core (images / added seconds / cores)",
-                           f"{images / extra / cores:,.0f} wall, {images / extra_cpu:,.0f} per added CPU s",
-                           ">= 100"])
+                           f"{wall_rate}{images / extra_cpu:,.0f} per added CPU s", ">= 100"])
     ratio_table = B.table(["ratio", "value", "target (issue 19)"], ratios)
     head = (f"### {spec.name}: {files:,} files, {size / B.MB:,.0f} MB; {B.machine_line()} "
             f"(before: {load_before}); best of {repeat} by CPU")
