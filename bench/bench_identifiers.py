@@ -125,9 +125,9 @@ def located(matcher):
 def old_identifier_scans():
     """The identifier finders with the scans they had before issue 19."""
     saved = (phones._runs, urls._url_matches, wallets._tokens, domains._DOT_ANCHORS)
-    phones._runs = phones._RUN_RE.finditer
+    phones._runs = lambda text, _ascii=None: phones._RUN_RE.finditer(text)
     urls._url_matches = urls._URL_RE.finditer
-    wallets._tokens = wallets._TOKEN_RE.finditer
+    wallets._tokens = lambda text, _ascii=None: wallets._TOKEN_RE.finditer(text)
     domains._DOT_ANCHORS = domains._DOT_RE
     try:
         yield

@@ -17,6 +17,7 @@ import json
 import math
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -230,6 +231,7 @@ class Measured:
     stdout: str = ""
     inventory_seconds: float = 0.0   # triage runs: the inventory stage, from manifest.json
     stderr: str = ""
+    cpu_seconds: float = 0.0         # user + system CPU of the command and every process it waited for
 
     @property
     def hwm_sum(self) -> int:
@@ -284,8 +286,16 @@ def _pss(pid: int) -> int:
     return 0
 
 
+def children_cpu() -> float:
+    """User + system CPU seconds of this process's waited-for children so far
+    (their own waited-for children included)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_measured(cmd: list[str], sample_memory: bool = False, interval: float = 0.05,
                  env: dict | None = None) -> Measured:
+    cpu0 = children_cpu()
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     result = Measured(0.0, 0)
@@ -314,6 +324,7 @@ def run_measured(cmd: list[str], sample_memory: bool = False, interval: float = 
         thread.start()
     out, err = proc.communicate()
     result.seconds = time.perf_counter() - t0
+    result.cpu_seconds = children_cpu() - cpu0
     stop.set()
     if thread:
         thread.join()

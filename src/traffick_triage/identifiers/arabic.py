@@ -91,9 +91,18 @@ def _caseless_bytes() -> bytes:
     return bytes(safe)
 
 
-def normalise_utf8(text: str) -> tuple[str, bytes | None]:
-    """``normalise(text)`` and its UTF-8 (None when it holds lone
-    surrogates, which UTF-8 cannot carry).
+# Removed characters by the lead byte of their UTF-8: those of general
+# punctuation and the BOM (lead byte E2 or EF) are only looked for in text
+# whose UTF-8 has such a byte at all (one memchr); the Arabic ones always.
+_REMOVED_OUTSIDE_ARABIC = tuple(c for c in _REMOVED if c.encode("utf-8")[0] in (0xE2, 0xEF))
+_REMOVED_ARABIC = tuple(c for c in _REMOVED if c not in _REMOVED_OUTSIDE_ARABIC)
+
+
+def normalise_parts(text: str) -> tuple[str | None, bytes]:
+    """``normalise(text)`` as UTF-8 (lone surrogates kept, "surrogatepass"),
+    and as a string when that came at no extra cost, else None: the caller
+    decodes the bytes only if it needs them (the keyword matcher does only
+    where Hyperscan found that a term may begin, rarely).
 
     The same as ``text.translate(_table()).casefold()``, which looks every
     character up in a dict (about 10 MB/s); here each rule is one pass in C,
@@ -103,26 +112,46 @@ def normalise_utf8(text: str) -> tuple[str, bytes | None]:
     are folded by the table already). ``casefold`` itself costs more than
     all the rest on non-ASCII text, so text whose only cased letters are
     ASCII (Arabic and Latin, most of it) is lower-cased as UTF-8 bytes."""
-    for char in _REMOVED:
+    if text.isascii():                      # no rule but case folding applies
+        text = text.lower()
+        return text, text.encode("ascii")
+    for char in _REMOVED_ARABIC:
         if char in text:
             text = text.replace(char, "")
     for variant, letter in _LETTER_FOLDS.items():
         if variant in text:
             text = text.replace(variant, letter)
     data = text.encode("utf-8", "surrogatepass")
+    if b"\xe2" in data or b"\xef" in data:
+        removed = [char for char in _REMOVED_OUTSIDE_ARABIC if char in text]
+        for char in removed:
+            text = text.replace(char, "")
+        if removed:
+            data = text.encode("utf-8", "surrogatepass")
     if _NFKC_LEAD in data and _NFKC_RE.search(text):
         text = _NFKC_RE.sub(_nfkc_fold, text)
         data = text.encode("utf-8", "surrogatepass")
     if data.translate(None, _caseless_bytes()):
         text = text.casefold()              # a cased letter beyond ASCII, or a character that may be one
-        data = text.encode("utf-8", "surrogatepass")
-    elif text.isascii():
-        text = text.lower()
-        data = data.lower()
-    else:
-        data = data.lower()
-        text = data.decode("utf-8", "surrogatepass")
-    return text, (None if b"\xed" in data and _SURROGATE_RE.search(data) else data)
+        return text, text.encode("utf-8", "surrogatepass")
+    lowered = data.lower()
+    if lowered == data:                     # no capital: the text is its own normal form
+        return text, data
+    return None, lowered
+
+
+def has_lone_surrogate(data: bytes) -> bool:
+    """Whether UTF-8 written with "surrogatepass" holds a lone surrogate."""
+    return b"\xed" in data and _SURROGATE_RE.search(data) is not None
+
+
+def normalise_utf8(text: str) -> tuple[str, bytes | None]:
+    """``normalise(text)`` and its UTF-8 (None when it holds lone
+    surrogates, which UTF-8 cannot carry); see ``normalise_parts``."""
+    normalised, data = normalise_parts(text)
+    if normalised is None:
+        normalised = data.decode("utf-8", "surrogatepass")
+    return normalised, (None if has_lone_surrogate(data) else data)
 
 
 def normalise(text: str) -> str:

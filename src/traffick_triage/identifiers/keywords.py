@@ -44,7 +44,7 @@ try:
 except ImportError:   # no wheel for this platform: every word start is tried (same hits, slower)
     hyperscan = None
 
-from .arabic import normalise, normalise_utf8, normalise_with_map
+from .arabic import has_lone_surrogate, normalise, normalise_parts, normalise_with_map
 from .keyword_lists import (KeywordFileError, KeywordList, load_keyword_file,  # noqa: F401 - re-exported
                             parse_keyword_lists, starter_lists)
 from .windows import text_blocks
@@ -214,9 +214,7 @@ class KeywordMatcher:
         when every position must be tried."""
         if self._database is None or data is None:   # None: lone surrogates, Hyperscan cannot read them
             return None
-        scratch = getattr(self._scratch, "space", None)
-        if scratch is None:
-            scratch = self._scratch.space = hyperscan.Scratch(self._database)
+        scratch = self._scratch_space()
         found: list[tuple[int, int, int]] = []
         self._database.scan(data, match_event_handler=lambda index, start, end, _flags, _ctx:
                             found.append((start, end, index)), scratch=scratch)
@@ -232,6 +230,31 @@ class KeywordMatcher:
         for start, end, index in found:
             (bounded if self._bounded[index] else free).append((start, end))
         return bounded, free
+
+    def _may_begin(self, data: bytes) -> bool:
+        """False when the prefilter finds no place in ``data`` (UTF-8 of
+        normalised text) where a term can begin: ``_overlapping`` would then
+        find nothing, so the caller need not decode the text for it."""
+        if self._database is None:
+            return True
+        found = False
+
+        def stop(*_args) -> bool:
+            nonlocal found
+            found = True
+            return True                     # stop the scan at the first candidate
+
+        try:
+            self._database.scan(data, match_event_handler=stop, scratch=self._scratch_space())
+        except hyperscan.ScanTerminated:
+            pass
+        return found
+
+    def _scratch_space(self):
+        scratch = getattr(self._scratch, "space", None)
+        if scratch is None:
+            scratch = self._scratch.space = hyperscan.Scratch(self._database)
+        return scratch
 
     def _overlapping(self, text: str, data: bytes | None) -> list[re.Match[str]]:
         """The longest match at every word start, overlaps included:
@@ -266,7 +289,14 @@ class KeywordMatcher:
         if not self._by_key and self._free is None:
             return
         for base, chunk in text_blocks(text, _CHUNK):
-            normalised, data = normalise_utf8(chunk)
+            normalised, raw = normalise_parts(chunk)
+            data: bytes | None = raw
+            if has_lone_surrogate(raw):
+                data = None                 # Hyperscan cannot read it: every word start is tried
+            elif not self._may_begin(raw):
+                continue                    # no term can begin in this chunk (most chunks)
+            if normalised is None:
+                normalised = raw.decode("utf-8", "surrogatepass")
             positions: list[int] | None = None
             for match in self._overlapping(normalised, data):
                 start, end = match.span()

@@ -52,6 +52,7 @@ def find_identifiers(text: str, region: str | None = None) -> Iterator[Identifie
     """Phones, e-mails, URLs (and their hosts as domains), bare domains and
     checksum-valid wallets in ``text``."""
     covered: list[tuple[int, int]] = []
+    ascii = text.encode("ascii", "replace")     # one byte per character, for the wallet and phone scans
     for email in find_emails(text):
         covered.append((email.start, email.end))
         yield IdentifierHit("email", email.value, email.as_found, email.start, email.end)
@@ -64,11 +65,11 @@ def find_identifiers(text: str, region: str | None = None) -> Iterator[Identifie
     for domain in find_bare_domains(text):
         if not inside(domain.start, domain.end):
             yield IdentifierHit("domain", domain.value, domain.as_found, domain.start, domain.end)
-    for wallet in find_wallets(text):
+    for wallet in find_wallets(text, ascii):
         yield IdentifierHit("wallet", wallet.value, wallet.as_found, wallet.start, wallet.end,
                             wallet_type=wallet.wallet_type, network=wallet.network,
                             checksummed=wallet.checksummed)
-    for phone in find_phones(text, region):
+    for phone in find_phones(text, region, ascii):
         yield IdentifierHit("phone", phone.value, phone.as_found, phone.start, phone.end)
 
 

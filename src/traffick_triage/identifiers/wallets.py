@@ -149,13 +149,16 @@ def _classify(token: str) -> tuple[str, str, str, bool] | None:
     return None
 
 
-def _tokens(text: str) -> Iterator[re.Match[str]]:
+def _tokens(text: str, ascii: bytes | None = None) -> Iterator[re.Match[str]]:
     """``_TOKEN_RE.finditer(text)``: the maximal runs of 14 or more ASCII
     letters and digits. The regex scan tries every position (~60 MB/s); here
     the text becomes one byte per character ("?" for anything not ASCII),
     letters and digits "a", the rest " ", and a substring search for 14 "a"s
-    finds each run's start, which the regex then extends."""
-    marks = text.encode("ascii", "replace").translate(_RUN_BYTES)
+    finds each run's start, which the regex then extends. ``ascii``: the
+    text encoded ASCII with "replace", if the caller has it already."""
+    if ascii is None:
+        ascii = text.encode("ascii", "replace")
+    marks = ascii.translate(_RUN_BYTES)
     needle = b"a" * _MIN_TOKEN
     position = 0
     while (start := marks.find(needle, position)) >= 0:
@@ -166,9 +169,10 @@ def _tokens(text: str) -> Iterator[re.Match[str]]:
         position = token.end()
 
 
-def find_wallets(text: str) -> Iterator[Wallet]:
-    """Every checksum-valid wallet address in ``text``, in text order."""
-    for match in _tokens(text):
+def find_wallets(text: str, ascii: bytes | None = None) -> Iterator[Wallet]:
+    """Every checksum-valid wallet address in ``text``, in text order
+    (``ascii``: see ``_tokens``)."""
+    for match in _tokens(text, ascii):
         result = _classify(match.group())
         if result is not None:
             wallet_type, value, network, checksummed = result

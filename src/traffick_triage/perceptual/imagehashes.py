@@ -32,6 +32,8 @@ _FUNCS = {
 }
 
 ALGORITHMS = tuple(_FUNCS) + ("crop_resistant",)
+# The hashes imagehash computes from image.convert("L") (colorhash needs colour).
+_GREY = frozenset(("phash", "dhash", "ahash", "whash"))
 
 
 def _image(img: Image.Image | DecodedImage) -> Image.Image:
@@ -48,6 +50,11 @@ def imagehashes_from_image(
     ms); ask for it explicitly.
     """
     im = _image(img)
+    algorithms = tuple(algorithms)
+    if im.mode != "L" and algorithms and all(name in _GREY for name in algorithms):
+        # Each of these starts with image.convert("L"), which on a grey image is a
+        # plain copy: converting once here gives the same pixels, so the same hashes.
+        im = im.convert("L")
     out: dict[str, str] = {}
     for name in algorithms:
         if name == "crop_resistant":

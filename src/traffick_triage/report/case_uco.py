@@ -100,6 +100,17 @@ _TIME_PROPS = (
 )
 
 
+_URL_NAMESPACE = uuid.NAMESPACE_URL.bytes
+_FACET_NAMES: dict[str, tuple[str, str]] = {}
+
+
+def _facet_names(facet_class: str) -> tuple[str, str]:
+    """(local name, full IRI) of a facet class such as "uco-observable:FileFacet"."""
+    prefix, local = facet_class.split(":", 1)
+    _FACET_NAMES[facet_class] = (local, CONTEXT[prefix] + local)
+    return _FACET_NAMES[facet_class]
+
+
 def _dt(value: str) -> dict[str, str]:
     return {"@type": "xsd:dateTime", "@value": value}
 
@@ -118,6 +129,16 @@ def _uuid5(namespace: bytes, name: str) -> tuple[str, bytes]:
     return f"{hexed[:8]}-{hexed[8:12]}-{hexed[12:16]}-{hexed[16:20]}-{hexed[20:]}", bytes(raw)
 
 
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
+
+
+def _uuid5_text(namespace: bytes, name: str) -> str:
+    """_uuid5(namespace, name)[0], from the hex digest: the version digit
+    replaced by 5, the variant digit's top two bits set to 10."""
+    h = hashlib.sha1(namespace + name.encode("utf-8")).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
+
+
 class _Ids:
     """Deterministic node identifiers (see the module docstring)."""
 
@@ -130,18 +151,30 @@ class _Ids:
 
     @staticmethod
     def facet(object_uuid: bytes, facet_class: str) -> str:
-        local = facet_class.split(":", 1)[1]
-        full = CONTEXT[facet_class.split(":", 1)[0]] + local
-        return f"kb:{local}-{_uuid5(object_uuid, full)[0]}"
+        local, full = _FACET_NAMES.get(facet_class) or _facet_names(facet_class)
+        return f"kb:{local}-{_uuid5_text(object_uuid, full)}"
 
     @staticmethod
     def hash(method: str, value: str) -> str:
-        return f"kb:Hash-{_uuid5(uuid.NAMESPACE_URL.bytes, f'urn:hash::{method}:{value.lower()}')[0]}"
+        return f"kb:Hash-{_uuid5_text(_URL_NAMESPACE, f'urn:hash::{method}:{value.lower()}')}"
 
 
 # Compact, so the C encoder does the work (json.dumps(indent=...) is the pure-Python
 # one, ten times slower); one encoder for every node saves json.dumps' set-up.
 _compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+# What _compact writes for a str (the encoder's own string function, in C): the
+# nodes written per file are spelt out as text with it, not built as dicts and
+# encoded (they are most of the graph; the text is what _compact gives).
+_string = json.encoder.encode_basestring
+
+
+def _text(value: Any) -> str:
+    return _string(value) if type(value) is str else _compact(value)
+
+
+def _refs(node_ids: list[str]) -> str:
+    """_compact([_ref(i) for i in node_ids]), for IRIs (which need no escaping)."""
+    return "[" + ",".join(f'{{"@id":"{node_id}"}}' for node_id in node_ids) + "]"
 
 
 class _Graph:
@@ -166,7 +199,8 @@ class _Graph:
         """A node already written as compact JSON (what _compact of it gives)."""
         self._nodes.add_text_key(node_id, (node_id, text, None))
 
-    def hashes(self, values: dict[str, Any]) -> list[dict[str, str]]:
+    def hashes(self, values: dict[str, Any]) -> list[str]:
+        """Adds the Hash node of each hash in ``values``; returns their IRIs."""
         refs = []
         for key, method in _HASH_METHODS:
             value = values.get(key)
@@ -175,8 +209,8 @@ class _Graph:
                 # _compact of the node, spelt out: a third of all nodes are hashes.
                 self._nodes.add_text_key(node_id, (node_id, (
                     f'{{"@id":"{node_id}","@type":"uco-types:Hash","uco-types:hashMethod":"{method}",'
-                    f'"uco-types:hashValue":{{"@type":"xsd:hexBinary","@value":{_compact(value.lower())}}}}}'), None))
-                refs.append(_ref(node_id))
+                    f'"uco-types:hashValue":{{"@type":"xsd:hexBinary","@value":{_string(value.lower())}}}}}'), None))
+                refs.append(node_id)
         return refs
 
     def in_order(self) -> Iterator[tuple[str, str | None]]:
@@ -198,17 +232,24 @@ class _Graph:
 
 
 def _content_facet(graph: _Graph, object_uuid: bytes, hashes: dict[str, Any],
-                   size: int | None = None, mime: str | None = None) -> dict[str, Any] | None:
-    facet: dict[str, Any] = {"@id": _Ids.facet(object_uuid, "uco-observable:ContentDataFacet"),
-                             "@type": "uco-observable:ContentDataFacet"}
+                   size: int | None = None, mime: str | None = None) -> str | None:
+    """Adds the ContentDataFacet (with its Hash nodes) and returns its IRI, or
+    None when there is nothing to say. Written as _compact would write
+    {"@id", "@type", "uco-observable:hash": [refs], "uco-observable:sizeInBytes",
+    "uco-observable:mimeType"}."""
+    facet_id = _Ids.facet(object_uuid, "uco-observable:ContentDataFacet")
+    parts = [f'{{"@id":"{facet_id}","@type":"uco-observable:ContentDataFacet"']
     refs = graph.hashes(hashes)
     if refs:
-        facet["uco-observable:hash"] = refs
+        parts.append(',"uco-observable:hash":' + _refs(refs))
     if size is not None:
-        facet["uco-observable:sizeInBytes"] = {"@type": "xsd:integer", "@value": str(int(size))}
+        parts.append(f',"uco-observable:sizeInBytes":{{"@type":"xsd:integer","@value":"{int(size)}"}}')
     if mime:
-        facet["uco-observable:mimeType"] = mime
-    return facet if len(facet) > 2 else None
+        parts.append(',"uco-observable:mimeType":' + _text(mime))
+    if len(parts) == 1:
+        return None
+    graph.add_text(facet_id, "".join(parts) + "}")
+    return facet_id
 
 
 def _configuration_entries(record: dict[str, Any]) -> list[tuple[str, str]]:
@@ -283,35 +324,34 @@ def _add_nodes(store: CaseStore, graph: _Graph) -> _Ids:
         node: dict[str, Any] = {"@id": node_id, "@type": "uco-observable:ObservableObject",
                                 "uco-core:name": item["id"],
                                 "uco-core:description": f"{item['name']} ({item['kind']})"}
-        facet = _content_facet(graph, node_uuid, hashes, hashes.get("size"))
-        if facet:
-            graph.add(facet)
-            node["uco-core:hasFacet"] = [_ref(facet["@id"])]
+        facet_id = _content_facet(graph, node_uuid, hashes, hashes.get("size"))
+        if facet_id:
+            node["uco-core:hasFacet"] = [_ref(facet_id)]
         graph.add(node)
         for host in store.host_files(item["id"]):
-            host_id, host_uuid = ids.object("File", "host\x00" + host["path"])
-            file_facet = {"@id": _Ids.facet(host_uuid, "uco-observable:FileFacet"),
-                          "@type": "uco-observable:FileFacet",
-                          "uco-observable:fileName": posixpath.basename(host["path"].replace("\\", "/")),
-                          "uco-observable:filePath": host["path"],
-                          "uco-observable:sizeInBytes": {"@type": "xsd:integer", "@value": str(host["size"])}}
-            graph.add(file_facet)
-            facets = [_ref(file_facet["@id"])]
-            content = _content_facet(graph, host_uuid, host, host.get("size"))
-            if content:
-                graph.add(content)
-                facets.append(_ref(content["@id"]))
-            graph.add({"@id": host_id, "@type": "uco-observable:File",
-                       # One node per host file: a folder item and an archive item
-                       # may share one (the archive lies in the folder); each
-                       # item's provenance record says which item it belongs to.
-                       "uco-core:description": "evidence file on the examiner's host",
-                       "uco-core:hasFacet": facets})
+            path = host["path"]
+            host_id, host_uuid = ids.object("File", "host\x00" + path)
+            facet_id = _Ids.facet(host_uuid, "uco-observable:FileFacet")
+            graph.add_text(facet_id, (
+                f'{{"@id":"{facet_id}","@type":"uco-observable:FileFacet",'
+                f'"uco-observable:fileName":{_text(posixpath.basename(path.replace(chr(92), "/")))},'
+                f'"uco-observable:filePath":{_text(path)},'
+                f'"uco-observable:sizeInBytes":{{"@type":"xsd:integer","@value":{_text(str(host["size"]))}}}}}'))
+            facets = [facet_id]
+            content_id = _content_facet(graph, host_uuid, host, host.get("size"))
+            if content_id:
+                facets.append(content_id)
+            # One node per host file: a folder item and an archive item
+            # may share one (the archive lies in the folder); each
+            # item's provenance record says which item it belongs to.
+            graph.add_text(host_id, (
+                f'{{"@id":"{host_id}","@type":"uco-observable:File",'
+                f'"uco-core:description":"evidence file on the examiner\'s host","uco-core:hasFacet":{_refs(facets)}}}'))
 
     # -- files ----------------------------------------------------------------------------
     for row in store.file_rows(_FILE_COLUMNS):
         node_id, node_uuid = ids.object("File", row["locator"])
-        graph.add(_file_node(graph, row, node_id, node_uuid))
+        _add_file_nodes(graph, row, node_id, node_uuid)
         rel_id, _ = ids.object("Relationship", "contained\x00" + row["locator"])
         # _compact of the relationship node, spelt out (a node per file; IRIs need no escaping).
         graph.add_text(rel_id, (
@@ -421,35 +461,39 @@ def _objects(store: CaseStore, ids: _Ids, evidence_id: str) -> Iterator[str]:
         yield ids.object("File", locator)[0]
 
 
-def _file_node(graph: _Graph, row: dict[str, Any], node_id: str, node_uuid: bytes) -> dict[str, Any]:
+def _add_file_nodes(graph: _Graph, row: dict[str, Any], node_id: str, node_uuid: bytes) -> None:
+    """A file's node, its FileFacet and its ContentDataFacet (with hashes), as
+    _compact writes the dicts {"@id", "@type", "uco-observable:fileName",
+    "uco-observable:filePath", "uco-observable:sizeInBytes",
+    "uco-observable:isDirectory", "uco-observable:allocationStatus",
+    ["uco-observable:extension"], [times]} and {"@id", "@type",
+    "uco-core:name", "uco-core:hasFacet", ["uco-core:description"]}."""
     name = row["name"]
-    facet: dict[str, Any] = {"@id": _Ids.facet(node_uuid, "uco-observable:FileFacet"),
-                             "@type": "uco-observable:FileFacet",
-                             "uco-observable:fileName": name,
-                             "uco-observable:filePath": row["path"],
-                             "uco-observable:sizeInBytes": {"@type": "xsd:integer", "@value": str(int(row["size"]))},
-                             "uco-observable:isDirectory": {"@type": "xsd:boolean",
-                                                            "@value": "true" if row["kind"] == "dir" else "false"},
-                             "uco-observable:allocationStatus": "allocated" if row["allocated"] else "unallocated"}
+    is_dir = row["kind"] == "dir"
+    facet_id = _Ids.facet(node_uuid, "uco-observable:FileFacet")
+    parts = [f'{{"@id":"{facet_id}","@type":"uco-observable:FileFacet","uco-observable:fileName":{_text(name)},'
+             f'"uco-observable:filePath":{_text(row["path"])},'
+             f'"uco-observable:sizeInBytes":{{"@type":"xsd:integer","@value":"{int(row["size"])}"}},'
+             f'"uco-observable:isDirectory":{{"@type":"xsd:boolean","@value":"{"true" if is_dir else "false"}"}},'
+             f'"uco-observable:allocationStatus":"{"allocated" if row["allocated"] else "unallocated"}"']
     stem, dot, extension = name.rpartition(".")
-    if dot and stem and extension and row["kind"] != "dir":
-        facet["uco-observable:extension"] = extension
+    if dot and stem and extension and not is_dir:
+        parts.append(',"uco-observable:extension":' + _string(extension))
     times = row.get("times") or {}
     for key, prop in _TIME_PROPS:
         value = times.get(key) or times.get(key + "_local")
         if isinstance(value, str) and value:
-            facet[prop] = _dt(value)
-    graph.add(facet)
-    facets = [_ref(facet["@id"])]
-    content = _content_facet(graph, node_uuid, row, row["size"] if row["kind"] != "dir" else None, row.get("mime"))
-    if content:
-        graph.add(content)
-        facets.append(_ref(content["@id"]))
-    node = {"@id": node_id, "@type": "uco-observable:File", "uco-core:name": row["locator"],
-            "uco-core:hasFacet": facets}
+            parts.append(f',"{prop}":{{"@type":"xsd:dateTime","@value":{_string(value)}}}')
+    graph.add_text(facet_id, "".join(parts) + "}")
+    facets = [facet_id]
+    content_id = _content_facet(graph, node_uuid, row, None if is_dir else row["size"], row.get("mime"))
+    if content_id:
+        facets.append(content_id)
+    node = (f'{{"@id":"{node_id}","@type":"uco-observable:File","uco-core:name":{_text(row["locator"])},'
+            f'"uco-core:hasFacet":{_refs(facets)}')
     if row.get("notes"):
-        node["uco-core:description"] = "; ".join(str(n) for n in row["notes"])
-    return node
+        node += ',"uco-core:description":' + _text("; ".join(str(n) for n in row["notes"]))
+    graph.add_text(node_id, node + "}")
 
 
 def write_case_jsonld(store: CaseStore, case_dir: str | Path, kb_base: str = DEFAULT_KB) -> Path:
