@@ -257,6 +257,10 @@ def test_scan_marks_recovered_records(tmp_path_factory):
     assert sum(not m["recovered"] for m in messages) == 20
     recovered = [m for m in messages if m["recovered"]]
     assert recovered and all(m["recovered_from"] for m in recovered)
+    # Counted per route beside the files (issue 17, item 6).
+    every_recovered = sum(1 for f in report["findings"] if f["data"].get("recovered"))
+    assert report["evidence"][0]["routes"]["recovered record"] == every_recovered >= len(recovered)
+    assert report["summary"]["files_by_route"]["recovered record"] == every_recovered
     page = (tmp / "case" / "report.html").read_text(encoding="utf-8")
     assert page.count('class="badge recovered"') >= min(len(recovered), 100)
     assert recovered[0]["recovered_from"] in page

@@ -12,7 +12,7 @@ from collections import Counter
 
 import pytest
 
-from evidence_builders import load_report, regular_files, scan
+from evidence_builders import file_system_files, load_report, regular_files, scan
 from tsk_oracle import tsk_inventory
 
 # (corpus path, how it is stored, partition start sector for fls -o or None;
@@ -66,7 +66,7 @@ def _evidence_id_of(relative: str) -> str:
 
 
 def _ours(report: dict, evidence_id: str, prefix: str) -> Counter:
-    files = [f for f in regular_files(report, evidence_id) if f["locator"].startswith(prefix)]
+    files = [f for f in file_system_files(report, evidence_id) if f["locator"].startswith(prefix)]
     return Counter((f["path"], f["size"] if f["md5"] else None, f["md5"]) for f in files)
 
 
@@ -94,7 +94,7 @@ def test_inventory_equals_fls_and_icat(corpus_case, index):
     assert ours == expected, (f"only TSK: {sorted((expected - ours).elements())[:10]}; "
                               f"only ours: {sorted((ours - expected).elements())[:10]}")
     deleted_tsk = sum(1 for f in oracle if f.deleted)
-    deleted_ours = sum(1 for f in regular_files(report, evidence_id)
+    deleted_ours = sum(1 for f in file_system_files(report, evidence_id)
                        if f["locator"].startswith(prefix) and not f["allocated"])
     assert deleted_ours == deleted_tsk
 

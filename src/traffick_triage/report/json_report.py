@@ -43,10 +43,11 @@ def evidence_record(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def route_counts(store: CaseStore, evidence_id: str | None = None) -> dict[str, int]:
-    """Files (kind file) per route, every route named (0 where none), in
-    ROUTES order: how each item was found (live, deleted entry, carved,
-    inside a file, cache, recovered record, shadow copy)."""
-    from ..expansion.api import ROUTES
+    """Items per route, every route named (0 where none), in ROUTES order:
+    how each was found (live, deleted entry, carved, inside a file, cache,
+    recovered record, shadow copy). Files (kind file) for every route but
+    "recovered record", which counts the deleted database records recovered."""
+    from ..expansion.api import ROUTE_RECOVERED, ROUTES
 
     where, arguments = ("kind = 'file'", ()) if evidence_id is None else \
         ("kind = 'file' AND evidence_id = ?", (evidence_id,))
@@ -54,6 +55,11 @@ def route_counts(store: CaseStore, evidence_id: str | None = None) -> dict[str, 
                                   arguments).fetchall())
     counts = {route: int(found.pop(route, 0)) for route in ROUTES}
     counts.update({route: int(found[route]) for route in sorted(found)})     # a route this version does not know
+    # A recovered deleted record is a finding of a database file, not a file of
+    # its own: the route's count is of those records (recovered: true).
+    finding_where = "json_extract(data, '$.recovered') = 1" + ("" if evidence_id is None else " AND evidence_id = ?")
+    counts[ROUTE_RECOVERED] += int(store.db.execute(f"SELECT COUNT(*) FROM findings WHERE {finding_where}",
+                                                    arguments).fetchone()[0])
     return counts
 
 
