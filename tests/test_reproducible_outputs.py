@@ -13,6 +13,12 @@ or the store by design (EXEMPT):
 * case.sqlite: the case store, which records each run (and SQLite's page
   layout is not an output format).
 
+Not made here, and not identical between two scans by design either:
+manifest.json.sig (`--sign`: the signature of manifest.json), and a redacted
+page (`triage report --redact`): its tokens are keyed by a random key made
+per case folder and kept secret in its store, so two case folders mask the
+same value differently (re-rendering one case gives the same page).
+
 The oracle is the byte comparison itself (cmp), and what the run record
 says: neither case folder's path nor either run's start time appears in any
 compared output, and manifest.json does hold them."""
