@@ -4,14 +4,16 @@ What is written (one ``@graph``, every node with an ``@id``):
 
 * ``case-investigation:Investigation`` named by the case number, grouping the
   investigative actions.
-* one ``case-investigation:InvestigativeAction`` per run recorded in the case
-  store (``triage scan`` and any later recorded command) with its UTC
-  ``uco-action:startTime``/``endTime``, status, ``uco-action:instrument`` = the
-  configured tool, ``uco-action:performer`` = the examiner (when named),
+* one ``case-investigation:InvestigativeAction``, the scan (a resumed scan is
+  still one), with its status, ``uco-action:instrument`` = the configured
+  tool, ``uco-action:performer`` = the examiner (when named),
   ``uco-action:object`` = the evidence items, ``uco-action:result`` = the
-  provenance records.
+  provenance records. No start or end time, command line or platform: they
+  differ from run to run, and this file is the same for every scan of the
+  same evidence with the same options and sets; the run record (times,
+  command line, platform, case folder) is in manifest.json.
 * ``uco-tool:Tool`` (name, version) and a ``uco-tool:ConfiguredTool`` whose
-  ``uco-configuration:Configuration`` lists the run's options, plugins (name
+  ``uco-configuration:Configuration`` lists the scan's options, plugins (name
   = version), Python and library versions as ``ConfigurationEntry`` items.
 * each evidence item as ``uco-observable:ObservableObject`` (name = evidence
   ID) with a ``ContentDataFacet`` carrying the hashes and size of the acquired
@@ -109,10 +111,6 @@ def _facet_names(facet_class: str) -> tuple[str, str]:
     prefix, local = facet_class.split(":", 1)
     _FACET_NAMES[facet_class] = (local, CONTEXT[prefix] + local)
     return _FACET_NAMES[facet_class]
-
-
-def _dt(value: str) -> dict[str, str]:
-    return {"@type": "xsd:dateTime", "@value": value}
 
 
 def _ref(node_id: str) -> dict[str, str]:
@@ -275,8 +273,6 @@ def _configuration_entries(record: dict[str, Any]) -> list[tuple[str, str]]:
         entries.append((f"library.{name}", str(version)))
     for index, hashset in enumerate(record.get("hashsets") or []):
         entries.append((f"hashset.{index}", hashset if isinstance(hashset, str) else dumps(hashset)))
-    if record.get("platform"):
-        entries.append(("platform", str(record["platform"])))
     return entries
 
 
@@ -370,13 +366,21 @@ def _add_nodes(store: CaseStore, graph: _Graph) -> _Ids:
                    "uco-core:description": f"{item['id']} and the files found in it"}, objects_of=item["id"])
         provenance_ids.append(_ref(prov_id))
 
-    # -- runs: investigative actions ---------------------------------------------------------
+    # -- the scan: one investigative action ---------------------------------------------------
+    # Nothing of the run itself (start and end times, command line, platform,
+    # case folder): they differ from run to run, and this file is the same for
+    # every scan of the same evidence with the same options and sets. The run
+    # record is in manifest.json. A resumed scan is still one scan (same
+    # evidence, options and plugins: scan refuses anything else), so one action,
+    # configured as the latest run recorded.
     action_ids = []
-    for run in runs:
-        record = run["record"] or {}
-        action_id, _ = ids.object("InvestigativeAction", f"{run['id']}\x00{run['command']}\x00{run['started']}")
-        configured_id, configured_uuid = ids.object("ConfiguredTool", f"{run['id']}\x00{run['started']}")
-        configuration_id, configuration_uuid = ids.object("Configuration", f"{run['id']}\x00{run['started']}")
+    if runs:
+        latest_run = runs[-1]
+        record = latest_run["record"] or {}
+        command = str(latest_run["command"])
+        action_id, _ = ids.object("InvestigativeAction", command)
+        configured_id, _ = ids.object("ConfiguredTool", command)
+        configuration_id, configuration_uuid = ids.object("Configuration", command)
         entries = []
         for index, (name, value) in enumerate(_configuration_entries(record)):
             entry_uuid, _ = _uuid5(configuration_uuid, f"{index}\x00{name}")
@@ -394,17 +398,12 @@ def _add_nodes(store: CaseStore, graph: _Graph) -> _Ids:
                    "uco-configuration:usesConfiguration": _ref(configuration_id)})
         action: dict[str, Any] = {
             "@id": action_id, "@type": "case-investigation:InvestigativeAction",
-            "uco-core:name": str(run["command"]),
-            "uco-action:startTime": _dt(run["started"]),
-            "uco-action:actionStatus": "Complete/Finish" if run.get("finished") else "Unknown",
+            "uco-core:name": command,
+            "uco-action:actionStatus": "Complete/Finish" if latest_run.get("finished") else "Unknown",
             "uco-action:instrument": _ref(configured_id),
             "uco-action:object": [_ref(evidence_ids[item["id"]]) for item in evidence],
             "uco-action:result": provenance_ids,
         }
-        if run.get("finished"):
-            action["uco-action:endTime"] = _dt(run["finished"])
-        if record.get("command_line"):
-            action["uco-core:description"] = " ".join(str(arg) for arg in record["command_line"])
         if examiner_id:
             action["uco-action:performer"] = _ref(examiner_id)
         graph.add(action)

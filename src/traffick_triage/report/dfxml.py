@@ -7,8 +7,9 @@ children with ``xs:sequence``:
 
     dfxml
       metadata          one Dublin Core element (dc:type)
-      creator           program, version, execution_environment (os_sysname,
-                        command_line, start_time of the scan run), library*
+      creator           program, version, execution_environment (os_sysname
+                        only: no command line nor start time, which differ
+                        from run to run; they are in manifest.json), library*
       source            image_filename* (every evidence file on the examiner's
                         disk: all E01 segments, split raw parts, the ZIP...)
       volume*           one per file-system volume of a disk image
@@ -167,11 +168,10 @@ def _header(store: CaseStore, evidence: list[dict[str, Any]]) -> str:
     platform = record.get("platform")
     if platform:
         env_lines.append(_element("os_sysname", str(platform).split("-", 1)[0], "      "))
-    if record.get("command_line"):
-        env_lines.append(_element("command_line", " ".join(str(a) for a in record["command_line"]), "      "))
-    started = record.get("started_utc") or (scans[-1]["started"] if scans else None)
-    if started and _DATETIME.match(started):
-        env_lines.append(_element("start_time", started, "      "))
+    # No command_line nor start_time: they differ from run to run (the case
+    # folder is on the command line), and this file is the same for every scan
+    # of the same evidence with the same options and sets. The run record is
+    # in manifest.json.
     if env_lines:
         out += ["    <execution_environment>\n", *env_lines, "    </execution_environment>\n"]
     libraries = dict(environment.get("libraries") or {})

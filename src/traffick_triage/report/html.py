@@ -10,7 +10,10 @@ the page's script uses (map clusters, UI strings) sits in a
 and U+2029 escaped, so ``</script>`` in a file name cannot break out.
 
 Deterministic: the same store (and options) gives byte-identical HTML; the
-page holds no time of rendering, and every list is sorted.
+page holds no time of rendering, and every list is sorted. Nor does it hold
+anything of the scan run (start and finish times, command line, platform,
+case folder): the run record is in manifest.json, so two scans of the same
+evidence with the same options and sets give the same page.
 
 Memory: the page lists every finding (messages, contacts, matches...); each
 table is made one row at a time, kept on disk in its order until the page is
@@ -66,7 +69,6 @@ import json
 import pickle
 import re
 import secrets
-import shlex
 import unicodedata
 from collections import Counter
 from functools import lru_cache
@@ -314,20 +316,6 @@ def _fmt_size(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _latest_scan(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    scans = [run for run in runs if run.get("command") == "scan"] or runs
-    if not scans:
-        return {}
-    run = scans[-1]
-    record = run.get("record") or {}
-    argv = record.get("command_line") or record.get("argv") or []
-    return {"command_line": shlex.join(str(a) for a in argv) if isinstance(argv, list) else str(argv),
-            "started": record.get("started_utc") or run.get("started"),
-            "finished": record.get("finished_utc") or run.get("finished"),
-            "platform": record.get("platform"), "case_dir": record.get("case_dir"),
-            "count": len(scans)}
-
-
 def _thumbnail(case_dir: Path, locator: str, banned: Container[str]) -> str | None:
     """A small JPEG data: URI of an image, or None (unreadable, or its bytes
     hash to a matched file's hash)."""
@@ -468,7 +456,7 @@ def build_model(store: CaseStore, case_dir: Path, redactor: Redactor, thumbnails
         "training": training, "redacted": R.enabled, "thumbnails": thumbnails,
         "tool": identity.get("tool") or {}, "python": environment.get("python") or "",
         "libraries": sorted((environment.get("libraries") or {}).items()),
-        "plugins": plugins, "hashsets": hashsets, "run": _latest_scan(store.runs()),
+        "plugins": plugins, "hashsets": hashsets,
         "region": region or "",
         "evidence": evidence, "mismatched": mismatched, "summary": summary,
         "known_bad": known["rows"], "bad_by_series": known["by_series"],
