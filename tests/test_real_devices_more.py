@@ -1,0 +1,112 @@
+"""More kit artifacts on real phone extractions (shared/corpus/devices,
+provenance in devices/PROVENANCE.tsv): cellular identifiers, voicemail,
+tracker detections, app usage, BeReal caches. Each real file gives the
+counts plain sqlite3 / plistlib / json give, one record equal field by
+field, and no warning; a cheap hostile copy gives one warning; a scan with
+``--only <plugin>`` carries the new kinds to report.json, the page, the
+timeline and the CSV tables.
+
+Epochs are converted here independently of traffick_triage.timeutil.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import plistlib
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from comms_testlib import digests
+from evidence_builders import load_report, scan
+from traffick_triage.plugin_host import PluginRun, file_view_for_path, run_plugin
+from traffick_triage.plugins.ios_cellular import IosCellularPlugin
+from traffick_triage.report import finding_kinds
+
+JOSH = "ios_fs_josh15"
+LEGACY = "android_fs_legacy"
+PREFS = "private/var/wireless/Library/Preferences"
+
+
+def run_real(corpus: Path, plugin, device: str, inner: str) -> PluginRun:
+    """Run a plugin on a corpus file as a scan would name it; the file is unchanged."""
+    path = corpus / "devices" / device / inner
+    assert plugin.SELECTOR.matches(inner, "", path.stat().st_size), f"{plugin.NAME} does not claim {inner}"
+    before = digests(path)
+    run = run_plugin(plugin, file_view_for_path(path, locator=f"{device} > {inner}", inner_path=inner), timeout=None)
+    assert digests(path) == before, "the plugin changed its evidence"
+    return run
+
+
+def run_bytes(tmp_path: Path, plugin, inner: str, data: bytes) -> PluginRun:
+    path = tmp_path / inner.rsplit("/", 1)[-1]
+    path.write_bytes(data)
+    return run_plugin(plugin, file_view_for_path(path, locator=f"hostile > {inner}", inner_path=inner), timeout=None)
+
+
+# -- cellular identifiers (CommCenter plists) -------------------------------------------------------
+
+def _commcenter_expected(path: Path) -> set[tuple[str, str]]:
+    """(type, value) pairs read with plistlib, key by key as iLEAPP's and
+    Apple's names say; empty values (this phone's "meid") are not identifiers."""
+    document = plistlib.loads(path.read_bytes())
+    pairs = set()
+    if path.name.endswith("device_specific_nobackup.plist"):
+        pairs |= {("IMEI", slot["second"]) for slot in document["imeis"]}
+        pairs |= {("subscription_id", slot["second"]) for slot in document["subscriber_account_ids"]}
+        pairs |= {("phone_number", document["ReportedPhoneNumber"]), ("ICCID", document["ReportedSubscriberIdentity"]),
+                  ("carrier", document["kOperatorRoamingInfo_Subscriber_CarrierBundleID"])}
+        if document["meid"]:
+            pairs.add(("MEID", document["meid"]))
+    else:
+        pairs |= {("phone_number", document["PhoneNumber"]), ("ICCID", document["LastKnownICCID"]),
+                  ("carrier", document["com.apple.carrier_1"])}
+        for wallet in document["PersonalWallet"].values():
+            entitlements, phonebook = wallet["CarrierEntitlements"], wallet["phonebook"]
+            pairs |= {("IMEI", entitlements["kEntitlementsSelfRegistrationUpdateImei"]),
+                      ("IMSI", entitlements["kEntitlementsSelfRegistrationUpdateImsi"]),
+                      ("IMSI", entitlements["lastGoodImsi"]),
+                      ("phone_number", phonebook["CopiedSIMPhoneNumber"]), ("phone_number", phonebook["PNRPhoneNumber"])}
+    return pairs
+
+
+@pytest.mark.parametrize("name", ["com.apple.commcenter.plist", "com.apple.commcenter.device_specific_nobackup.plist"])
+def test_commcenter_identifiers_equal_plistlib(corpus, name):
+    path = corpus / "devices" / JOSH / PREFS / name
+    run = run_real(corpus, IosCellularPlugin(), JOSH, f"{PREFS}/{name}")
+    assert run.warnings == []
+    found = [(f.identifier_type, f.value) for f in run.findings]
+    assert len(found) == len(set(found)), "one finding per (type, value) in a file"
+    assert set(found) == _commcenter_expected(path)
+    assert {f.KIND for f in run.findings} == {"device.identifier"}
+    assert {f.source_app for f in run.findings} == {"iOS CommCenter"}
+
+
+def test_commcenter_gives_the_issue_imei_and_imsi(corpus):
+    """Issue 18 counts the IMEI/IMSI of ios_fs_josh15 as a peer artifact."""
+    runs = [run_real(corpus, IosCellularPlugin(), JOSH, f"{PREFS}/{name}")
+            for name in ("com.apple.commcenter.plist", "com.apple.commcenter.device_specific_nobackup.plist")]
+    kinds = {f.identifier_type for run in runs for f in run.findings}
+    assert {"IMEI", "IMSI", "ICCID", "phone_number", "carrier"} <= kinds
+    imei = next(f for f in runs[1].findings if f.identifier_type == "IMEI")
+    document = plistlib.loads((corpus / "devices" / JOSH / PREFS / "com.apple.commcenter.device_specific_nobackup.plist")
+                              .read_bytes())
+    assert (imei.value, imei.source_record_id) == (document["imeis"][0]["second"], "imeis[0]")
+
+
+def test_commcenter_hostile(corpus, tmp_path):
+    real = (corpus / "devices" / JOSH / PREFS / "com.apple.commcenter.plist").read_bytes()
+    inner = f"{PREFS}/com.apple.commcenter.plist"
+    truncated = run_bytes(tmp_path, IosCellularPlugin(), inner, real[: len(real) // 2])
+    assert truncated.findings == [] and len(truncated.warnings) == 1
+    document = plistlib.loads(real)
+    imsi = next(iter(document["PersonalWallet"].values()))["CarrierEntitlements"]["lastGoodImsi"]
+    document["PhoneNumber"] = {"not": "a number"}
+    document["LastKnownICCID"] = [1, 2]
+    wrong = run_bytes(tmp_path, IosCellularPlugin(), inner, plistlib.dumps(document, fmt=plistlib.FMT_BINARY))
+    assert len(wrong.warnings) == 1 and "PhoneNumber" in wrong.warnings[0] and "LastKnownICCID" in wrong.warnings[0]
+    assert ("IMSI", imsi) in {(f.identifier_type, f.value) for f in wrong.findings}
+    top_list = run_bytes(tmp_path, IosCellularPlugin(), inner, plistlib.dumps([1, 2]))
+    assert top_list.findings == [] and len(top_list.warnings) == 1
