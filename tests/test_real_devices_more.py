@@ -14,15 +14,17 @@ from __future__ import annotations
 import csv
 import json
 import plistlib
+import sqlite3
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from comms_testlib import digests
+from comms_testlib import build_db, cocoa_s, digests, query, unix_ms, unix_s
 from evidence_builders import load_report, scan
 from traffick_triage.plugin_host import PluginRun, file_view_for_path, run_plugin
 from traffick_triage.plugins.ios_cellular import IosCellularPlugin
+from traffick_triage.plugins.ios_voicemail import IosVoicemailPlugin
 from traffick_triage.report import finding_kinds
 
 JOSH = "ios_fs_josh15"
@@ -38,6 +40,15 @@ def run_real(corpus: Path, plugin, device: str, inner: str) -> PluginRun:
     run = run_plugin(plugin, file_view_for_path(path, locator=f"{device} > {inner}", inner_path=inner), timeout=None)
     assert digests(path) == before, "the plugin changed its evidence"
     return run
+
+
+def query_immutable(path: Path, sql: str) -> list[tuple]:
+    """Plain sqlite3 on a corpus file, read-only (no -wal companion here)."""
+    connection = sqlite3.connect(f"{path.as_uri()}?immutable=1", uri=True)
+    try:
+        return connection.execute(sql).fetchall()
+    finally:
+        connection.close()
 
 
 def run_bytes(tmp_path: Path, plugin, inner: str, data: bytes) -> PluginRun:
@@ -110,3 +121,59 @@ def test_commcenter_hostile(corpus, tmp_path):
     assert ("IMSI", imsi) in {(f.identifier_type, f.value) for f in wrong.findings}
     top_list = run_bytes(tmp_path, IosCellularPlugin(), inner, plistlib.dumps([1, 2]))
     assert top_list.findings == [] and len(top_list.warnings) == 1
+
+
+# -- iOS voicemail -----------------------------------------------------------------------------------
+
+VOICEMAIL = "private/var/mobile/Library/Voicemail/voicemail.db"
+
+
+def _real_schema(path: Path) -> str:
+    """The real file's CREATE statements (sqlite3's own text), to build fixtures with its exact layout."""
+    connection = sqlite3.connect(f"{path.as_uri()}?immutable=1", uri=True)
+    try:
+        return ";\n".join(sql for (sql,) in connection.execute(
+            "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY rowid")) + ";"
+    finally:
+        connection.close()
+
+
+def test_voicemail_real_file_equals_sqlite(corpus):
+    path = corpus / "devices" / JOSH / VOICEMAIL
+    run = run_real(corpus, IosVoicemailPlugin(), JOSH, VOICEMAIL)
+    assert run.warnings == []
+    expected = {"comms.voicemail": query_immutable(path, "SELECT (SELECT COUNT(*) FROM voicemail) + "
+                                                         "(SELECT COUNT(*) FROM deleted)")[0][0]}
+    assert Counter(f.KIND for f in run.findings) == +Counter(expected)
+
+
+def test_voicemail_fields_on_the_real_layout(corpus, tmp_path):
+    """The real file holds no message: the same schema (sqlite3's text of it) with planted rows."""
+    db = build_db(tmp_path / "voicemail.db", _real_schema(corpus / "devices" / JOSH / VOICEMAIL), {
+        "voicemail": [(7, 1001, 1684331273, "tok", "+19195550100", "+19195550101", 42, 1686923273, 706024073, 3,
+                       "+19195794674", None),
+                      (8, 1002, 1684331999, "tok2", None, None, 5, 0, 0, 0, None, None)],
+        "deleted": [(2, 900, 1684000000, "tokd", "+15555550123", None, 12, 0, 0, 1, None, None)]})
+    run = run_plugin(IosVoicemailPlugin(), file_view_for_path(db, inner_path=VOICEMAIL), timeout=None)
+    assert run.warnings == []
+    assert len(run.findings) == query(db, "SELECT (SELECT COUNT(*) FROM voicemail) + (SELECT COUNT(*) FROM deleted)")[0][0]
+    row = query(db, "SELECT * FROM voicemail WHERE trashed_date != 0 ORDER BY ROWID LIMIT 1")[0]
+    kept = next(f for f in run.findings if f.source_record_id == f"voicemail:{row['ROWID']}")
+    assert {name: getattr(kept, name) for name in (
+        "sender", "callback_number", "receiver", "received_time", "duration_s", "expiration_time", "trashed_time",
+        "in_trash", "deleted", "flags", "remote_uid")} == {
+        "sender": row["sender"], "callback_number": row["callback_num"], "receiver": row["receiver"],
+        "received_time": unix_s(row["date"]), "duration_s": row["duration"], "expiration_time": unix_s(row["expiration"]),
+        "trashed_time": cocoa_s(row["trashed_date"]), "in_trash": True, "deleted": False, "flags": row["flags"],
+        "remote_uid": row["remote_uid"]}
+    gone = next(f for f in run.findings if f.source_record_id.startswith("deleted:"))
+    assert (gone.deleted, gone.in_trash, gone.sender) == (True, False, query(db, "SELECT sender FROM deleted")[0][0])
+    untrashed = next(f for f in run.findings if f.source_record_id == "voicemail:8")
+    assert (untrashed.in_trash, untrashed.trashed_time, untrashed.expiration_time) == (False, None, None)
+
+
+def test_voicemail_hostile(tmp_path):
+    db = build_db(tmp_path / "voicemail.db", "CREATE TABLE voicemail (ROWID INTEGER PRIMARY KEY, date INTEGER);",
+                  {"voicemail": [(1, 1)]})
+    run = run_plugin(IosVoicemailPlugin(), file_view_for_path(db, inner_path=VOICEMAIL), timeout=None)
+    assert run.findings == [] and len(run.warnings) == 1 and "voicemail" in run.warnings[0]
