@@ -23,6 +23,7 @@ import pytest
 from comms_testlib import build_db, cocoa_s, digests, query, unix_ms, unix_s
 from evidence_builders import load_report, scan
 from traffick_triage.plugin_host import PluginRun, file_view_for_path, run_plugin
+from traffick_triage.plugins.android_tracker_detection import AndroidTrackerDetectionPlugin
 from traffick_triage.plugins.ios_cellular import IosCellularPlugin
 from traffick_triage.plugins.ios_voicemail import IosVoicemailPlugin
 from traffick_triage.report import finding_kinds
@@ -45,6 +46,15 @@ def run_real(corpus: Path, plugin, device: str, inner: str) -> PluginRun:
 def query_immutable(path: Path, sql: str) -> list[tuple]:
     """Plain sqlite3 on a corpus file, read-only (no -wal companion here)."""
     connection = sqlite3.connect(f"{path.as_uri()}?immutable=1", uri=True)
+    try:
+        return connection.execute(sql).fetchall()
+    finally:
+        connection.close()
+
+
+def query_rows(path: Path, sql: str) -> list[sqlite3.Row]:
+    connection = sqlite3.connect(f"{path.as_uri()}?immutable=1", uri=True)
+    connection.row_factory = sqlite3.Row
     try:
         return connection.execute(sql).fetchall()
     finally:
@@ -177,3 +187,87 @@ def test_voicemail_hostile(tmp_path):
                   {"voicemail": [(1, 1)]})
     run = run_plugin(IosVoicemailPlugin(), file_view_for_path(db, inner_path=VOICEMAIL), timeout=None)
     assert run.findings == [] and len(run.warnings) == 1 and "voicemail" in run.warnings[0]
+
+
+# -- AirGuard tracker detection ------------------------------------------------------------------
+
+ATTD = "data/data/de.seemoo.at_tracking_detection.release/databases/attd_db"
+
+
+def test_tracker_detection_equals_sqlite(corpus):
+    path = corpus / "devices" / LEGACY / ATTD
+    run = run_real(corpus, AndroidTrackerDetectionPlugin(), LEGACY, ATTD)
+    assert run.warnings == []
+    expected = {kind: query_immutable(path, f"SELECT COUNT(*) FROM {table}")[0][0] for kind, table in (
+        ("device.tracker", "device"), ("device.tracker_sighting", "beacon"), ("device.tracker_alert", "notification"))}
+    assert Counter(f.KIND for f in run.findings) == +Counter(expected)
+
+    device = query_rows(path, "SELECT * FROM device WHERE deviceType = 'AIRTAG' ORDER BY deviceId LIMIT 1")[0]
+    tracker = next(f for f in run.findings if f.source_record_id == f"device:{device['deviceId']}")
+    assert {name: getattr(tracker, name) for name in (
+        "address", "device_type", "first_seen_local", "last_seen_local", "unique_id", "ignored", "notified")} == {
+        "address": device["address"], "device_type": "AIRTAG", "first_seen_local": device["firstDiscovery"],
+        "last_seen_local": device["lastSeen"], "unique_id": device["uniqueId"], "ignored": bool(device["ignore"]),
+        "notified": bool(device["notificationSent"])}
+
+    # This app version stored each pair swapped: "latitude" runs beyond +-90, "longitude" never does.
+    assert query_immutable(path, "SELECT MAX(ABS(latitude)) > 90, MAX(ABS(longitude)) <= 90 FROM beacon")[0] == (1, 1)
+    beacon = query_rows(path, "SELECT b.*, d.deviceType FROM beacon b JOIN device d ON d.address = b.deviceAddress "
+                              "WHERE b.latitude IS NOT NULL AND d.deviceType = 'AIRTAG' ORDER BY b.beaconId LIMIT 1")[0]
+    sighting = next(f for f in run.findings if f.source_record_id == f"beacon:{beacon['beaconId']}")
+    assert {name: getattr(sighting, name) for name in (
+        "address", "device_type", "received_local", "rssi", "latitude", "longitude", "stored_latitude",
+        "stored_longitude")} == {
+        "address": beacon["deviceAddress"], "device_type": "AIRTAG", "received_local": beacon["receivedAt"],
+        "rssi": beacon["rssi"], "latitude": beacon["longitude"], "longitude": beacon["latitude"],
+        "stored_latitude": beacon["latitude"], "stored_longitude": beacon["longitude"]}
+    positioned = [f for f in run.findings if f.KIND == "device.tracker_sighting" and f.latitude is not None]
+    assert len(positioned) == query_immutable(path, "SELECT COUNT(*) FROM beacon WHERE latitude IS NOT NULL "
+                                                    "AND longitude IS NOT NULL")[0][0]
+    assert all(-90 <= f.latitude <= 90 and f.position_note for f in positioned)
+
+
+TRACKER_SCHEMA = """
+CREATE TABLE device (deviceId INTEGER PRIMARY KEY, uniqueId TEXT, address TEXT NOT NULL, name TEXT, ignore INTEGER,
+  connectable INTEGER, payloadData INTEGER, firstDiscovery TEXT NOT NULL, lastSeen TEXT NOT NULL,
+  notificationSent INTEGER, lastNotificationSent TEXT, deviceType TEXT);
+CREATE TABLE beacon (beaconId INTEGER PRIMARY KEY, receivedAt TEXT NOT NULL, rssi INTEGER NOT NULL,
+  deviceAddress TEXT NOT NULL, longitude REAL, latitude REAL, mfg BLOB, serviceUUIDs TEXT);
+CREATE TABLE notification (notificationId INTEGER PRIMARY KEY, deviceAddress TEXT NOT NULL, falseAlarm INTEGER NOT NULL,
+  dismissed INTEGER, clicked INTEGER, createdAt TEXT NOT NULL);
+"""
+
+
+def test_tracker_detection_pairs_in_order_and_alerts(tmp_path):
+    """A file whose pairs are stored the right way round is read as stored (Munich and Austin)."""
+    db = build_db(tmp_path / "attd_db", TRACKER_SCHEMA, {
+        "device": [(1, "u", "AA:BB", None, 0, 0, 0, "2023-01-02T03:04:05.600", "2023-01-02T04:00:00", 1,
+                    "2023-01-02T04:00:01", "AIRTAG")],
+        "beacon": [(1, "2023-01-02T03:04:05.600", -60, "AA:BB", 11.5, 48.1, None, None),
+                   (2, "2023-01-02T03:05:00", -61, "AA:BB", -97.7, 30.2, None, None)],
+        "notification": [(1, "AA:BB", 0, 1, 0, "2023-01-02T04:00:01")]})
+    run = run_plugin(AndroidTrackerDetectionPlugin(), file_view_for_path(db, inner_path=ATTD), timeout=None)
+    assert run.warnings == []
+    sightings = [(f.latitude, f.longitude, f.position_note) for f in run.findings if f.KIND == "device.tracker_sighting"]
+    assert sightings == [(48.1, 11.5, None), (30.2, -97.7, None)]
+    alert = next(f for f in run.findings if f.KIND == "device.tracker_alert")
+    assert (alert.address, alert.created_local, alert.false_alarm, alert.dismissed) == ("AA:BB", "2023-01-02T04:00:01",
+                                                                                        False, True)
+    event = alert.timeline_events()[0]
+    assert (event.datetime, event.local_time, event.timezone) == (None, "2023-01-02T04:00:01", "unknown")
+
+
+def test_tracker_detection_hostile(tmp_path):
+    db = build_db(tmp_path / "attd_db", TRACKER_SCHEMA.replace("longitude REAL, latitude REAL, ", ""), {
+        "device": [(1, "u", "AA:BB", None, 0, 0, 0, "x", "y", 0, None, "TILE")]})
+    run = run_plugin(AndroidTrackerDetectionPlugin(), file_view_for_path(db, inner_path=ATTD), timeout=None)
+    assert len(run.warnings) == 1 and "beacon" in run.warnings[0]
+    assert [f.KIND for f in run.findings] == ["device.tracker"]
+
+
+@pytest.mark.parametrize("plugin_name", ["ios_voicemail", "android_tracker_detection"])
+def test_new_sqlite_plugins_take_any_value_in_any_column(tmp_path, plugin_name):
+    """The kit's hostile-values check (tests/test_plugin_kit.py) on these plugins."""
+    from test_plugin_kit import test_kit_plugins_take_any_value_in_any_column as any_value_in_any_column
+
+    any_value_in_any_column(tmp_path, plugin_name)

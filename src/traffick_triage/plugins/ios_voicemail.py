@@ -14,6 +14,7 @@ carries whether it is in the trash or deleted, and when it expires.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import ClassVar, Iterator, Sequence
 
@@ -55,6 +56,12 @@ class Voicemail(Finding):
         return tuple(TimelineEvent(when, desc, what, extra=extra) for when, desc in events if when)
 
 
+def _seconds(value: object) -> float | None:
+    """A stored duration; text such as "nan" or "inf" is no duration."""
+    found = number(value)
+    return None if found is None or not math.isfinite(found) else found
+
+
 def _version(table: str) -> QueryVersion:
     columns = ", ".join(f"{table}.{column}" for column in COLUMNS)
     return QueryVersion(f"{table} (iOS 4-17)", {table: COLUMNS},
@@ -84,7 +91,7 @@ class IosVoicemailPlugin(SqliteArtifactPlugin):
         return Voicemail(
             sender=clean(row["sender"]),
             received_time=unix_s_iso(row["date"]),
-            duration_s=number(row["duration"]),
+            duration_s=_seconds(row["duration"]),
             source_app=APP,
             callback_number=clean(row["callback_num"]),
             receiver=clean(row["receiver"]),
