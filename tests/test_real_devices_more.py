@@ -23,7 +23,9 @@ import pytest
 from comms_testlib import build_db, cocoa_s, digests, query, unix_ms, unix_s
 from evidence_builders import load_report, scan
 from traffick_triage.plugin_host import PluginRun, file_view_for_path, run_plugin
+from traffick_triage.plugins.android_files_go import AndroidFilesGoPlugin
 from traffick_triage.plugins.android_tracker_detection import AndroidTrackerDetectionPlugin
+from traffick_triage.plugins.android_wellbeing import AndroidWellbeingPlugin
 from traffick_triage.plugins.ios_cellular import IosCellularPlugin
 from traffick_triage.plugins.ios_voicemail import IosVoicemailPlugin
 from traffick_triage.report import finding_kinds
@@ -265,9 +267,94 @@ def test_tracker_detection_hostile(tmp_path):
     assert [f.KIND for f in run.findings] == ["device.tracker"]
 
 
-@pytest.mark.parametrize("plugin_name", ["ios_voicemail", "android_tracker_detection"])
+@pytest.mark.parametrize("plugin_name", ["ios_voicemail", "android_tracker_detection", "android_wellbeing",
+                                         "android_files_go"])
 def test_new_sqlite_plugins_take_any_value_in_any_column(tmp_path, plugin_name):
     """The kit's hostile-values check (tests/test_plugin_kit.py) on these plugins."""
     from test_plugin_kit import test_kit_plugins_take_any_value_in_any_column as any_value_in_any_column
 
     any_value_in_any_column(tmp_path, plugin_name)
+
+
+def test_tracker_positions_agree_with_the_phone_camera(corpus):
+    """The swap is not a guess: on 2022-08-16 the phone's own photos (their
+    GPS, as Files by Google indexed it) were taken where AirGuard's swapped
+    positions of that day put the phone."""
+    files = query_immutable(corpus / "devices" / LEGACY / FILES_GO,
+                            "SELECT latitude, longitude FROM files_metadata_table WHERE latitude IS NOT NULL "
+                            "AND taken_date_ms BETWEEN 1660608000000 AND 1660694399999")
+    assert files
+    run = run_real(corpus, AndroidTrackerDetectionPlugin(), LEGACY, ATTD)
+    day = [f for f in run.findings if f.KIND == "device.tracker_sighting" and f.latitude is not None
+           and (f.received_local or "").startswith("2022-08-16")]
+    assert day
+    for sighting in day:
+        assert min(abs(sighting.latitude - lat) + abs(sighting.longitude - lon) for lat, lon in files) < 0.05
+
+
+# -- Digital Wellbeing ---------------------------------------------------------------------------
+
+WELLBEING = "data/data/com.google.android.apps.wellbeing/databases/app_usage"
+USAGE_NAMES = {1: "ACTIVITY_RESUMED", 2: "ACTIVITY_PAUSED", 12: "NOTIFICATION_INTERRUPTION", 18: "KEYGUARD_HIDDEN",
+               19: "FOREGROUND_SERVICE_START", 20: "FOREGROUND_SERVICE_STOP", 23: "ACTIVITY_STOPPED",
+               26: "DEVICE_SHUTDOWN", 27: "DEVICE_STARTUP"}     # android.app.usage.UsageEvents.Event (AOSP)
+
+
+def test_wellbeing_equals_sqlite(corpus):
+    path = corpus / "devices" / LEGACY / WELLBEING
+    run = run_real(corpus, AndroidWellbeingPlugin(), LEGACY, WELLBEING)
+    assert run.warnings == []
+    assert len(run.findings) == query_immutable(path, "SELECT COUNT(*) FROM events")[0][0]
+    by_type = dict(query_immutable(path, "SELECT type, COUNT(*) FROM events GROUP BY type"))
+    assert Counter(f.event_code for f in run.findings) == Counter(by_type)
+    assert {f.event for f in run.findings} == {USAGE_NAMES[code] for code in by_type}
+    row = query_rows(path, "SELECT e.*, p.package_name, r.package_name AS root FROM events e "
+                           "JOIN packages p ON p._id = e.package_id JOIN packages r ON r._id = e.task_root_package_id "
+                           "WHERE e.type = 1 ORDER BY e._id LIMIT 1")[0]
+    event = next(f for f in run.findings if f.source_record_id == f"events:{row['_id']}")
+    assert {name: getattr(event, name) for name in ("app_id", "event", "event_code", "time", "task_root_app",
+                                                    "instance_id", "source_app")} == {
+        "app_id": row["package_name"], "event": "ACTIVITY_RESUMED", "event_code": 1, "time": unix_ms(row["timestamp"]),
+        "task_root_app": row["root"], "instance_id": row["instance_id"], "source_app": "Digital Wellbeing"}
+
+
+def test_wellbeing_hostile(tmp_path):
+    db = build_db(tmp_path / "app_usage", "CREATE TABLE events (_id INTEGER PRIMARY KEY, timestamp INTEGER);")
+    run = run_plugin(AndroidWellbeingPlugin(), file_view_for_path(db, inner_path=WELLBEING), timeout=None)
+    assert run.findings == [] and len(run.warnings) == 1 and "app usage" in run.warnings[0]
+
+
+# -- Files by Google -----------------------------------------------------------------------------
+
+FILES_GO = "data/data/com.google.android.apps.nbu.files/databases/files_master_database"
+
+
+def test_files_go_equals_sqlite(corpus):
+    path = corpus / "devices" / LEGACY / FILES_GO
+    run = run_real(corpus, AndroidFilesGoPlugin(), LEGACY, FILES_GO)
+    assert run.warnings == []
+    assert Counter(f.KIND for f in run.findings) == {
+        "content.file_record": query_immutable(path, "SELECT COUNT(*) FROM files_master_table")[0][0]}
+    assert sum(f.latitude is not None for f in run.findings) == query_immutable(
+        path, "SELECT COUNT(*) FROM files_metadata_table WHERE latitude IS NOT NULL AND longitude IS NOT NULL")[0][0]
+    row = query_rows(path, "SELECT f.*, m.* FROM files_master_table f JOIN files_metadata_table m ON m.file_id = f.id "
+                           "WHERE m.latitude IS NOT NULL AND m.taken_date_ms IS NOT NULL ORDER BY f.id LIMIT 1")[0]
+    record = next(f for f in run.findings if f.source_record_id == f"files_master_table:{row['id']}")
+    assert {name: getattr(record, name) for name in (
+        "path", "size", "modified_time", "mime_type", "uri", "hidden", "capture_time_utc", "latitude", "longitude",
+        "camera", "width", "height")} == {
+        "path": f"{row['root_path']}/{row['root_relative_file_path']}", "size": row["size"],
+        "modified_time": unix_ms(row["file_date_modified_ms"]), "mime_type": row["mime_type"], "uri": row["uri"],
+        "hidden": bool(row["is_hidden"]), "capture_time_utc": unix_ms(row["taken_date_ms"]),
+        "latitude": row["latitude"], "longitude": row["longitude"], "camera": row["device_description"],
+        "width": row["width_px"], "height": row["height_px"]}
+    opened = query_rows(path, "SELECT file_id, MAX(file_open_time_stamp_ms) AS t FROM file_open_info_table "
+                              "GROUP BY file_id")
+    assert {(f.source_record_id, f.last_opened_time) for f in run.findings if f.last_opened_time} == {
+        (f"files_master_table:{o['file_id']}", unix_ms(o["t"])) for o in opened}
+
+
+def test_files_go_hostile(tmp_path):
+    db = build_db(tmp_path / "files_master_database", "CREATE TABLE files_master_table (id INTEGER PRIMARY KEY);")
+    run = run_plugin(AndroidFilesGoPlugin(), file_view_for_path(db, inner_path=FILES_GO), timeout=None)
+    assert run.findings == [] and len(run.warnings) == 1 and "file records" in run.warnings[0]
