@@ -24,6 +24,10 @@ ANDROID = "devices/android_fs_legacy/"
 IOS = "devices/ios_fs_josh15/"
 WHATSAPP_GROUP = "private/var/mobile/Containers/Shared/AppGroup/694FBBC5-2E69-480A-A25B-FF8CC038BEF8/"
 NOTES_GROUP = "private/var/mobile/Containers/Shared/AppGroup/B120CD27-5591-4ED6-A1EC-E73CFFB4F8D3/"
+ATTD = "data/data/de.seemoo.at_tracking_detection.release/databases/attd_db"
+FILES_GO = "data/data/com.google.android.apps.nbu.files/databases/files_master_database"
+BEREAL_FRIENDS = ("private/var/mobile/Containers/Data/Application/6A9FBCE8-7B19-4741-9A65-2EC98E2EEED2/Library/Caches/"
+                  "disk-bereal-RelationshipsFriendsListManager/5D0D66C27E420224031B3AE11392258F")
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,16 @@ FIXTURES: tuple[MatrixFixture, ...] = (
     MatrixFixture("ios_notes", NOTES_GROUP + "NoteStore.sqlite", IOS + NOTES_GROUP + "NoteStore.sqlite"),
     MatrixFixture("ios_wifi", "private/var/preferences/com.apple.wifi.known-networks.plist",
                   IOS + "private/var/preferences/com.apple.wifi.known-networks.plist"),
+    # More kit artifacts (tests/test_real_devices_more.py).
+    MatrixFixture("ios_cellular", "private/var/wireless/Library/Preferences/com.apple.commcenter.plist",
+                  IOS + "private/var/wireless/Library/Preferences/com.apple.commcenter.plist"),
+    MatrixFixture("ios_voicemail", "private/var/mobile/Library/Voicemail/voicemail.db", None,
+                  reason="the corpus voicemail.db holds no message: the same file with one planted row"),
+    MatrixFixture("android_tracker_detection", ATTD, ANDROID + ATTD),
+    MatrixFixture("android_wellbeing", "data/data/com.google.android.apps.wellbeing/databases/app_usage",
+                  ANDROID + "data/data/com.google.android.apps.wellbeing/databases/app_usage"),
+    MatrixFixture("android_files_go", FILES_GO, ANDROID + FILES_GO),
+    MatrixFixture("ios_bereal", BEREAL_FRIENDS, IOS + BEREAL_FRIENDS),
     # Reads every SQLite database by MIME type; proven here on the real sms.db (and all the others).
     MatrixFixture("identifiers", "private/var/mobile/Library/SMS/sms.db",
                   IOS + "private/var/mobile/Library/SMS/sms.db"),
@@ -155,6 +169,19 @@ VCARD = (b"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Test Contact One\r\nTEL;TYPE=CELL:+9
 # -- the tree --------------------------------------------------------------------------------------
 
 
+def planted_voicemail(real: Path, folder: Path) -> bytes:
+    """The corpus voicemail.db (no message) with one planted message, on a copy."""
+    folder.mkdir(parents=True, exist_ok=True)
+    copy = folder / "voicemail.db"
+    copy.write_bytes(real.read_bytes())
+    connection = sqlite3.connect(copy)
+    connection.execute("INSERT INTO voicemail (ROWID, remote_uid, date, sender, duration, trashed_date, flags) "
+                       "VALUES (1, 1, 1684331273, '+15555550100', 21, 0, 0)")
+    connection.commit()
+    connection.close()
+    return copy.read_bytes()
+
+
 def phone_tree(corpus: Path, scratch: Path) -> dict[str, bytes]:
     """Every file of the synthetic phone: on-device path -> bytes."""
     files: dict[str, bytes] = {}
@@ -172,6 +199,8 @@ def phone_tree(corpus: Path, scratch: Path) -> dict[str, bytes]:
     for suffix, data in persist_journal_db(scratch / "notes").items():
         files[JOURNAL_DB + suffix] = data
     files[next(f.device_path for f in FIXTURES if f.plugin == "vcard")] = VCARD
+    voicemail = next(f.device_path for f in FIXTURES if f.plugin == "ios_voicemail")
+    files[voicemail] = planted_voicemail(corpus / IOS / voicemail, scratch / "voicemail")
     return dict(sorted(files.items()))
 
 

@@ -26,6 +26,7 @@ from traffick_triage.plugin_host import PluginRun, file_view_for_path, run_plugi
 from traffick_triage.plugins.android_files_go import AndroidFilesGoPlugin
 from traffick_triage.plugins.android_tracker_detection import AndroidTrackerDetectionPlugin
 from traffick_triage.plugins.android_wellbeing import AndroidWellbeingPlugin
+from traffick_triage.plugins.ios_bereal import IosBeRealPlugin
 from traffick_triage.plugins.ios_cellular import IosCellularPlugin
 from traffick_triage.plugins.ios_voicemail import IosVoicemailPlugin
 from traffick_triage.report import finding_kinds
@@ -358,3 +359,130 @@ def test_files_go_hostile(tmp_path):
     db = build_db(tmp_path / "files_master_database", "CREATE TABLE files_master_table (id INTEGER PRIMARY KEY);")
     run = run_plugin(AndroidFilesGoPlugin(), file_view_for_path(db, inner_path=FILES_GO), timeout=None)
     assert run.findings == [] and len(run.warnings) == 1 and "file records" in run.warnings[0]
+
+
+# -- BeReal caches ---------------------------------------------------------------------------------
+
+BEREAL_CACHES = "private/var/mobile/Containers/Data/Application/6A9FBCE8-7B19-4741-9A65-2EC98E2EEED2/Library/Caches"
+
+
+def _bereal_files(corpus: Path) -> dict[str, tuple[str, Path]]:
+    """Repository name -> (path inside the evidence, host file) of every BeReal cache file."""
+    root = corpus / "devices" / JOSH / BEREAL_CACHES
+    return {path.parent.name[len("disk-bereal-"):]: (path.relative_to(corpus / "devices" / JOSH).as_posix(), path)
+            for path in sorted(root.glob("disk-bereal-*/*")) if path.is_file()}
+
+
+def test_bereal_caches_equal_json(corpus):
+    files = _bereal_files(corpus)
+    claimed = {name for name, (inner, path) in files.items()
+               if IosBeRealPlugin.SELECTOR.matches(inner, "", path.stat().st_size)}
+    # Memories (the owner's posts) are not read yet.
+    assert claimed == set(files) - {"MemoriesRepository-subject-key"}
+    for name in sorted(claimed):
+        inner, path = files[name]
+        document = json.loads(path.read_bytes())["object"]
+        run = run_real(corpus, IosBeRealPlugin(), JOSH, inner)
+        assert run.warnings == [], name
+        kinds = Counter(f.KIND for f in run.findings)
+        if name == "ProfileRepository":
+            assert kinds == {"device.account": 1, "device.identifier": 1 + len(document["devices"])}
+            account = next(f for f in run.findings if f.KIND == "device.account")
+            assert {k: getattr(account, k) for k in ("username", "identifier", "description", "created")} == {
+                "username": document["username"], "identifier": document["id"], "description": document["fullname"],
+                "created": cocoa_s(document["createdAt"])}
+            assert ("phone_number", document["phoneNumber"]) in {(f.identifier_type, f.value) for f in run.findings
+                                                                 if f.KIND == "device.identifier"}
+        else:
+            assert kinds == +Counter({"comms.contact": len(document)}), name
+    friend = json.loads(files["RelationshipsFriendsListManager"][1].read_bytes())["object"][0]
+    run = run_real(corpus, IosBeRealPlugin(), JOSH, files["RelationshipsFriendsListManager"][0])
+    assert {k: getattr(run.findings[0], k) for k in ("name", "identifiers", "source_record_id")} == {
+        "name": friend["fullname"], "identifiers": (friend["username"], friend["id"]),
+        "source_record_id": f"friend:{friend['id']}"}
+    uploaded = json.loads(files["RelationshipsContactsManager-contact"][1].read_bytes())["object"]
+    run = run_real(corpus, IosBeRealPlugin(), JOSH, files["RelationshipsContactsManager-contact"][0])
+    assert [f.phone_numbers for f in run.findings] == [tuple(c["phoneNumbers"]) for c in uploaded]
+    assert [f.name for f in run.findings] == [
+        " ".join(p for p in (c["givenName"], c["middleName"], c["familyName"]) if p) for c in uploaded]
+
+
+def test_bereal_hostile(corpus, tmp_path):
+    inner = f"{BEREAL_CACHES}/disk-bereal-RelationshipsFriendsListManager/5D0D66C27E420224031B3AE11392258F"
+    real = (corpus / "devices" / JOSH / inner).read_bytes()
+    truncated = run_bytes(tmp_path, IosBeRealPlugin(), inner, real[:-5])
+    assert truncated.findings == [] and len(truncated.warnings) == 1
+    wrong_top = run_bytes(tmp_path, IosBeRealPlugin(), inner, b'{"object": {"username": "x"}}')
+    assert wrong_top.findings == [] and len(wrong_top.warnings) == 1
+    mixed = run_bytes(tmp_path, IosBeRealPlugin(), inner, b'{"object": [7, {"id": 5, "username": ["x"]}, "y"]}')
+    assert len(mixed.warnings) == 1 and [f.identifiers for f in mixed.findings] == [("5",)]
+    profile = f"{BEREAL_CACHES}/disk-bereal-ProfileRepository/A1"
+    odd = run_bytes(tmp_path, IosBeRealPlugin(), profile, b'{"object": {"id": "u", "createdAt": "soon", "devices": 3}}')
+    assert len(odd.warnings) == 1 and [(f.KIND, f.created) for f in odd.findings] == [("device.account", None)]
+
+
+# -- a scan with only these plugins: every new kind reaches every output -----------------------------
+
+MORE = ("ios_cellular", "ios_voicemail", "android_tracker_detection", "android_wellbeing", "android_files_go",
+        "ios_bereal")
+
+
+@pytest.fixture(scope="module")
+def more_case(corpus, tmp_path_factory):
+    case = tmp_path_factory.mktemp("more") / "case"
+    options = [option for name in MORE for option in ("--only", name)]
+    scan([corpus / "devices/android_fs_legacy", corpus / "devices/ios_fs_josh15"], case, *options)
+    devices = corpus / "devices"
+    expected = Counter({
+        "device.tracker": query_immutable(devices / LEGACY / ATTD, "SELECT COUNT(*) FROM device")[0][0],
+        "device.tracker_sighting": query_immutable(devices / LEGACY / ATTD, "SELECT COUNT(*) FROM beacon")[0][0],
+        "device.app_usage": query_immutable(devices / LEGACY / WELLBEING, "SELECT COUNT(*) FROM events")[0][0],
+        "content.file_record": query_immutable(devices / LEGACY / FILES_GO, "SELECT COUNT(*) FROM files_master_table")[0][0],
+        "device.identifier": sum(len(_commcenter_expected(devices / JOSH / PREFS / name)) for name in (
+            "com.apple.commcenter.plist", "com.apple.commcenter.device_specific_nobackup.plist")),
+    })
+    for name, (_inner, path) in _bereal_files(corpus).items():
+        document = json.loads(path.read_bytes())["object"]
+        if name == "ProfileRepository":
+            expected.update({"device.account": 1, "device.identifier": 1 + len(document["devices"])})
+        elif name != "MemoriesRepository-subject-key":
+            expected["comms.contact"] += len(document)
+    return case, +expected
+
+
+def test_more_scan_reports_every_finding_and_stays_valid(more_case):
+    jsonschema = pytest.importorskip("jsonschema")
+    case, expected = more_case
+    report = load_report(case)
+    schema = json.loads((Path(__file__).resolve().parents[1] / "docs/report.schema.json").read_text(encoding="utf-8"))
+    jsonschema.validate(report, schema)
+    assert Counter(f["kind"] for f in report["findings"]) == expected
+    assert report["warnings"] == []
+
+
+def test_more_scan_reaches_page_timeline_csv_and_map(more_case, corpus):
+    case, expected = more_case
+    page = (case / "report.html").read_text(encoding="utf-8")
+    section = page[page.index('<section id="other-findings">'):].split("</section>", 1)[0]
+    for kind in expected:
+        if kind not in finding_kinds.KNOWN_KINDS:
+            assert f'id="{finding_kinds.anchor(kind)}"' in section, kind
+        table = "contacts" if kind == "comms.contact" else kind.replace(".", "_")     # contacts: a hand-made table
+        with open(case / "csv" / f"{table}.csv", newline="", encoding="utf-8-sig") as stream:
+            assert sum(1 for _row in csv.DictReader(stream)) == expected[kind], kind
+    events = [json.loads(line) for line in (case / "timeline.jsonl").read_text(encoding="utf-8").splitlines()]
+    descs = Counter(e["timestamp_desc"] for e in events)
+    assert descs["App Usage"] == expected["device.app_usage"]
+    assert descs["Tracker Beacon Received"] == expected["device.tracker_sighting"]
+    local = [e for e in events if e["timestamp_desc"] == "Tracker Beacon Received"]
+    assert {e["timezone"] for e in local} == {"unknown"}
+    assert descs["Picture/Video Taken"] == query_immutable(
+        corpus / "devices" / LEGACY / FILES_GO, "SELECT COUNT(*) FROM files_metadata_table WHERE taken_date_ms > 0")[0][0]
+    points = json.loads((case / "locations.geojson").read_text(encoding="utf-8"))["features"]
+    sources = Counter(point["properties"]["source"] for point in points)
+    assert sources == {
+        "android_tracker_detection:device.tracker_sighting": query_immutable(
+            corpus / "devices" / LEGACY / ATTD, "SELECT COUNT(*) FROM beacon WHERE latitude IS NOT NULL")[0][0],
+        "android_files_go:content.file_record": query_immutable(
+            corpus / "devices" / LEGACY / FILES_GO, "SELECT COUNT(*) FROM files_metadata_table "
+                                                    "WHERE latitude IS NOT NULL")[0][0]}

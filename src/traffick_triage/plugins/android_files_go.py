@@ -115,6 +115,7 @@ class AndroidFilesGoPlugin(SqliteArtifactPlugin):
     VERSION = "1.0"
     DESCRIPTION = "Files by Google file index (com.google.android.apps.nbu.files files_master_database)"
     PATHS = ("**/com.google.android.apps.nbu.files/databases/files_master_database",)
+    NAMES = ("files_master_database",)
     QUERIES = (SqlQuery("file records", "record", VERSIONS),)
 
     def record(self, row, source: RowSource) -> Iterator[FileRecord]:

@@ -185,6 +185,7 @@ class AndroidTrackerDetectionPlugin(SqliteArtifactPlugin):
     VERSION = "1.0"
     DESCRIPTION = "AirGuard tracker detection (de.seemoo.at_tracking_detection attd_db: device, beacon, notification)"
     PATHS = ("**/de.seemoo.at_tracking_detection*/databases/attd_db",)
+    NAMES = ("attd_db",)
     QUERIES = (SqlQuery("trackers", "tracker", (DEVICES,)),
                SqlQuery("tracker beacons", "beacon", (BEACONS, BEACONS_WITHOUT_TYPES)),
                SqlQuery("tracker alerts", "alert", (ALERTS,), required=False))

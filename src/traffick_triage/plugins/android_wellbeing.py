@@ -87,6 +87,7 @@ class AndroidWellbeingPlugin(SqliteArtifactPlugin):
     VERSION = "1.0"
     DESCRIPTION = "Android Digital Wellbeing app usage (com.google.android.apps.wellbeing app_usage: events)"
     PATHS = ("**/com.google.android.apps.wellbeing/databases/app_usage",)
+    NAMES = ("app_usage",)     # elsewhere: read only when its tables are Wellbeing's
     QUERIES = (SqlQuery("app usage events", "usage", (EVENTS_WITH_TASK_ROOT, EVENTS)),)
 
     def usage(self, row, source: RowSource) -> Iterator[AppUsageEvent]:
