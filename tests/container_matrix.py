@@ -26,6 +26,8 @@ WHATSAPP_GROUP = "private/var/mobile/Containers/Shared/AppGroup/694FBBC5-2E69-48
 NOTES_GROUP = "private/var/mobile/Containers/Shared/AppGroup/B120CD27-5591-4ED6-A1EC-E73CFFB4F8D3/"
 ATTD = "data/data/de.seemoo.at_tracking_detection.release/databases/attd_db"
 FILES_GO = "data/data/com.google.android.apps.nbu.files/databases/files_master_database"
+GMAIL_SEARCH = ("private/var/mobile/Containers/Data/Application/EBF32AAA-D9C0-4041-B54B-CEED246823C3/Library/"
+                "Application Support/data/thisisdfir@gmail.com/searchsqlitedb")
 BEREAL_FRIENDS = ("private/var/mobile/Containers/Data/Application/6A9FBCE8-7B19-4741-9A65-2EC98E2EEED2/Library/Caches/"
                   "disk-bereal-RelationshipsFriendsListManager/5D0D66C27E420224031B3AE11392258F")
 
@@ -87,6 +89,7 @@ FIXTURES: tuple[MatrixFixture, ...] = (
                   ANDROID + "data/data/com.google.android.apps.wellbeing/databases/app_usage"),
     MatrixFixture("android_files_go", FILES_GO, ANDROID + FILES_GO),
     MatrixFixture("ios_bereal", BEREAL_FRIENDS, IOS + BEREAL_FRIENDS),
+    MatrixFixture("ios_gmail_search", GMAIL_SEARCH, IOS + GMAIL_SEARCH),
     # Reads every SQLite database by MIME type; proven here on the real sms.db (and all the others).
     MatrixFixture("identifiers", "private/var/mobile/Library/SMS/sms.db",
                   IOS + "private/var/mobile/Library/SMS/sms.db"),

@@ -133,7 +133,9 @@ def test_findings_are_the_folders_in_every_container(matrix, container):
     expected, found = matrix.findings("folder", flat), matrix.findings(container, flat)
     if flat:
         expected = {plugin: counts for plugin, counts in expected.items() if _selected_when_flattened(plugin)}
-        assert len(expected) >= len(FIXTURES) - 2, "the flat NTFS must still prove most plugins"
+        # Three fixtures are known by their folders alone (WhatsApp's CallHistory.sqlite, BeReal's hashed
+        # cache names, Gmail's account folder): every other plugin must still be proven flat.
+        assert len(expected) >= len(FIXTURES) - 3, "the flat NTFS must still prove most plugins"
     assert set(found) == set(expected)
     for plugin in expected:
         missing, extra = expected[plugin] - found[plugin], found[plugin] - expected[plugin]

@@ -28,6 +28,7 @@ from traffick_triage.plugins.android_tracker_detection import AndroidTrackerDete
 from traffick_triage.plugins.android_wellbeing import AndroidWellbeingPlugin
 from traffick_triage.plugins.ios_bereal import IosBeRealPlugin
 from traffick_triage.plugins.ios_cellular import IosCellularPlugin
+from traffick_triage.plugins.ios_gmail_search import IosGmailSearchPlugin
 from traffick_triage.plugins.ios_voicemail import IosVoicemailPlugin
 from traffick_triage.report import finding_kinds
 
@@ -424,7 +425,7 @@ def test_bereal_hostile(corpus, tmp_path):
 # -- a scan with only these plugins: every new kind reaches every output -----------------------------
 
 MORE = ("ios_cellular", "ios_voicemail", "android_tracker_detection", "android_wellbeing", "android_files_go",
-        "ios_bereal")
+        "ios_bereal", "ios_gmail_search")
 
 
 @pytest.fixture(scope="module")
@@ -441,6 +442,8 @@ def more_case(corpus, tmp_path_factory):
         "device.identifier": sum(len(_commcenter_expected(devices / JOSH / PREFS / name)) for name in (
             "com.apple.commcenter.plist", "com.apple.commcenter.device_specific_nobackup.plist")),
     })
+    expected.update({"comms.message": query_immutable(devices / JOSH / GMAIL, "SELECT COUNT(*) FROM offline_search")[0][0],
+                     "device.account": 1})
     for name, (_inner, path) in _bereal_files(corpus).items():
         document = json.loads(path.read_bytes())["object"]
         if name == "ProfileRepository":
@@ -467,7 +470,8 @@ def test_more_scan_reaches_page_timeline_csv_and_map(more_case, corpus):
     for kind in expected:
         if kind not in finding_kinds.KNOWN_KINDS:
             assert f'id="{finding_kinds.anchor(kind)}"' in section, kind
-        table = "contacts" if kind == "comms.contact" else kind.replace(".", "_")     # contacts: a hand-made table
+        # contacts and messages have hand-made tables
+        table = {"comms.contact": "contacts", "comms.message": "messages"}.get(kind, kind.replace(".", "_"))
         with open(case / "csv" / f"{table}.csv", newline="", encoding="utf-8-sig") as stream:
             assert sum(1 for _row in csv.DictReader(stream)) == expected[kind], kind
     events = [json.loads(line) for line in (case / "timeline.jsonl").read_text(encoding="utf-8").splitlines()]
@@ -486,3 +490,50 @@ def test_more_scan_reaches_page_timeline_csv_and_map(more_case, corpus):
         "android_files_go:content.file_record": query_immutable(
             corpus / "devices" / LEGACY / FILES_GO, "SELECT COUNT(*) FROM files_metadata_table "
                                                     "WHERE latitude IS NOT NULL")[0][0]}
+
+
+# -- Gmail offline search index ----------------------------------------------------------------------
+
+GMAIL = ("private/var/mobile/Containers/Data/Application/EBF32AAA-D9C0-4041-B54B-CEED246823C3/Library/"
+         "Application Support/data/thisisdfir@gmail.com/searchsqlitedb")
+
+
+def test_gmail_search_equals_sqlite_fts5(corpus):
+    """The oracle reads the FTS5 table by its column names (the plugin reads the content table)."""
+    path = corpus / "devices" / JOSH / GMAIL
+    run = run_real(corpus, IosGmailSearchPlugin(), JOSH, GMAIL)
+    assert run.warnings == []
+    rows = query_rows(path, 'SELECT rowid, score, itemServerPermId, messageServerPermId, "from", "to", cc, bcc, '
+                            "subject, body, has FROM offline_search ORDER BY rowid")
+    assert Counter(f.KIND for f in run.findings) == {"comms.message": len(rows), "device.account": 1}
+    [account] = [f for f in run.findings if f.KIND == "device.account"]
+    assert (account.username, account.provider) == ("thisisdfir@gmail.com", "Google")
+    messages = {f.source_record_id: f for f in run.findings if f.KIND == "comms.message"}
+    # A server message id (msg-f:<decimal>) carries the message's Unix milliseconds above its 20th bit: the
+    # score is that time. (The two msg-a ids are the mails this phone wrote, ids of its own making.)
+    server = [r for r in rows if r["messageServerPermId"].startswith("msg-f:")]
+    assert len(server) == len(rows) - 2
+    assert all(int(r["messageServerPermId"][len("msg-f:"):]) >> 20 == int(r["score"]) for r in server)
+    row = next(r for r in rows if r["has"])
+    message = messages[f"{row['messageServerPermId']}#{row['rowid']}"]
+    assert {name: getattr(message, name) for name in (
+        "thread_id", "sender", "recipients", "subject", "body", "time", "status", "direction", "account")} == {
+        "thread_id": row["itemServerPermId"], "sender": row["from"], "subject": row["subject"], "body": row["body"],
+        "recipients": tuple(v for v in (row["to"], row["cc"], row["bcc"]) if v), "time": unix_ms(int(row["score"])),
+        "status": row["has"], "direction": "incoming", "account": "thisisdfir@gmail.com"}
+    outgoing = [f for f in messages.values() if f.direction == "outgoing"]
+    assert len(outgoing) == sum(1 for r in rows if "thisisdfir@gmail.com" in r["from"].lower())
+
+
+def test_gmail_search_hostile(tmp_path):
+    inner = "private/var/mobile/Containers/Data/Application/X/Library/Application Support/data/a@b.c/searchsqlitedb"
+    reordered = build_db(tmp_path / "searchsqlitedb",
+                         'CREATE VIRTUAL TABLE offline_search USING fts5(subject, body, "from", score UNINDEXED, '
+                         "itemServerPermId UNINDEXED, messageServerPermId UNINDEXED, \"to\", cc, bcc, has);")
+    build_db(reordered, "", {"offline_search": [("s", "b", "f", 1, "t", "m", "x", "", "", "")]})
+    run = run_plugin(IosGmailSearchPlugin(), file_view_for_path(reordered, inner_path=inner), timeout=None)
+    assert run.findings == [] and len(run.warnings) == 1 and "offline_search" in run.warnings[0]
+    (tmp_path / "other").mkdir()
+    empty = build_db(tmp_path / "other" / "searchsqlitedb", "CREATE TABLE unrelated (x);")
+    run = run_plugin(IosGmailSearchPlugin(), file_view_for_path(empty, inner_path=inner), timeout=None)
+    assert run.findings == [] and len(run.warnings) == 2      # one per query: mailbox and mail
