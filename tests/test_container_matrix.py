@@ -69,6 +69,10 @@ class Matrix:
         evidence_id = self.item(container)["id"]
         out: dict[str, Counter] = {}
         for finding in self.report["findings"]:
+            # An iTunes backup's own index names every file's path, and Gmail's folder is an e-mail
+            # address: what the identifier scan finds there has no counterpart in the other containers.
+            if finding["locator"].endswith("Manifest.db"):
+                continue
             if finding["evidence_id"] == evidence_id:
                 dropped = FOLDER_FIELDS.get(finding["plugin"], ()) if flattened else ()
                 data = {key: value for key, value in finding["data"].items() if key not in dropped}
