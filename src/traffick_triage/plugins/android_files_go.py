@@ -87,9 +87,10 @@ class _OpenedAware(QueryVersion):
     """The latest open time, from file_open_info_table when the file has one."""
 
     def render(self, db: Any) -> str:
-        opened = ("(SELECT MAX(o.file_open_time_stamp_ms) FROM file_open_info_table AS o WHERE o.file_id = files_master_table.id)"
-                  if db.has("file_open_info_table", "file_open_time_stamp_ms") and db.has("file_open_info_table",
-                                                                                         "file_id") else "NULL")
+        opened = "NULL"
+        if db.has("file_open_info_table", "file_id", "file_open_time_stamp_ms"):
+            opened = ("(SELECT MAX(o.file_open_time_stamp_ms) FROM file_open_info_table AS o "
+                      "WHERE o.file_id = files_master_table.id)")
         return super().render(db).replace("{opened}", opened)
 
 

@@ -97,9 +97,10 @@ class IosBeRealPlugin(Plugin):
         user_id = _text(profile.get("id"))
         record = f"profile:{user_id or '?'}"
         created = profile.get("createdAt")
+        created = created if isinstance(created, (int, float)) and not isinstance(created, bool) else None
         yield Account(account_type="BeReal", username=_text(profile.get("username")), identifier=user_id,
                       source_app=APP, description=_text(profile.get("fullname")), provider="BeReal",
-                      created=cocoa_iso(created) if isinstance(created, (int, float)) and not isinstance(created, bool) else None,
+                      created=cocoa_iso(created),
                       source_record_id=record)
         phone = _text(profile.get("phoneNumber"))
         if phone:
