@@ -537,3 +537,24 @@ def test_gmail_search_hostile(tmp_path):
     empty = build_db(tmp_path / "other" / "searchsqlitedb", "CREATE TABLE unrelated (x);")
     run = run_plugin(IosGmailSearchPlugin(), file_view_for_path(empty, inner_path=inner), timeout=None)
     assert run.findings == [] and len(run.warnings) == 2      # one per query: mailbox and mail
+
+
+def test_voicemail_reaches_page_timeline_and_csv(corpus, tmp_path):
+    """The real tree's voicemail.db is empty: a tree holding it with planted rows, scanned with --only."""
+    target = tmp_path / "phone" / VOICEMAIL
+    target.parent.mkdir(parents=True)
+    build_db(target, _real_schema(corpus / "devices" / JOSH / VOICEMAIL), {
+        "voicemail": [(1, 11, 1684331273, "t", "+15555550100", None, 30, 0, 706024073, 0, None, None)],
+        "deleted": [(1, 12, 1684000000, "d", "+15555550101", None, 9, 0, 0, 0, None, None)]})
+    case = tmp_path / "case"
+    scan([tmp_path / "phone"], case, "--only", "ios_voicemail")
+    report = load_report(case)
+    assert Counter(f["kind"] for f in report["findings"]) == {"comms.voicemail": 2} and report["warnings"] == []
+    page = (case / "report.html").read_text(encoding="utf-8")
+    assert f'id="{finding_kinds.anchor("comms.voicemail")}"' in page
+    with open(case / "csv" / "comms_voicemail.csv", newline="", encoding="utf-8-sig") as stream:
+        rows = list(csv.DictReader(stream))
+    assert sorted(row["deleted"] for row in rows) == ["false", "true"]
+    events = [json.loads(line) for line in (case / "timeline.jsonl").read_text(encoding="utf-8").splitlines()]
+    descs = Counter(e["timestamp_desc"] for e in events)
+    assert (descs["Voicemail Received"], descs["Voicemail Trashed"]) == (2, 1)
