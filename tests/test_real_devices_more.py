@@ -135,6 +135,9 @@ def test_commcenter_hostile(corpus, tmp_path):
     assert ("IMSI", imsi) in {(f.identifier_type, f.value) for f in wrong.findings}
     top_list = run_bytes(tmp_path, IosCellularPlugin(), inner, plistlib.dumps([1, 2]))
     assert top_list.findings == [] and len(top_list.warnings) == 1
+    many = run_bytes(tmp_path, IosCellularPlugin(), inner,
+                     plistlib.dumps({"imeis": [{"first": "1:kOne", "second": str(n)} for n in range(10_000)]}))
+    assert len(many.warnings) == 1 and 0 < len(many.findings) < 10_000     # bounded, and said
 
 
 # -- iOS voicemail -----------------------------------------------------------------------------------

@@ -82,6 +82,8 @@ class IosBeRealPlugin(Plugin):
                      "nothing read")
             return
         bad: list[str] = []
+        if isinstance(content, list) and len(content) > MAX_ENTRIES:
+            bad.append(f"[{MAX_ENTRIES}:] (more than {MAX_ENTRIES} entries)")
         if repository == PROFILE:
             yield from self._profile(content, bad)
         elif repository == CONTACTS:

@@ -18,7 +18,8 @@ Keys understood (iOS 12 to 17; each read when present):
 
 One finding per (type, value) in a file, its record id the first key path
 it was found at; values are kept as found ("19195794674" and "+19195794674"
-are two findings). A key of an unexpected type is named in one warning per file.
+are two findings). A key of an unexpected type (or a list over the bound) is named in one
+warning per file.
 """
 
 from __future__ import annotations
@@ -99,6 +100,8 @@ class IosCellularPlugin(Plugin):
             if not isinstance(pairs, list):
                 bad.append(key)
                 continue
+            if len(pairs) > MAX_SLOTS:
+                bad.append(f"{key}[{MAX_SLOTS}:] (more than {MAX_SLOTS} slots)")
             for index, pair in enumerate(pairs[:MAX_SLOTS]):
                 if isinstance(pair, dict) and "second" in pair:
                     add(kind, pair["second"], f"{key}[{index}]")
@@ -106,6 +109,8 @@ class IosCellularPlugin(Plugin):
                     bad.append(f"{key}[{index}]")
         wallet = document.get("PersonalWallet")
         if isinstance(wallet, dict):
+            if len(wallet) > MAX_SLOTS:
+                bad.append(f"PersonalWallet (more than {MAX_SLOTS} subscriptions)")
             for subscription in sorted(str(k) for k in wallet)[:MAX_SLOTS]:
                 entry = wallet[subscription]
                 for (group, key), kind in WALLET.items():
