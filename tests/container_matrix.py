@@ -33,6 +33,12 @@ DISCORD_CACHE = ("private/var/mobile/Containers/Data/Application/FC296D69-95CC-4
 BURNER_CACHE = ("private/var/mobile/Containers/Data/Application/43637BC0-E3FA-4375-9A56-B85713075C0D/Library/Caches/"
                 "com.adhoclabs.burner/")
 NOTES_GROUP = "private/var/mobile/Containers/Shared/AppGroup/B120CD27-5591-4ED6-A1EC-E73CFFB4F8D3/"
+ATTD = "data/data/de.seemoo.at_tracking_detection.release/databases/attd_db"
+FILES_GO = "data/data/com.google.android.apps.nbu.files/databases/files_master_database"
+GMAIL_SEARCH = ("private/var/mobile/Containers/Data/Application/EBF32AAA-D9C0-4041-B54B-CEED246823C3/Library/"
+                "Application Support/data/thisisdfir@gmail.com/searchsqlitedb")
+BEREAL_FRIENDS = ("private/var/mobile/Containers/Data/Application/6A9FBCE8-7B19-4741-9A65-2EC98E2EEED2/Library/Caches/"
+                  "disk-bereal-RelationshipsFriendsListManager/5D0D66C27E420224031B3AE11392258F")
 
 
 @dataclass(frozen=True)
@@ -92,6 +98,17 @@ FIXTURES: tuple[MatrixFixture, ...] = (
     MatrixFixture("teams_ios", TEAMS_DB, IOS + TEAMS_DB),
     MatrixFixture("discord_ios", DISCORD_CACHE + "Cache.db", IOS + DISCORD_CACHE + "Cache.db"),
     MatrixFixture("burner_ios", BURNER_CACHE + "Cache.db", IOS + BURNER_CACHE + "Cache.db"),
+    # More kit artifacts (tests/test_real_devices_more.py).
+    MatrixFixture("ios_cellular", "private/var/wireless/Library/Preferences/com.apple.commcenter.plist",
+                  IOS + "private/var/wireless/Library/Preferences/com.apple.commcenter.plist"),
+    MatrixFixture("ios_voicemail", "private/var/mobile/Library/Voicemail/voicemail.db", None,
+                  reason="the corpus voicemail.db holds no message: the same file with one planted row"),
+    MatrixFixture("android_tracker_detection", ATTD, ANDROID + ATTD),
+    MatrixFixture("android_wellbeing", "data/data/com.google.android.apps.wellbeing/databases/app_usage",
+                  ANDROID + "data/data/com.google.android.apps.wellbeing/databases/app_usage"),
+    MatrixFixture("android_files_go", FILES_GO, ANDROID + FILES_GO),
+    MatrixFixture("ios_bereal", BEREAL_FRIENDS, IOS + BEREAL_FRIENDS),
+    MatrixFixture("ios_gmail_search", GMAIL_SEARCH, IOS + GMAIL_SEARCH),
     # Reads every SQLite database by MIME type; proven here on the real sms.db (and all the others).
     MatrixFixture("identifiers", "private/var/mobile/Library/SMS/sms.db",
                   IOS + "private/var/mobile/Library/SMS/sms.db"),
@@ -174,6 +191,19 @@ VCARD = (b"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Test Contact One\r\nTEL;TYPE=CELL:+9
 # -- the tree --------------------------------------------------------------------------------------
 
 
+def planted_voicemail(real: Path, folder: Path) -> bytes:
+    """The corpus voicemail.db (no message) with one planted message, on a copy."""
+    folder.mkdir(parents=True, exist_ok=True)
+    copy = folder / "voicemail.db"
+    copy.write_bytes(real.read_bytes())
+    connection = sqlite3.connect(copy)
+    connection.execute("INSERT INTO voicemail (ROWID, remote_uid, date, sender, duration, trashed_date, flags) "
+                       "VALUES (1, 1, 1684331273, '+15555550100', 21, 0, 0)")
+    connection.commit()
+    connection.close()
+    return copy.read_bytes()
+
+
 def phone_tree(corpus: Path, scratch: Path) -> dict[str, bytes]:
     """Every file of the synthetic phone: on-device path -> bytes."""
     files: dict[str, bytes] = {}
@@ -191,6 +221,8 @@ def phone_tree(corpus: Path, scratch: Path) -> dict[str, bytes]:
     for suffix, data in persist_journal_db(scratch / "notes").items():
         files[JOURNAL_DB + suffix] = data
     files[next(f.device_path for f in FIXTURES if f.plugin == "vcard")] = VCARD
+    voicemail = next(f.device_path for f in FIXTURES if f.plugin == "ios_voicemail")
+    files[voicemail] = planted_voicemail(corpus / IOS / voicemail, scratch / "voicemail")
     return dict(sorted(files.items()))
 
 

@@ -73,6 +73,10 @@ class Matrix:
             # A base name two databases share (Cache.db) is not in the flat root.
             if flattened and names[finding["locator"].rsplit("/", 1)[-1]] > 1:
                 continue
+            # An iTunes backup's own index names every file's path, and Gmail's folder is an e-mail
+            # address: what the identifier scan finds there has no counterpart in the other containers.
+            if finding["locator"].endswith("Manifest.db"):
+                continue
             if finding["evidence_id"] == evidence_id:
                 dropped = FOLDER_FIELDS.get(finding["plugin"], ()) if flattened else ()
                 data = {key: value for key, value in finding["data"].items() if key not in dropped}
