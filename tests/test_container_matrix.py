@@ -124,10 +124,11 @@ def test_the_folder_route_gives_findings_for_every_plugin(matrix, plugin):
 
 
 # Plugins whose globs name the app's on-device folder (a base name such as
-# Cache.db, tc.db or CallHistory.sqlite alone says nothing): the flat NTFS rightly
+# Cache.db, tc.db or CallHistory.sqlite alone says nothing; BeReal's caches are
+# hashed names, Gmail's folder is the account): the flat NTFS rightly
 # does not prove them; every other plugin must give its findings there too.
-NAMED_BY_FOLDER = {"burner_android", "burner_ios", "discord_ios", "tango_android", "teams_ios", "viber_android",
-                   "whatsapp_ios_callhistory"}
+NAMED_BY_FOLDER = {"burner_android", "burner_ios", "discord_ios", "ios_bereal", "ios_gmail_search", "tango_android",
+                   "teams_ios", "viber_android", "whatsapp_ios_callhistory"}
 
 
 def _selected_when_flattened(plugin: str) -> bool:
