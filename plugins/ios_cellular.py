@@ -27,7 +27,7 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from ..plugin_api import Context, FileView, Finding, Plugin, Selector
-from ..plugin_kit import DeviceIdentifier, DocumentError, clean, load_plist, read_document
+from ..plugin_kit import DeviceIdentifier, clean, plist_dictionary
 
 APP = "iOS CommCenter"
 MAX_SLOTS = 64          # SIM slots / subscriptions read per list (phones have one to three)
@@ -72,13 +72,8 @@ class IosCellularPlugin(Plugin):
         sorted(SINGLE) + sorted(SLOT_LISTS) + [f"PersonalWallet/*/{g}/{k}" for g, k in sorted(WALLET)])}
 
     def extract(self, file: FileView, ctx: Context) -> Iterator[Finding]:
-        try:
-            document = load_plist(read_document(file, file.locator), file.locator)
-        except DocumentError as error:
-            ctx.warn(f"{self.NAME}: {error}")
-            return
-        if not isinstance(document, dict):
-            ctx.warn(f"{self.NAME}: {file.locator}: not a dictionary at the top; no identifiers read")
+        document = plist_dictionary(file, ctx, self.NAME, "identifiers")
+        if document is None:
             return
         found: dict[tuple[str, str], str] = {}
         bad: list[str] = []

@@ -23,7 +23,7 @@ import datetime
 from typing import Any, Iterator
 
 from ..plugin_api import Context, FileView, Finding, Plugin, Selector
-from ..plugin_kit import DocumentError, WifiNetwork, clean, load_plist, plist_time_iso, read_document
+from ..plugin_kit import WifiNetwork, clean, plist_dictionary, plist_time_iso
 
 APP = "iOS Wi-Fi"
 MAX_NETWORKS = 100_000
@@ -55,13 +55,8 @@ class IosWifiPlugin(Plugin):
     SCHEMAS = {"known-networks.plist": "iOS 14-17", "com.apple.wifi.plist List of known networks": "iOS 5-13"}
 
     def extract(self, file: FileView, ctx: Context) -> Iterator[Finding]:
-        try:
-            document = load_plist(read_document(file, file.locator), file.locator)
-        except DocumentError as error:
-            ctx.warn(f"{self.NAME}: {error}")
-            return
-        if not isinstance(document, dict):
-            ctx.warn(f"{self.NAME}: {file.locator}: not a dictionary at the top; no Wi-Fi networks read")
+        document = plist_dictionary(file, ctx, self.NAME, "Wi-Fi networks")
+        if document is None:
             return
         if file.name.lower() == "com.apple.wifi.plist":
             yield from self._legacy(document.get(LEGACY_LIST), file, ctx)

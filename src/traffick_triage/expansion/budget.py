@@ -15,11 +15,11 @@ a worker process or ``triage cat`` that opens a member again uses a
 
 from __future__ import annotations
 
-import io
 from typing import IO, Any
 
 from ..sources.archive_common import EXPANSION_FLOOR_BYTES, ExpansionLimits, size_text
 from .api import BudgetExceeded, ExpansionBudget
+from .spool import StreamOver
 
 DEFAULT_MAX_DEPTH = 8                # containers within containers below a file of the evidence
 DEFAULT_MAX_MEMBERS = 1_000_000      # items listed inside files of one evidence item
@@ -101,14 +101,11 @@ class ReopenBudget(WalkBudget):
         return None
 
 
-class _Bounded(io.RawIOBase):
+class _Bounded(StreamOver):
     """Charges what is read and stops with an OSError past ``limit`` bytes."""
 
     def __init__(self, stream: IO[bytes], limit: int, budget: WalkBudget) -> None:
         self._stream, self._left, self._budget = stream, limit, budget
-
-    def readable(self) -> bool:
-        return True
 
     def read(self, size: int = -1) -> bytes:
         wanted = self._left + 1 if size is None or size < 0 else min(size, self._left + 1)
@@ -122,14 +119,3 @@ class _Bounded(io.RawIOBase):
             # An OSError to a reader that knows nothing of budgets; the walk finds the cause.
             raise OSError(str(error)) from error
         return data
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.read(len(buffer))
-        buffer[:len(data)] = data
-        return len(data)
-
-    def close(self) -> None:
-        try:
-            self._stream.close()
-        finally:
-            super().close()

@@ -103,25 +103,14 @@ def read_head(stream: IO[bytes], size: int) -> bytes:
     return b"".join(parts)
 
 
-class Replay(io.RawIOBase):
-    """The bytes already read (``head``), then the rest of the stream they came
-    from: a file is read once for the probe and its hashes."""
+class StreamOver(io.RawIOBase):
+    """A readable stream whose ``read`` draws on ``self._stream``, which it
+    closes with itself: what the walk's stream wrappers share."""
 
-    def __init__(self, head: bytes, stream: IO[bytes]) -> None:
-        self._head, self._stream = memoryview(head), stream
+    _stream: IO[bytes]
 
     def readable(self) -> bool:
         return True
-
-    def read(self, size: int = -1) -> bytes:
-        if self._head:
-            if size is None or size < 0:
-                data = bytes(self._head) + self._stream.read()
-                self._head = memoryview(b"")
-                return data
-            data, self._head = bytes(self._head[:size]), self._head[size:]
-            return data
-        return self._stream.read(size)
 
     def readinto(self, buffer: Any) -> int:
         data = self.read(len(buffer))
@@ -133,6 +122,25 @@ class Replay(io.RawIOBase):
             self._stream.close()
         finally:
             super().close()
+
+
+class Replay(StreamOver):
+    """The bytes already read (``head``), then the rest of the stream they came
+    from: a file is read once for the probe and its hashes."""
+
+    def __init__(self, head: bytes, stream: IO[bytes]) -> None:
+        self._head, self._stream = memoryview(head), stream
+
+    def read(self, size: int = -1) -> bytes:
+        if self._head:
+            if size is None or size < 0:
+                data = bytes(self._head) + self._stream.read()
+                self._head = memoryview(b"")
+                return data
+            data, self._head = bytes(self._head[:size]), self._head[size:]
+            return data
+        return self._stream.read(size)
+
 
 
 class OnceThenReopen:

@@ -13,8 +13,8 @@ in ``traffick_triage.plugin_api`` (which re-exports every name here).
 
 from .comms import (ANSWERED_EXTERNALLY, BLOCKED, DRAFT, INCOMING, MISSED, OUTGOING, REJECTED, UNKNOWN, VOICEMAIL,
                     AppMessage, Call, ChatEvent, Contact, Message)
-from .documents import (DocumentError, is_keyed_archive, load_json, load_plist, load_xml, read_document,
-                        unarchive)
+from .documents import (DocumentError, is_keyed_archive, load_json, load_plist, load_xml, plist_dictionary,
+                        read_document, unarchive)
 from .kinds import (Account, Bookmark, DeviceIdentifier, Download, InstalledApp, Note, WebSearch, WebVisit,
                     WifiNetwork)
 from .sqlite_artifact import QueryVersion, RowSource, SqlQuery, SqliteArtifactPlugin
@@ -26,6 +26,6 @@ __all__ = [
     "Account", "AppMessage", "Bookmark", "Call", "ChatEvent", "Contact", "DeviceIdentifier", "DocumentError", "Download",
     "InstalledApp", "Message", "Note", "QueryVersion", "RowSource", "SqlQuery", "SqliteArtifactPlugin",
     "WebSearch", "WebVisit", "WifiNetwork", "as_text", "clean", "cocoa_iso", "flag", "integer", "is_keyed_archive", "load_json",
-    "load_plist", "load_xml", "number", "plist_time_iso", "read_document", "unarchive", "unique", "unix_ms_iso",
+    "load_plist", "load_xml", "number", "plist_dictionary", "plist_time_iso", "read_document", "unarchive", "unique", "unix_ms_iso",
     "unix_s_iso", "webkit_iso",
 ]

@@ -68,6 +68,21 @@ def load_plist(data: bytes, what: str = "property list") -> Any:
     return _guarded(what, lambda: plistlib.loads(data))
 
 
+def plist_dictionary(file: Any, ctx: Any, plugin: str, reads: str) -> dict[str, Any] | None:
+    """A plugin's plist file whose top is a dictionary, or None after one
+    warning naming the file (not a plist, too large, another top type);
+    ``reads`` names what the plugin then reads from it, for that warning."""
+    try:
+        document = load_plist(read_document(file, file.locator), file.locator)
+    except DocumentError as error:
+        ctx.warn(f"{plugin}: {error}")
+        return None
+    if not isinstance(document, dict):
+        ctx.warn(f"{plugin}: {file.locator}: not a dictionary at the top; no {reads} read")
+        return None
+    return document
+
+
 def is_keyed_archive(value: Any) -> bool:
     """Whether a parsed plist is an NSKeyedArchiver archive."""
     return (isinstance(value, dict) and value.get("$archiver") == "NSKeyedArchiver"
